@@ -1,0 +1,38 @@
+//! Storage: the store traits and their two implementations, SQLite (default, one machine) and
+//! PostgreSQL (several `confab` processes sharing one database).
+//!
+//! Only this crate sees SQL. The URL scheme picks the backend ([`connect`]). Both backends run
+//! the same migrations (one folder each, same file names) and pass the same conformance suite
+//! (`tests/conformance.rs`). Two primitives everything else depends on live here:
+//! idempotent ingest ([`ConversationStore::ingest`]) and conversation leases with fencing
+//! tokens ([`WorkQueue`]).
+
+mod error;
+mod migrations;
+pub mod postgres;
+mod precision;
+mod rows;
+pub mod sqlite;
+mod store;
+
+pub use error::StoreError;
+pub use precision::to_stored_precision;
+pub use store::*;
+
+use std::sync::Arc;
+
+/// Opens the database named by `url` (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`),
+/// creating a SQLite file and its folder if missing. Does not migrate: call
+/// [`Store::migrate`].
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(StoreError::Config("PostgreSQL support is being built".into()))
+    } else {
+        Err(StoreError::Config(format!(
+            "database_url must start with sqlite:// or postgres:// (got `{}`)",
+            url.split(':').next().unwrap_or_default()
+        )))
+    }
+}

@@ -1,0 +1,3 @@
+//! The PostgreSQL backend (being ported from the SQLite one).
+
+pub mod testing;

@@ -1,0 +1,195 @@
+//! Row → domain mapping shared by both backends. Each backend implements [`RowExt`] for its
+//! row type (the two store times differently: SQLite as unix microseconds, PostgreSQL as
+//! timestamptz); everything above that is written once here, with the column lists the
+//! queries select.
+
+use crate::StoreError;
+use confab_domain::{
+    ApiKey, Assistant, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
+    InactivityTimeout, Message, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender,
+    SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+pub(crate) trait RowExt {
+    fn uuid(&self, col: &str) -> Result<Uuid>;
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>>;
+    fn time(&self, col: &str) -> Result<OffsetDateTime>;
+    fn opt_time(&self, col: &str) -> Result<Option<OffsetDateTime>>;
+    fn text(&self, col: &str) -> Result<String>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    fn int(&self, col: &str) -> Result<i64>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
+    fn opt_float(&self, col: &str) -> Result<Option<f64>>;
+    fn boolean(&self, col: &str) -> Result<bool>;
+    fn json(&self, col: &str) -> Result<serde_json::Value>;
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unexpected {what} `{value}`"))
+}
+
+fn json_field<T: serde::de::DeserializeOwned>(value: serde_json::Value, what: &str) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) const WORKSPACE_COLUMNS: &str = "id, name, created_at";
+
+pub(crate) fn workspace(row: &impl RowExt) -> Result<Workspace> {
+    Ok(Workspace { id: row.uuid("id")?.into(), name: row.text("name")?, created_at: row.time("created_at")? })
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, workspace_id, email, role, password_hash, created_at";
+
+pub(crate) fn user(row: &impl RowExt) -> Result<User> {
+    Ok(User {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        email: Email::parse(&row.text("email")?)?,
+        role: UserRole::parse(&row.text("role")?)?,
+        password_hash: row.text("password_hash")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) const API_KEY_COLUMNS: &str = "id, workspace_id, name, display_prefix, created_at, revoked_at";
+
+pub(crate) fn api_key(row: &impl RowExt) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        name: row.text("name")?,
+        display_prefix: row.text("display_prefix")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+pub(crate) const ASSISTANT_COLUMNS: &str = "id, workspace_id, name, system_prompt, first_message, fallback_message, \
+     response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
+     knowledge_base_ids, extraction_schema, created_at, updated_at";
+
+pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
+    Ok(Assistant {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        name: row.text("name")?,
+        system_prompt: row.text("system_prompt")?,
+        first_message: row.opt_text("first_message")?,
+        fallback_message: row.opt_text("fallback_message")?,
+        response_delay: ResponseDelay::from_millis(row.int("response_delay_ms")?)?,
+        inactivity_timeout: InactivityTimeout::from_minutes(row.int("inactivity_timeout_minutes")?)?,
+        timezone: row.text("timezone")?,
+        provider: row.opt_text("provider")?,
+        model: row.opt_text("model")?,
+        temperature: row.opt_float("temperature")?.map(Temperature::new).transpose()?,
+        tools: json_field(row.json("tools")?, "tools")?,
+        knowledge_base_ids: json_field(row.json("knowledge_base_ids")?, "knowledge_base_ids")?,
+        extraction_schema: row.json("extraction_schema")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+pub(crate) const SENDER_COLUMNS: &str = "id, workspace_id, provider, provider_sender_id, display_phone, access_token, \
+     assistant_id, ai_enabled, status, quality_rating, messaging_limit, created_at";
+
+pub(crate) fn sender(row: &impl RowExt) -> Result<Sender> {
+    let status = row.text("status")?;
+    Ok(Sender {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        provider: Provider::parse(&row.text("provider")?)?,
+        provider_sender_id: row.text("provider_sender_id")?,
+        display_phone: PhoneNumber::parse(&row.text("display_phone")?)?,
+        access_token: Secret::new(row.text("access_token")?),
+        assistant_id: row.uuid("assistant_id")?.into(),
+        ai_enabled: row.boolean("ai_enabled")?,
+        status: SenderStatus::parse(&status).ok_or_else(|| corrupt("sender status", &status))?,
+        quality_rating: row.opt_text("quality_rating")?,
+        messaging_limit: row.opt_text("messaging_limit")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, type, status, assistant_id, sender_id, customer_id, \
+     ai_enabled, variables, last_customer_message_at, message_count, customer_message_count, total_tokens, \
+     total_cost_micros, created_at, last_message_at, ended_at";
+
+pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
+    let status = row.text("status")?;
+    let variables = match row.json("variables")? {
+        serde_json::Value::Object(map) => map,
+        other => return Err(corrupt("variables", &other.to_string())),
+    };
+    Ok(Conversation {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        kind: ConversationType::parse(&row.text("type")?)?,
+        status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("conversation status", &status))?,
+        assistant_id: row.uuid("assistant_id")?.into(),
+        sender_id: row.opt_uuid("sender_id")?.map(Into::into),
+        customer_id: row.uuid("customer_id")?.into(),
+        ai_enabled: row.boolean("ai_enabled")?,
+        variables,
+        last_customer_message_at: row.opt_time("last_customer_message_at")?,
+        message_count: row.int("message_count")?,
+        customer_message_count: row.int("customer_message_count")?,
+        total_tokens: row.int("total_tokens")?,
+        total_cost: MicroUsd(row.int("total_cost_micros")?),
+        created_at: row.time("created_at")?,
+        last_message_at: row.time("last_message_at")?,
+        ended_at: row.opt_time("ended_at")?,
+    })
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str = "id, workspace_id, conversation_id, role, kind, content, payload, \
+     provider_message_id, status, error_code, error_title, error_details, reply_to, forwarded, inbound_seq, sent_at, \
+     created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call";
+
+pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
+    let role = row.text("role")?;
+    let kind = row.text("kind")?;
+    let status = row.text("status")?;
+    let error = row.opt_text("error_title")?.map(|title| -> Result<DeliveryError> {
+        Ok(DeliveryError { code: row.opt_int("error_code")?, title, details: row.opt_text("error_details")? })
+    });
+    let usage = match row.opt_int("input_tokens")? {
+        Some(input) => Some(Usage {
+            input_tokens: non_negative(input),
+            output_tokens: non_negative(row.opt_int("output_tokens")?.unwrap_or(0)),
+            cached_input_tokens: non_negative(row.opt_int("cached_input_tokens")?.unwrap_or(0)),
+        }),
+        None => None,
+    };
+    let tool_call = match row.json("tool_call")? {
+        serde_json::Value::Null => None,
+        value => Some(json_field(value, "tool_call")?),
+    };
+    Ok(Message {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        conversation_id: row.uuid("conversation_id")?.into(),
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        kind: MessageKind::parse(&kind).ok_or_else(|| corrupt("message kind", &kind))?,
+        content: row.text("content")?,
+        payload: row.json("payload")?,
+        provider_message_id: row.opt_text("provider_message_id")?,
+        status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+        error: error.transpose()?,
+        reply_to: row.opt_text("reply_to")?,
+        forwarded: row.boolean("forwarded")?,
+        sent_at: row.time("sent_at")?,
+        created_at: row.time("created_at")?,
+        cost: MicroUsd(row.int("cost_micros")?),
+        usage,
+        tool_call,
+    })
+}
+
+fn non_negative(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}

@@ -1,0 +1,322 @@
+//! Ingest and conversation reads on SQLite.
+
+use super::{micros, SqliteStore};
+use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::{
+    ConversationFilter, ConversationStore, Cursor, Lease, Page, PageRequest, PendingMessages, Result, StoreError,
+};
+use async_trait::async_trait;
+use confab_domain::{
+    Conversation, ConversationId, CustomerId, CustomerIdentity, DeliveryStatus, InboundMessage, IngestOutcome, Message,
+    MessageId, WorkspaceId,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
+        let mut tx = self.writer.begin().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for message in batch {
+            outcomes.push(ingest_one(&mut tx, message, now).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn get_conversation(&self, workspace_id: WorkspaceId, id: ConversationId) -> Result<Conversation> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2");
+        let row =
+            sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.reader).await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn list_conversations(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>> {
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        ));
+        q.push_bind(workspace_id.as_uuid());
+        if let Some(kind) = filter.kind {
+            q.push(" AND type = ").push_bind(kind.as_str());
+        }
+        if let Some(assistant_id) = filter.assistant_id {
+            q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
+        }
+        if let Some(sender_id) = filter.sender_id {
+            q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
+        }
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(customer) = &filter.customer {
+            q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
+                .push_bind(workspace_id.as_uuid())
+                .push(" AND (phone = ")
+                .push_bind(customer.clone())
+                .push(" OR business_scoped_user_id = ")
+                .push_bind(customer.clone())
+                .push(" OR external_identifier = ")
+                .push_bind(customer.clone())
+                .push("))");
+        }
+        if let Some(from) = filter.from {
+            q.push(" AND created_at >= ").push_bind(micros(from));
+        }
+        if let Some(to) = filter.to {
+            q.push(" AND created_at < ").push_bind(micros(to));
+        }
+        if let Some(after) = page.after {
+            q.push(" AND (created_at, id) < (")
+                .push_bind(micros(after.created_at))
+                .push(", ")
+                .push_bind(after.id.as_uuid())
+                .push(")");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+        let fetched = q.build().fetch_all(&self.reader).await?;
+        let mut items = fetched.iter().map(rows::conversation).collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|c| Cursor { created_at: c.created_at, id: c.id })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn list_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 \
+             AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM messages WHERE id = $3)) \
+             ORDER BY created_at, id LIMIT $4"
+        );
+        let fetched = sqlx::query(&sql)
+            .bind(workspace_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .bind(after.map(|m| m.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        fetched.iter().map(rows::message).collect()
+    }
+
+    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
+             AND inbound_seq > $2 ORDER BY inbound_seq"
+        );
+        let fetched = sqlx::query(&sql)
+            .bind(lease.conversation_id.as_uuid())
+            .bind(lease.answered_seq)
+            .fetch_all(&self.writer)
+            .await?;
+        let through_seq = fetched
+            .iter()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, "inbound_seq"))
+            .try_fold(lease.answered_seq, |max, seq| seq.map(|s| max.max(s)))?;
+        Ok(PendingMessages { messages: fetched.iter().map(rows::message).collect::<Result<_>>()?, through_seq })
+    }
+}
+
+async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDateTime) -> Result<IngestOutcome> {
+    if let Some(provider_id) = &m.provider_message_id {
+        let seen: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
+                .bind(m.workspace_id.as_uuid())
+                .bind(provider_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if seen.is_some() {
+            return Ok(IngestOutcome::Duplicate);
+        }
+    }
+    let customer_id = find_or_create_customer(tx, m, now).await?;
+    let (conversation_id, conversation_created) = match m.conversation_id {
+        Some(id) => {
+            let found: Option<Uuid> =
+                sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND workspace_id = $2")
+                    .bind(id.as_uuid())
+                    .bind(m.workspace_id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            found.ok_or(StoreError::NotFound("conversation"))?;
+            (id, false)
+        }
+        None => find_or_create_conversation(tx, m, customer_id, now).await?,
+    };
+    let seq: Option<i64> = if m.wants_reply {
+        let current: i64 = sqlx::query_scalar("SELECT inbound_seq FROM conversations WHERE id = $1")
+            .bind(conversation_id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        Some(current + 1)
+    } else {
+        None
+    };
+    let message_id = MessageId::new();
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, provider_message_id, \
+         status, reply_to, forwarded, inbound_seq, sent_at, created_at) \
+         VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (workspace_id, provider_message_id) DO NOTHING",
+    )
+    .bind(message_id.as_uuid())
+    .bind(m.workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
+    .bind(m.kind.as_str())
+    .bind(&m.content)
+    .bind(m.payload.to_string())
+    .bind(&m.provider_message_id)
+    .bind(DeliveryStatus::Received.as_str())
+    .bind(&m.reply_to)
+    .bind(m.forwarded)
+    .bind(seq)
+    .bind(micros(m.sent_at))
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(IngestOutcome::Duplicate);
+    }
+    sqlx::query(
+        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), message_count = message_count + 1, \
+         customer_message_count = customer_message_count + 1, \
+         last_customer_message_at = MAX(COALESCE(last_customer_message_at, $3), $3), \
+         last_message_at = MAX(last_message_at, $4), \
+         due_at = CASE WHEN $2 IS NOT NULL AND ai_enabled THEN $5 ELSE due_at END \
+         WHERE id = $1",
+    )
+    .bind(conversation_id.as_uuid())
+    .bind(seq)
+    .bind(micros(m.sent_at))
+    .bind(micros(now))
+    .bind(micros(now + m.response_delay.as_duration()))
+    .execute(&mut *tx)
+    .await?;
+    Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
+}
+
+async fn find_or_create_customer(
+    tx: &mut SqliteConnection,
+    m: &InboundMessage,
+    now: OffsetDateTime,
+) -> Result<CustomerId> {
+    let (phone, bsuid, external) = match &m.customer {
+        CustomerIdentity::Whatsapp { wa_id, business_scoped_user_id } => {
+            (wa_id.as_ref().map(|p| p.as_str().to_string()), business_scoped_user_id.clone(), None)
+        }
+        CustomerIdentity::External(id) => (None, None, Some(id.clone())),
+    };
+    if m.customer.is_empty() {
+        return Err(StoreError::Corrupt("an inbound message must name its customer".into()));
+    }
+    let find = "SELECT id FROM customers WHERE workspace_id = $1 AND (phone = $2 OR business_scoped_user_id = $3 \
+                OR external_identifier = $4) ORDER BY created_at, id LIMIT 1";
+    let existing: Option<Uuid> = sqlx::query_scalar(find)
+        .bind(m.workspace_id.as_uuid())
+        .bind(&phone)
+        .bind(&bsuid)
+        .bind(&external)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(id) = existing {
+        // learn what this message adds: a name, or the other WhatsApp identifier
+        sqlx::query(
+            "UPDATE customers SET name = COALESCE($2, name), \
+             phone = CASE WHEN phone IS NULL AND $3 IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM customers c WHERE c.workspace_id = $4 AND c.phone = $3) THEN $3 ELSE phone END, \
+             business_scoped_user_id = CASE WHEN business_scoped_user_id IS NULL AND $5 IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM customers c WHERE c.workspace_id = $4 AND c.business_scoped_user_id = $5) THEN $5 \
+                 ELSE business_scoped_user_id END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&m.customer_name)
+        .bind(&phone)
+        .bind(m.workspace_id.as_uuid())
+        .bind(&bsuid)
+        .execute(&mut *tx)
+        .await?;
+        return Ok(id.into());
+    }
+    let id = CustomerId::new();
+    sqlx::query(
+        "INSERT INTO customers (id, workspace_id, phone, business_scoped_user_id, external_identifier, name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.as_uuid())
+    .bind(m.workspace_id.as_uuid())
+    .bind(&phone)
+    .bind(&bsuid)
+    .bind(&external)
+    .bind(&m.customer_name)
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+async fn find_or_create_conversation(
+    tx: &mut SqliteConnection,
+    m: &InboundMessage,
+    customer_id: CustomerId,
+    now: OffsetDateTime,
+) -> Result<(ConversationId, bool)> {
+    // a WhatsApp number has one active conversation per customer, whatever its assistant;
+    // other channels one per (assistant, type) unless the caller names one
+    let existing: Option<Uuid> = match m.sender_id {
+        Some(sender_id) => {
+            sqlx::query_scalar(
+                "SELECT id FROM conversations WHERE sender_id = $1 AND customer_id = $2 AND status = 'active'",
+            )
+            .bind(sender_id.as_uuid())
+            .bind(customer_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM conversations WHERE workspace_id = $1 AND customer_id = $2 AND status = 'active' \
+                 AND assistant_id = $3 AND type = $4 AND sender_id IS NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(m.workspace_id.as_uuid())
+            .bind(customer_id.as_uuid())
+            .bind(m.assistant_id.as_uuid())
+            .bind(m.conversation_type.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    if let Some(id) = existing {
+        return Ok((id.into(), false));
+    }
+    let id = ConversationId::new();
+    sqlx::query(
+        "INSERT INTO conversations (id, workspace_id, type, assistant_id, sender_id, customer_id, created_at, last_message_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(id.as_uuid())
+    .bind(m.workspace_id.as_uuid())
+    .bind(m.conversation_type.as_str())
+    .bind(m.assistant_id.as_uuid())
+    .bind(m.sender_id.map(|s| s.as_uuid()))
+    .bind(customer_id.as_uuid())
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok((id, true))
+}

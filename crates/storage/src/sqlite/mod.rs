@@ -1,0 +1,130 @@
+//! The SQLite backend: the default, one machine, one file.
+//!
+//! One writer connection serialises every write transaction (SQLite allows one writer at a
+//! time anyway; doing it in-process avoids busy-waiting and lock-upgrade failures), and a pool
+//! of reader connections serves queries concurrently under WAL. Times are stored as INTEGER
+//! unix microseconds so comparisons and ordering are plain integer work.
+
+mod conversations;
+mod queue;
+mod settings;
+mod tenants;
+
+use crate::migrations::{migrator, Backend};
+use crate::rows::RowExt;
+use crate::{Result, Store, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database_url `{url}` is not a SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        let in_memory = url.contains(":memory:");
+        if !in_memory {
+            if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Config(format!("cannot create the database folder {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        let reader = if in_memory {
+            // every in-memory connection would be its own database
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new().max_connections(8).min_connections(0).connect_with(options.read_only(true)).await?
+        };
+        Ok(Self { writer, reader })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        migrator(Backend::Sqlite).await?.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// A time as stored: unix microseconds, UTC.
+pub(crate) fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+fn from_micros(v: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000)
+        .map_err(|e| StoreError::Corrupt(format!("time {v}: {e}")))
+}
+
+impl RowExt for SqliteRow {
+    fn uuid(&self, col: &str) -> Result<Uuid> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>> {
+        Ok(self.try_get(col)?)
+    }
+    fn time(&self, col: &str) -> Result<OffsetDateTime> {
+        from_micros(self.try_get(col)?)
+    }
+    fn opt_time(&self, col: &str) -> Result<Option<OffsetDateTime>> {
+        self.try_get::<Option<i64>, _>(col)?.map(from_micros).transpose()
+    }
+    fn text(&self, col: &str) -> Result<String> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        Ok(self.try_get(col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_float(&self, col: &str) -> Result<Option<f64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn boolean(&self, col: &str) -> Result<bool> {
+        Ok(self.try_get(col)?)
+    }
+    fn json(&self, col: &str) -> Result<serde_json::Value> {
+        match self.try_get::<Option<String>, _>(col)? {
+            None => Ok(serde_json::Value::Null),
+            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The store traits, grouped by what they own, and the inputs and outputs they speak.
+//! [`Store`] is all of them together, used as `Arc<dyn Store>`.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use confab_domain::{
+    ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
+    Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind,
+    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature,
+    ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+};
+use time::{Duration, OffsetDateTime};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Workspaces, dashboard users and API keys.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn create_workspace(&self, name: &str) -> Result<Workspace>;
+    /// The oldest workspace, created with `name` if there is none yet. Idempotent.
+    async fn ensure_default_workspace(&self, name: &str) -> Result<Workspace>;
+    async fn get_workspace(&self, id: WorkspaceId) -> Result<Workspace>;
+
+    /// Fails with a conflict on `users_email_key` if the e-mail is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    async fn count_users(&self) -> Result<i64>;
+
+    async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey>;
+    /// The live (not revoked) key with this hash.
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
+}
+
+/// Assistants and senders: what a workspace configures.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    async fn create_assistant(&self, assistant: NewAssistant) -> Result<Assistant>;
+    /// Not found also when the assistant belongs to another workspace.
+    async fn get_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<Assistant>;
+
+    /// Fails with a conflict on `senders_provider_sender_key` if the number is already linked.
+    async fn create_sender(&self, sender: NewSender) -> Result<Sender>;
+    async fn get_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender>;
+    /// Routing for webhooks: which sender has this provider id (Meta phone-number id…).
+    async fn sender_by_provider_id(&self, provider: Provider, provider_sender_id: &str) -> Result<Option<Sender>>;
+}
+
+/// Conversations and their messages.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Stores a batch of inbound customer messages in one transaction. For each: find or
+    /// create the customer and the active conversation, insert the message unless its
+    /// provider id exists in the workspace (then change nothing and say `Duplicate`), refresh
+    /// the window, and mark the conversation due if the message wants a reply.
+    async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>>;
+
+    /// Not found also when the conversation belongs to another workspace.
+    async fn get_conversation(&self, workspace_id: WorkspaceId, id: ConversationId) -> Result<Conversation>;
+    /// Newest first, keyset-paginated.
+    async fn list_conversations(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>>;
+    /// Oldest first, after `after` (a message id of this conversation) if given.
+    async fn list_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// The customer messages a turn has not answered yet (inbound seq above the lease's
+    /// `answered_seq`), oldest first.
+    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;
+}
+
+/// The work queue: due conversations, claimed one worker at a time with a lease whose token
+/// fences commits (DESIGN §2, §4).
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Claims the conversation that has been due the longest and is not leased (or whose lease
+    /// expired), for `lease_for`. Each claim gets a new, larger token.
+    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>>;
+    /// Pushes the lease's end out; `LeaseLost` if it expired or was taken over.
+    async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease>;
+    /// Gives the conversation back without committing; it stays due. A lost lease is ignored.
+    async fn release_lease(&self, lease: &Lease) -> Result<()>;
+    /// Commits a turn's outcome atomically, only while the lease is still held (its token
+    /// current and `now` before its end); `LeaseLost` otherwise, with nothing written.
+    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>>;
+    /// When the earliest due conversation becomes due, for a worker deciding how long to sleep.
+    async fn next_due_at(&self) -> Result<Option<OffsetDateTime>>;
+}
+
+/// Everything the server needs from a database.
+#[async_trait]
+pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// One round trip, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub workspace_id: WorkspaceId,
+    pub email: Email,
+    pub role: UserRole,
+    /// An argon2 PHC string.
+    pub password_hash: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAssistant {
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub system_prompt: String,
+    pub first_message: Option<String>,
+    pub fallback_message: Option<String>,
+    pub response_delay: ResponseDelay,
+    pub inactivity_timeout: InactivityTimeout,
+    pub timezone: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub temperature: Option<Temperature>,
+    pub tools: Vec<ToolName>,
+    pub knowledge_base_ids: Vec<KnowledgeBaseId>,
+    pub extraction_schema: serde_json::Value,
+}
+
+impl NewAssistant {
+    /// An assistant with defaults for everything but its name and prompt.
+    pub fn new(workspace_id: WorkspaceId, name: impl Into<String>, system_prompt: impl Into<String>) -> Self {
+        Self {
+            workspace_id,
+            name: name.into(),
+            system_prompt: system_prompt.into(),
+            first_message: None,
+            fallback_message: None,
+            response_delay: ResponseDelay::default(),
+            inactivity_timeout: InactivityTimeout::default(),
+            timezone: "UTC".into(),
+            provider: None,
+            model: None,
+            temperature: None,
+            tools: Vec::new(),
+            knowledge_base_ids: Vec::new(),
+            extraction_schema: serde_json::json!({}),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSender {
+    pub workspace_id: WorkspaceId,
+    pub provider: Provider,
+    pub provider_sender_id: String,
+    pub display_phone: PhoneNumber,
+    pub access_token: Secret,
+    pub assistant_id: AssistantId,
+    pub ai_enabled: bool,
+    pub status: SenderStatus,
+}
+
+/// Filters of the conversation list (DESIGN §8); `None` means "any".
+#[derive(Clone, Debug, Default)]
+pub struct ConversationFilter {
+    pub kind: Option<ConversationType>,
+    pub assistant_id: Option<AssistantId>,
+    pub sender_id: Option<SenderId>,
+    pub status: Option<ConversationStatus>,
+    /// Customer phone, business-scoped id or external identifier, matched exactly.
+    pub customer: Option<String>,
+    /// Created at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Created before.
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Where a page of a keyset-paginated list starts: after the row with this position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: OffsetDateTime,
+    pub id: ConversationId,
+}
+
+impl Cursor {
+    /// An opaque, URL-safe token.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.created_at.unix_timestamp_nanos() / 1000, self.id.as_uuid().simple())
+    }
+
+    pub fn decode(token: &str) -> Option<Self> {
+        let (micros, id) = token.split_once('_')?;
+        let micros: i128 = micros.parse().ok()?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
+        Some(Self { created_at, id: id.parse().ok()? })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn first(limit: u32) -> Self {
+        Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// A claim on one conversation. Only the holder of the current token may commit, and only
+/// before `until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub conversation_id: ConversationId,
+    pub workspace_id: WorkspaceId,
+    pub owner: String,
+    pub token: i64,
+    pub until: OffsetDateTime,
+    /// Customer messages with an inbound seq up to this were answered by earlier turns.
+    pub answered_seq: i64,
+}
+
+/// Customer messages waiting for an answer, and the inbound seq they reach up to.
+#[derive(Clone, Debug)]
+pub struct PendingMessages {
+    pub messages: Vec<Message>,
+    /// Pass this as [`TurnCommit::answered_through_seq`] when the turn answered them all.
+    pub through_seq: i64,
+}
+
+/// A message a turn produced (assistant reply, tool call, system note, agent message).
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub role: Role,
+    pub kind: MessageKind,
+    pub content: String,
+    pub payload: serde_json::Value,
+    pub cost: MicroUsd,
+    pub usage: Option<Usage>,
+    pub tool_call: Option<ToolCall>,
+}
+
+impl NewMessage {
+    pub fn text(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            kind: MessageKind::Text,
+            content: content.into(),
+            payload: serde_json::Value::Null,
+            cost: MicroUsd::ZERO,
+            usage: None,
+            tool_call: None,
+        }
+    }
+}
+
+/// The outcome of one turn, committed with the lease's fencing token.
+#[derive(Clone, Debug)]
+pub struct TurnCommit {
+    /// The highest inbound seq among the customer messages this turn answered; messages that
+    /// arrived later keep the conversation due.
+    pub answered_through_seq: i64,
+    pub messages: Vec<NewMessage>,
+}

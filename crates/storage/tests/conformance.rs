@@ -1,0 +1,391 @@
+//! One conformance suite for every storage backend: each case runs on SQLite always, and on
+//! PostgreSQL when `CONFAB_TEST_POSTGRES_URL` is set (CI sets it; under `CI=true` a missing URL
+//! fails the suite instead of skipping it).
+
+mod support;
+
+use confab_domain::*;
+use confab_storage::*;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use support::*;
+use time::{Duration, OffsetDateTime};
+
+/// Runs each listed case as a test per backend.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let (store, _dir) = super::support::sqlite_store().await;
+                super::$case(store).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(store) = super::support::postgres_store().await else { return };
+                super::$case(store).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    users_and_api_keys,
+    assistants_and_senders_are_scoped_to_their_workspace,
+    ingest_creates_then_reuses_the_conversation,
+    ingest_of_a_duplicate_changes_nothing,
+    concurrent_duplicates_store_exactly_one_message,
+    concurrent_first_messages_share_one_conversation,
+    window_is_anchored_on_the_newest_customer_timestamp,
+    messages_that_want_no_reply_are_not_due,
+    response_delay_postpones_the_claim,
+    a_leased_conversation_cannot_be_claimed_twice,
+    a_stale_lease_cannot_commit,
+    messages_arriving_during_a_turn_keep_the_conversation_due,
+    concurrent_workers_never_share_a_conversation,
+    conversation_list_filters_and_pages,
+);
+
+async fn migrations_are_idempotent(store: Arc<dyn Store>) {
+    store.migrate().await.expect("second migrate");
+    store.ping().await.expect("ping");
+    let a = store.ensure_default_workspace("Default").await.unwrap();
+    let b = store.ensure_default_workspace("Other name").await.unwrap();
+    assert_eq!(a.id, b.id);
+    assert_eq!(store.get_workspace(a.id).await.unwrap().name, "Default");
+}
+
+async fn users_and_api_keys(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap();
+    let email = Email::parse("ana@example.com").unwrap();
+    let new_user = NewUser {
+        workspace_id: ws.id,
+        email: email.clone(),
+        role: UserRole::Admin,
+        password_hash: "$argon2id$x".into(),
+    };
+    let user = store.create_user(new_user.clone()).await.unwrap();
+    assert_eq!(store.user_by_email(&email).await.unwrap(), Some(user));
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    let err = store.create_user(new_user).await.unwrap_err();
+    assert!(err.is_conflict_on("users_email_key", "users.email"), "{err:?}");
+
+    let secret = ApiKeySecret::from_random([7; 32]);
+    let key = store.create_api_key(ws.id, "ci", &secret).await.unwrap();
+    let found = store.api_key_by_hash(&secret.hash).await.unwrap().expect("key");
+    assert_eq!(found.id, key.id);
+    assert_eq!(found.workspace_id, ws.id);
+    assert!(store.api_key_by_hash(&api_key::hash_api_key("cfk_wrong")).await.unwrap().is_none());
+    store.revoke_api_key(ws.id, key.id).await.unwrap();
+    assert!(store.api_key_by_hash(&secret.hash).await.unwrap().is_none());
+}
+
+async fn assistants_and_senders_are_scoped_to_their_workspace(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(matches!(store.get_assistant(other.id, fx.assistant.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_sender(other.id, fx.sender.id).await, Err(StoreError::NotFound(_))));
+    let got = store.get_assistant(fx.ws, fx.assistant.id).await.unwrap();
+    assert_eq!(got, fx.assistant);
+    let routed = store.sender_by_provider_id(Provider::Meta, &fx.sender.provider_sender_id).await.unwrap().unwrap();
+    assert_eq!(routed.id, fx.sender.id);
+    assert_eq!(routed.access_token.expose(), "EAAG-token");
+    let dup = store.create_sender(fx.new_sender()).await.unwrap_err();
+    assert!(dup.is_conflict_on("senders_provider_sender_key", "senders.provider"), "{dup:?}");
+    // a sender cannot point at another workspace's assistant
+    let mut foreign = fx.new_sender();
+    foreign.workspace_id = other.id;
+    foreign.provider_sender_id = "999".into();
+    assert!(matches!(store.create_sender(foreign).await, Err(StoreError::NotFound(_))));
+}
+
+async fn ingest_creates_then_reuses_the_conversation(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let first = store.ingest(&[fx.inbound("wamid.1", "+15550000001", "hi")], now).await.unwrap();
+    let IngestOutcome::Stored { conversation_id, conversation_created: true, .. } = first[0] else {
+        panic!("{first:?}")
+    };
+    let second = store.ingest(&[fx.inbound("wamid.2", "+15550000001", "are you there?")], now).await.unwrap();
+    assert!(
+        matches!(second[0], IngestOutcome::Stored { conversation_id: c, conversation_created: false, .. } if c == conversation_id)
+    );
+    let conv = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!((conv.message_count, conv.customer_message_count), (2, 2));
+    assert_eq!(conv.kind, ConversationType::Whatsapp);
+    assert_eq!(conv.sender_id, Some(fx.sender.id));
+    let messages = store.list_messages(fx.ws, conversation_id, None, 50).await.unwrap();
+    let texts: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["hi", "are you there?"]);
+    assert_eq!(messages[0].role, Role::User);
+    assert_eq!(messages[0].provider_message_id.as_deref(), Some("wamid.1"));
+    assert_eq!(messages[0].status, DeliveryStatus::Received);
+    let after = store.list_messages(fx.ws, conversation_id, Some(messages[0].id), 50).await.unwrap();
+    assert_eq!(after.len(), 1);
+    // another customer gets another conversation; another workspace sees none of it
+    let other = store.ingest(&[fx.inbound("wamid.3", "+15550000002", "hello")], now).await.unwrap();
+    assert!(matches!(other[0], IngestOutcome::Stored { conversation_id: c, .. } if c != conversation_id));
+    let ws2 = store.create_workspace("Other").await.unwrap();
+    assert!(matches!(store.get_conversation(ws2.id, conversation_id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn ingest_of_a_duplicate_changes_nothing(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let msg = fx.inbound("wamid.dup", "+15550000001", "once");
+    // the same id twice inside one batch, then again in a later batch
+    let outcomes = store.ingest(&[msg.clone(), msg.clone()], now).await.unwrap();
+    assert!(matches!(outcomes[0], IngestOutcome::Stored { .. }));
+    assert_eq!(outcomes[1], IngestOutcome::Duplicate);
+    let IngestOutcome::Stored { conversation_id, .. } = outcomes[0] else { unreachable!() };
+    let before = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!(store.ingest(&[msg], now + Duration::minutes(5)).await.unwrap(), [IngestOutcome::Duplicate]);
+    let after = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!(before, after);
+    assert_eq!(store.list_messages(fx.ws, conversation_id, None, 50).await.unwrap().len(), 1);
+}
+
+async fn concurrent_duplicates_store_exactly_one_message(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let msg = fx.inbound("wamid.race", "+15550000009", "hello");
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (store, msg) = (store.clone(), msg.clone());
+            tokio::spawn(async move { store.ingest(&[msg], OffsetDateTime::now_utc()).await })
+        })
+        .collect();
+    let mut stored = Vec::new();
+    for task in tasks {
+        match task.await.unwrap().unwrap()[0] {
+            IngestOutcome::Stored { conversation_id, .. } => stored.push(conversation_id),
+            IngestOutcome::Duplicate => {}
+        }
+    }
+    assert_eq!(stored.len(), 1, "exactly one ingest stores the message");
+    let conv = store.get_conversation(fx.ws, stored[0]).await.unwrap();
+    assert_eq!(conv.message_count, 1);
+    assert_eq!(store.list_messages(fx.ws, stored[0], None, 50).await.unwrap().len(), 1);
+}
+
+async fn concurrent_first_messages_share_one_conversation(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, msg) = (store.clone(), fx.inbound(&format!("wamid.burst.{i}"), "+15550000010", "hey"));
+            tokio::spawn(async move { store.ingest(&[msg], OffsetDateTime::now_utc()).await })
+        })
+        .collect();
+    let mut conversations = HashSet::new();
+    for task in tasks {
+        if let IngestOutcome::Stored { conversation_id, .. } = task.await.unwrap().unwrap()[0] {
+            conversations.insert(conversation_id);
+        }
+    }
+    assert_eq!(conversations.len(), 1);
+    let id = *conversations.iter().next().unwrap();
+    assert_eq!(store.get_conversation(fx.ws, id).await.unwrap().message_count, 16);
+}
+
+async fn window_is_anchored_on_the_newest_customer_timestamp(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut newer = fx.inbound("wamid.w1", "+15550000001", "new");
+    newer.sent_at = now - Duration::hours(1);
+    let mut older = fx.inbound("wamid.w2", "+15550000001", "old, delivered late");
+    older.sent_at = now - Duration::hours(30);
+    let out = store.ingest(&[newer.clone(), older], now).await.unwrap();
+    let IngestOutcome::Stored { conversation_id, .. } = out[0] else { panic!() };
+    let conv = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!(conv.last_customer_message_at.map(trunc), Some(trunc(newer.sent_at)));
+    assert!(conv.window().is_open(now));
+    assert!(!conv.window().is_open(now + Duration::hours(23) + Duration::minutes(1)));
+}
+
+async fn messages_that_want_no_reply_are_not_due(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut stale = fx.inbound("wamid.stale", "+15550000001", "from a replayed backlog");
+    stale.wants_reply = false;
+    assert!(matches!(store.ingest(&[stale], now).await.unwrap()[0], IngestOutcome::Stored { .. }));
+    assert_eq!(store.claim_due("w1", now + Duration::hours(1), Duration::seconds(30)).await.unwrap(), None);
+    assert_eq!(store.next_due_at().await.unwrap(), None);
+}
+
+async fn response_delay_postpones_the_claim(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut msg = fx.inbound("wamid.d1", "+15550000001", "hi");
+    msg.response_delay = ResponseDelay::from_millis(5_000).unwrap();
+    store.ingest(&[msg], now).await.unwrap();
+    assert_eq!(store.claim_due("w1", now + Duration::seconds(4), Duration::seconds(30)).await.unwrap(), None);
+    let next = store.next_due_at().await.unwrap().expect("due");
+    assert_eq!(trunc(next), trunc(now + Duration::seconds(5)));
+    assert!(store.claim_due("w1", now + Duration::seconds(5), Duration::seconds(30)).await.unwrap().is_some());
+}
+
+async fn a_leased_conversation_cannot_be_claimed_twice(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.l1", "+15550000001", "hi")], now).await.unwrap();
+    let lease = store.claim_due("w1", now, Duration::seconds(30)).await.unwrap().expect("claimed");
+    assert_eq!(store.claim_due("w2", now + Duration::seconds(1), Duration::seconds(30)).await.unwrap(), None);
+    let extended = store.extend_lease(&lease, now + Duration::seconds(20), Duration::seconds(30)).await.unwrap();
+    assert_eq!(store.claim_due("w2", now + Duration::seconds(40), Duration::seconds(30)).await.unwrap(), None);
+    store.release_lease(&extended).await.unwrap();
+    let again =
+        store.claim_due("w2", now + Duration::seconds(41), Duration::seconds(30)).await.unwrap().expect("released");
+    assert!(again.token > lease.token);
+    assert_eq!(again.conversation_id, lease.conversation_id);
+}
+
+async fn a_stale_lease_cannot_commit(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.s1", "+15550000001", "hi")], now).await.unwrap();
+    let slow = store.claim_due("slow", now, Duration::seconds(30)).await.unwrap().unwrap();
+    let pending = store.pending_customer_messages(&slow).await.unwrap();
+    assert_eq!(pending.messages.len(), 1);
+    // the slow worker stalls past its lease; another takes over
+    let later = now + Duration::seconds(31);
+    let fast =
+        store.claim_due("fast", later, Duration::seconds(30)).await.unwrap().expect("expired lease is claimable");
+    assert!(fast.token > slow.token);
+    let late_commit = store.commit_turn(&slow, reply(pending.through_seq, "late"), later).await;
+    assert!(matches!(late_commit, Err(StoreError::LeaseLost)), "{late_commit:?}");
+    assert!(matches!(store.extend_lease(&slow, later, Duration::seconds(30)).await, Err(StoreError::LeaseLost)));
+    // even before another worker claims, an expired lease cannot commit
+    let ids =
+        store.commit_turn(&fast, reply(pending.through_seq, "on time"), later + Duration::seconds(1)).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    let messages = store.list_messages(fx.ws, fast.conversation_id, None, 50).await.unwrap();
+    let texts: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["hi", "on time"]);
+    assert_eq!(messages[1].status, DeliveryStatus::Queued);
+    assert_eq!(messages[1].cost, MicroUsd(120));
+    assert_eq!(messages[1].usage.unwrap().output_tokens, 5);
+    let conv = store.get_conversation(fx.ws, fast.conversation_id).await.unwrap();
+    assert_eq!((conv.message_count, conv.total_cost, conv.total_tokens), (2, MicroUsd(120), 15));
+    assert_eq!(
+        store.claim_due("w", later + Duration::hours(1), Duration::seconds(30)).await.unwrap(),
+        None,
+        "answered: no longer due"
+    );
+
+    store.ingest(&[fx.inbound("wamid.s2", "+15550000001", "again")], later).await.unwrap();
+    let lease = store.claim_due("w", later, Duration::seconds(30)).await.unwrap().unwrap();
+    let expired_at = lease.until + Duration::milliseconds(1);
+    assert!(matches!(store.commit_turn(&lease, reply(1, "x"), expired_at).await, Err(StoreError::LeaseLost)));
+}
+
+async fn messages_arriving_during_a_turn_keep_the_conversation_due(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store
+        .ingest(&[fx.inbound("wamid.t1", "+15550000001", "one"), fx.inbound("wamid.t2", "+15550000001", "two")], now)
+        .await
+        .unwrap();
+    let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
+    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let texts: Vec<_> = pending.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["one", "two"], "a burst becomes one turn");
+    // a third message lands while the turn runs
+    store.ingest(&[fx.inbound("wamid.t3", "+15550000001", "three")], now + Duration::seconds(1)).await.unwrap();
+    store
+        .commit_turn(&lease, reply(pending.through_seq, "answer to one and two"), now + Duration::seconds(2))
+        .await
+        .unwrap();
+    let next =
+        store.claim_due("w", now + Duration::seconds(2), Duration::seconds(30)).await.unwrap().expect("still due");
+    let pending = store.pending_customer_messages(&next).await.unwrap();
+    let texts: Vec<_> = pending.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["three"]);
+}
+
+async fn concurrent_workers_never_share_a_conversation(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conversations = 24;
+    let batch: Vec<_> =
+        (0..conversations).map(|i| fx.inbound(&format!("wamid.c{i}"), &format!("+1555100{i:04}"), "hi")).collect();
+    store.ingest(&batch, now).await.unwrap();
+    let held = Arc::new(Mutex::new(HashSet::new()));
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (store, held, answered) = (store.clone(), held.clone(), answered.clone());
+            tokio::spawn(async move {
+                let owner = format!("worker-{w}");
+                while let Some(lease) =
+                    store.claim_due(&owner, OffsetDateTime::now_utc(), Duration::seconds(60)).await.unwrap()
+                {
+                    assert!(held.lock().unwrap().insert(lease.conversation_id), "two workers hold one conversation");
+                    let pending = store.pending_customer_messages(&lease).await.unwrap();
+                    tokio::task::yield_now().await;
+                    held.lock().unwrap().remove(&lease.conversation_id);
+                    store
+                        .commit_turn(&lease, reply(pending.through_seq, "hello"), OffsetDateTime::now_utc())
+                        .await
+                        .unwrap();
+                    answered.lock().unwrap().push(lease.conversation_id);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let answered = answered.lock().unwrap();
+    assert_eq!(answered.len(), conversations, "every conversation answered once");
+    assert_eq!(answered.iter().collect::<HashSet<_>>().len(), conversations);
+}
+
+async fn conversation_list_filters_and_pages(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let start = OffsetDateTime::now_utc();
+    for i in 0..25 {
+        let msg = fx.inbound(&format!("wamid.p{i}"), &format!("+1555200{i:04}"), "hi");
+        store.ingest(&[msg], start + Duration::seconds(i)).await.unwrap();
+    }
+    let mut api = fx.inbound("api-1", "+15550000001", "hello from the API");
+    api.conversation_type = ConversationType::Api;
+    api.sender_id = None;
+    api.customer = CustomerIdentity::External("crm-42".into());
+    store.ingest(&[api], start + Duration::seconds(30)).await.unwrap();
+
+    let all = ConversationFilter::default();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(10);
+    loop {
+        let got = store.list_conversations(fx.ws, &all, page).await.unwrap();
+        seen.extend(got.items.iter().map(|c| (c.created_at, c.id)));
+        match got.next {
+            Some(cursor) => page = PageRequest { limit: 10, after: Some(Cursor::decode(&cursor.encode()).unwrap()) },
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 26);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+
+    let whatsapp = ConversationFilter { kind: Some(ConversationType::Whatsapp), ..Default::default() };
+    assert_eq!(store.list_conversations(fx.ws, &whatsapp, PageRequest::first(100)).await.unwrap().items.len(), 25);
+    let by_customer = ConversationFilter { customer: Some("crm-42".into()), ..Default::default() };
+    let found = store.list_conversations(fx.ws, &by_customer, PageRequest::first(100)).await.unwrap().items;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind, ConversationType::Api);
+    let by_phone = ConversationFilter { customer: Some("+15552000003".into()), ..Default::default() };
+    assert_eq!(store.list_conversations(fx.ws, &by_phone, PageRequest::first(100)).await.unwrap().items.len(), 1);
+    let window = ConversationFilter {
+        from: Some(start + Duration::seconds(10)),
+        to: Some(start + Duration::seconds(20)),
+        sender_id: Some(fx.sender.id),
+        assistant_id: Some(fx.assistant.id),
+        status: Some(ConversationStatus::Active),
+        ..Default::default()
+    };
+    assert_eq!(store.list_conversations(fx.ws, &window, PageRequest::first(100)).await.unwrap().items.len(), 10);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.list_conversations(other.id, &all, PageRequest::first(100)).await.unwrap().items.is_empty());
+}
