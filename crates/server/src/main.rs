@@ -1,1 +1,5 @@
-fn main() {}
+//! The `confab` binary.
+
+fn main() -> std::process::ExitCode {
+    confab_server::cli::main()
+}

@@ -1,0 +1,51 @@
+//! `confab serve`: migrate, make the default workspace on first start, and serve HTTP until
+//! SIGINT or SIGTERM, finishing in-flight requests.
+
+use crate::config::{redact_url, Settings};
+use crate::http;
+use crate::state::AppState;
+use anyhow::Context;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let store = super::open_store(&settings).await?;
+    let workspace = store.ensure_default_workspace(&settings.default_workspace_name).await?;
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}: is another process using it? set bind / CONFAB_BIND", settings.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %redact_url(&settings.database_url), backend = store.backend(), "confab is listening");
+    if settings.llm_provider.is_none() {
+        tracing::info!("no LLM provider configured: assistants answer with the offline responder (set CONFAB_LLM_PROVIDER)");
+    }
+    let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id };
+    http::launch(state, listener, shutdown_signal()).await?;
+    tracing::info!("confab stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,276 @@
+//! Configuration: defaults < `confab.toml` < `CONFAB_*` environment < command-line flags
+//! (DESIGN §8). Deeper settings nest as `CONFAB_SECTION__KEY`. A bad value fails at start-up
+//! with the key's name; secrets are redacted from `Debug`.
+
+use anyhow::{bail, Context};
+use confab_domain::Secret;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables with the `CONFAB_` prefix that are not settings.
+const NOT_SETTINGS: [&str; 2] = ["test_postgres_url", "config"];
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address of the HTTP server.
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// The URL the world reaches us at; `http://` + bind when unset.
+    pub public_url: Option<String>,
+    /// Meta app secret: checks `X-Hub-Signature-256`. Unset: POST webhooks are refused.
+    pub whatsapp_app_secret: Option<Secret>,
+    /// Answer to Meta's GET handshake. Unset: the handshake is refused.
+    pub whatsapp_verify_token: Option<Secret>,
+    pub whatsapp_graph_url: String,
+    pub whatsapp_graph_version: String,
+    /// Inbound messages older than this are stored but not answered.
+    pub whatsapp_stale_after_secs: u64,
+    /// `openai` (any OpenAI-compatible server) or `anthropic`; unset: the offline responder.
+    pub llm_provider: Option<String>,
+    pub llm_base_url: Option<String>,
+    pub llm_api_key: Option<Secret>,
+    pub llm_model: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
+    pub log: String,
+    /// The largest request body accepted, in bytes (Meta sends up to 3 MB).
+    pub max_body_bytes: usize,
+    /// Name of the workspace made on first start.
+    pub default_workspace_name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://./data/confab.db".into(),
+            public_url: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
+            whatsapp_graph_url: "https://graph.facebook.com".into(),
+            whatsapp_graph_version: "v23.0".into(),
+            whatsapp_stale_after_secs: 600,
+            llm_provider: None,
+            llm_base_url: None,
+            llm_api_key: None,
+            llm_model: None,
+            log_format: LogFormat::Text,
+            log: "info".into(),
+            max_body_bytes: 4 * 1024 * 1024,
+            default_workspace_name: "My workspace".into(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers. `config_file`: an explicit path must exist; without one,
+    /// `./confab.toml` is read if present.
+    pub fn load(config_file: Option<&Path>, flags: &FlagOverrides) -> anyhow::Result<Self> {
+        let file = match config_file {
+            Some(path) if !path.exists() => bail!("config file {} does not exist", path.display()),
+            Some(path) => path.to_path_buf(),
+            None => PathBuf::from("confab.toml"),
+        };
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("CONFAB_").split("__").ignore(&NOT_SETTINGS))
+            .merge(Serialized::defaults(flags));
+        let settings: Settings = figment.extract().map_err(|e| {
+            anyhow::anyhow!("invalid configuration: {e}\n(settings come from {}, CONFAB_* variables and flags; `confab config example` lists them)", file.display())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("invalid configuration: database_url must start with sqlite:// or postgres://");
+        }
+        for (key, value) in [("public_url", self.public_url.as_deref()), ("whatsapp_graph_url", Some(&self.whatsapp_graph_url)), ("llm_base_url", self.llm_base_url.as_deref())] {
+            if let Some(url) = value {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("invalid configuration: {key} must be an http:// or https:// URL");
+                }
+            }
+        }
+        if let Some(provider) = &self.llm_provider {
+            if !matches!(provider.as_str(), "openai" | "anthropic") {
+                bail!("invalid configuration: llm_provider must be `openai` or `anthropic` (or unset for the offline responder)");
+            }
+        }
+        if self.max_body_bytes < 1024 {
+            bail!("invalid configuration: max_body_bytes must be at least 1024");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log).context("invalid configuration: log is not a valid filter")?;
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("whatsapp_app_secret", &self.whatsapp_app_secret)
+            .field("whatsapp_verify_token", &self.whatsapp_verify_token)
+            .field("whatsapp_graph_url", &self.whatsapp_graph_url)
+            .field("whatsapp_graph_version", &self.whatsapp_graph_version)
+            .field("whatsapp_stale_after_secs", &self.whatsapp_stale_after_secs)
+            .field("llm_provider", &self.llm_provider)
+            .field("llm_base_url", &self.llm_base_url)
+            .field("llm_api_key", &self.llm_api_key)
+            .field("llm_model", &self.llm_model)
+            .field("log_format", &self.log_format)
+            .field("log", &self.log)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("default_workspace_name", &self.default_workspace_name)
+            .finish()
+    }
+}
+
+/// `confab config example`: every setting with its default and meaning, as a `confab.toml`.
+pub const EXAMPLE: &str = r#"# confab.toml — every setting, with its default. Each may also be set as an environment
+# variable CONFAB_<NAME> (upper case), e.g. CONFAB_DATABASE_URL; flags win over both.
+
+# Address of the HTTP server.
+bind = "127.0.0.1:8080"
+
+# sqlite://PATH (one machine, the default) or postgres://USER:PASSWORD@HOST/DB (several machines).
+database_url = "sqlite://./data/confab.db"
+
+# The URL the world reaches us at (Twilio signatures, widget, links). Default: http:// + bind.
+# public_url = "https://confab.example.com"
+
+# WhatsApp Cloud API (Meta). Without the app secret, POST /webhooks/whatsapp is refused;
+# without the verify token, Meta's GET handshake is refused.
+# whatsapp_app_secret = "…"
+# whatsapp_verify_token = "…"
+whatsapp_graph_url = "https://graph.facebook.com"
+whatsapp_graph_version = "v23.0"
+# Inbound messages older than this (Meta replays backlogs after an outage) are stored, not answered.
+whatsapp_stale_after_secs = 600
+
+# The default LLM: "openai" (any OpenAI-compatible server) or "anthropic".
+# Unset: the built-in offline responder answers from knowledge bases.
+# llm_provider = "openai"
+# llm_base_url = "https://api.openai.com/v1"
+# llm_api_key = "…"
+# llm_model = "gpt-4o-mini"
+
+# Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
+log_format = "text"
+log = "info"
+
+# The largest request body accepted, in bytes.
+max_body_bytes = 4194304
+
+# Name of the workspace made on first start.
+default_workspace_name = "My workspace"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let from_example: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(EXAMPLE))
+            .extract()
+            .expect("the example is valid");
+        assert_eq!(format!("{from_example:?}"), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
+    fn layers_apply_in_order_and_bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("confab.toml", "bind = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\nlog = \"debug\"")?;
+            jail.set_env("CONFAB_DATABASE_URL", "sqlite://env.db");
+            jail.set_env("CONFAB_TEST_POSTGRES_URL", "postgres://ignored");
+            let flags = FlagOverrides { bind: Some("127.0.0.1:9100".parse().unwrap()), database_url: None };
+            let s = Settings::load(None, &flags).expect("loads");
+            assert_eq!(s.bind.port(), 9100, "flags win");
+            assert_eq!(s.database_url, "sqlite://env.db", "env beats the file");
+            assert_eq!(s.log, "debug", "the file beats defaults");
+
+            jail.set_env("CONFAB_BIND", "not-an-address");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string().to_lowercase();
+            assert!(err.contains("bind"), "{err}");
+            jail.set_env("CONFAB_BIND", "127.0.0.1:1");
+            jail.set_env("CONFAB_WHATSAPP_STALE_AFTER_SECS", "soon");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string().to_lowercase();
+            assert!(err.contains("whatsapp_stale_after_secs"), "{err}");
+            jail.set_env("CONFAB_WHATSAPP_STALE_AFTER_SECS", "60");
+            jail.set_env("CONFAB_DATABSE_URL", "typo");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string().to_lowercase();
+            assert!(err.contains("databse_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Settings {
+            whatsapp_app_secret: Some(Secret::new("app-secret-value")),
+            llm_api_key: Some(Secret::new("sk-live-value")),
+            database_url: "postgres://confab:hunter2@db/confab".into(),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        for secret in ["app-secret-value", "sk-live-value", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url("sqlite://./data/confab.db"), "sqlite://./data/confab.db");
+    }
+
+    #[test]
+    fn an_explicit_missing_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/confab.toml")), &FlagOverrides::default()).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! The HTTP surface: one `router()` per resource module, merged here, and [`launch`], the
+//! testable core that serves a router on a given listener until a shutdown signal.
+//! Handlers are "extract → call one store or engine function → map the result".
+
+mod api_key_auth;
+mod error;
+mod health;
+mod request_id;
+mod whoami;
+
+pub use api_key_auth::ApiKeyAuth;
+pub use error::ApiError;
+pub use request_id::current_request_id;
+
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::Router;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1", whoami::router().fallback(error::api_not_found))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            // the matched route, never the raw URI: query strings may carry phone numbers
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("unmatched", |p| p.as_str())
+                .to_owned();
+            tracing::info_span!("http", method = %req.method(), route, request_id = %current_request_id())
+        }))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn launch(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
