@@ -49,9 +49,9 @@ pub enum HandshakeError {
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NotConfigured => {
-                f.write_str("no WhatsApp verify token is configured (CONFAB_WHATSAPP_VERIFY_TOKEN), so the handshake is refused")
-            }
+            Self::NotConfigured => f.write_str(
+                "no WhatsApp verify token is configured (CONFAB_WHATSAPP_VERIFY_TOKEN), so the handshake is refused",
+            ),
             Self::WrongMode(None) => f.write_str("hub.mode is missing; Meta sends hub.mode=subscribe"),
             Self::WrongMode(Some(mode)) => write!(f, "hub.mode is {mode:?}; only \"subscribe\" is accepted"),
             Self::TokenMismatch => f.write_str("hub.verify_token does not match the configured verify token"),
@@ -110,7 +110,10 @@ mod tests {
         );
         assert_eq!(verify_handshake(&query(None, t, Some("1")), t), Err(HandshakeError::WrongMode(None)));
         for wrong in [None, Some(""), Some("s3cre"), Some("s3cret "), Some("S3CRET")] {
-            assert_eq!(verify_handshake(&query(Some("subscribe"), wrong, Some("1")), t), Err(HandshakeError::TokenMismatch));
+            assert_eq!(
+                verify_handshake(&query(Some("subscribe"), wrong, Some("1")), t),
+                Err(HandshakeError::TokenMismatch)
+            );
         }
         assert_eq!(verify_handshake(&query(Some("subscribe"), t, None), t), Err(HandshakeError::MissingChallenge));
     }

@@ -166,7 +166,8 @@ mod tests {
             (json!({"id": "wamid.A", "timestamp": "1", "type": "text"}), "names no sender"),
         ];
         for (message, why) in cases {
-            let (reason, back) = InboundWhatsappMessage::from_wire(&routing(), &[], message.clone()).expect_err("refused");
+            let (reason, back) =
+                InboundWhatsappMessage::from_wire(&routing(), &[], message.clone()).expect_err("refused");
             assert!(reason.contains(why), "{reason}");
             assert_eq!(back, message);
         }

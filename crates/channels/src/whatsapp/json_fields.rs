@@ -49,13 +49,12 @@ pub(crate) fn array_field<'a>(obj: &'a Object, key: &str) -> &'a [Value] {
 pub(crate) fn unix_timestamp(value: Option<&Value>) -> Result<OffsetDateTime, String> {
     let seconds = match value {
         None | Some(Value::Null) => return Err("`timestamp` is missing".to_owned()),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("`timestamp` {s:?} is not a whole number of unix seconds"))?,
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| format!("`timestamp` {n} is not a whole number of unix seconds"))?,
+        Some(Value::String(s)) => {
+            s.trim().parse::<i64>().map_err(|_| format!("`timestamp` {s:?} is not a whole number of unix seconds"))?
+        }
+        Some(Value::Number(n)) => {
+            n.as_i64().ok_or_else(|| format!("`timestamp` {n} is not a whole number of unix seconds"))?
+        }
         Some(other) => return Err(format!("`timestamp` is {}, not unix seconds", kind_of(other))),
     };
     OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| format!("`timestamp` {seconds} is out of range"))

@@ -62,7 +62,12 @@ pub(crate) fn describe(mut message: Object) -> MessageContent {
                 message.insert(type_name.clone(), body);
             }
             message.insert("type".to_owned(), Value::String(type_name));
-            MessageContent { kind: MessageKind::Unsupported, content, payload: Value::Object(message), target_message_id: None }
+            MessageContent {
+                kind: MessageKind::Unsupported,
+                content,
+                payload: Value::Object(message),
+                target_message_id: None,
+            }
         }
     }
 }
@@ -201,15 +206,20 @@ fn interactive(obj: Option<&Object>) -> String {
             reply_field("title").or(reply_field("id")).unwrap_or("[interactive reply]").to_owned()
         }
         "nfm_reply" => flow_response(reply),
-        "call_permission_reply" => {
-            reply_field("response").map_or_else(|| "📞 Call permission reply".to_owned(), |r| format!("📞 Call permission: {r}"))
-        }
+        "call_permission_reply" => reply_field("response")
+            .map_or_else(|| "📞 Call permission reply".to_owned(), |r| format!("📞 Call permission: {r}")),
         _ => object_field(obj, "body")
             .and_then(|b| str_field(b, "text"))
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
-            .unwrap_or_else(|| if sub_type.is_empty() { "[interactive]".to_owned() } else { format!("[interactive: {sub_type}]") }),
+            .unwrap_or_else(|| {
+                if sub_type.is_empty() {
+                    "[interactive]".to_owned()
+                } else {
+                    format!("[interactive: {sub_type}]")
+                }
+            }),
     }
 }
 
@@ -336,16 +346,25 @@ mod tests {
     fn location_order_flow_and_edit() {
         let loc = run(json!({"type": "location", "location": {"latitude": 1.5, "longitude": -2.25}}));
         assert_eq!(loc.content, "📍 Location: 1.5, -2.25");
-        let order = run(json!({"type": "order", "order": {"product_items": [{"product_retailer_id": "A", "quantity": 2}], "text": "fast"}}));
+        let order = run(
+            json!({"type": "order", "order": {"product_items": [{"product_retailer_id": "A", "quantity": 2}], "text": "fast"}}),
+        );
         assert_eq!(order.content, "🛒 Order: 2× A — fast");
         let flow = run(json!({"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {
             "response_json": "{\"flow_token\":\"t\",\"rating\":\"4\",\"n\":2}", "body": "Sent"
         }}}));
         assert_eq!(flow.content, "📋 Form response: n: 2, rating: 4");
-        let bad_flow = run(json!({"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {"response_json": "{", "body": "Sent"}}}));
+        let bad_flow = run(
+            json!({"type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {"response_json": "{", "body": "Sent"}}}),
+        );
         assert_eq!(bad_flow.content, "📋 Form response: Sent");
-        let edit = run(json!({"type": "edit", "edit": {"original_message_id": "wamid.O", "message": {"type": "text", "text": {"body": "new"}}}}));
-        assert_eq!((edit.kind, edit.content.as_str(), edit.target_message_id.as_deref()), (MessageKind::Edit, "new", Some("wamid.O")));
+        let edit = run(
+            json!({"type": "edit", "edit": {"original_message_id": "wamid.O", "message": {"type": "text", "text": {"body": "new"}}}}),
+        );
+        assert_eq!(
+            (edit.kind, edit.content.as_str(), edit.target_message_id.as_deref()),
+            (MessageKind::Edit, "new", Some("wamid.O"))
+        );
     }
 
     #[test]
@@ -361,8 +380,30 @@ mod tests {
 
     #[test]
     fn wrong_shaped_bodies_do_not_panic() {
-        for ty in ["text", "image", "audio", "location", "contacts", "interactive", "button", "reaction", "order", "system", "edit", "revoke", "unsupported", "template", "request_welcome"] {
-            for body in [json!(null), json!(3), json!("s"), json!([1, {"a": 2}]), json!({"type": 5, "message": 3, "product_items": 4})] {
+        for ty in [
+            "text",
+            "image",
+            "audio",
+            "location",
+            "contacts",
+            "interactive",
+            "button",
+            "reaction",
+            "order",
+            "system",
+            "edit",
+            "revoke",
+            "unsupported",
+            "template",
+            "request_welcome",
+        ] {
+            for body in [
+                json!(null),
+                json!(3),
+                json!("s"),
+                json!([1, {"a": 2}]),
+                json!({"type": 5, "message": 3, "product_items": 4}),
+            ] {
                 let m = run(json!({"type": ty, ty: body}));
                 assert!(m.payload.is_object(), "{ty}");
             }

@@ -59,16 +59,20 @@ mod tests {
         .expect("object");
         assert_eq!(e.code, Some(130472));
         assert_eq!(e.title, "User's number is part of an experiment");
-        assert_eq!(e.details.as_deref(), Some("Failed to send message because this user's phone number is part of an experiment"));
+        assert_eq!(
+            e.details.as_deref(),
+            Some("Failed to send message because this user's phone number is part of an experiment")
+        );
     }
 
     #[test]
     fn sparse_error_objects() {
         let only_message = delivery_error(&json!({"code": 12455, "message": "ERROR_TITLE"})).expect("object");
         assert_eq!(only_message, DeliveryError { code: Some(12455), title: "ERROR_TITLE".into(), details: None });
-        let different_message =
-            delivery_error(&json!({"code": "131047", "title": "Re-engagement message", "message": "More than 24 hours"}))
-                .expect("object");
+        let different_message = delivery_error(
+            &json!({"code": "131047", "title": "Re-engagement message", "message": "More than 24 hours"}),
+        )
+        .expect("object");
         assert_eq!(different_message.code, Some(131047));
         assert_eq!(different_message.details.as_deref(), Some("More than 24 hours"));
         assert_eq!(delivery_error(&json!({})).expect("object").title, "unknown WhatsApp error");

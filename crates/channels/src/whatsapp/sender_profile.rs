@@ -29,15 +29,15 @@ impl SenderProfile {
         let matches = |card: &&Object, key: &str, id: &Option<String>| {
             id.is_some() && text_field(card, key).as_ref() == id.as_ref()
         };
-        let contradicts = |card: &Object, key: &str, id: &Option<String>| {
-            matches!((text_field(card, key), id), (Some(theirs), Some(ours)) if theirs != *ours)
-        };
+        let contradicts = |card: &Object, key: &str, id: &Option<String>| matches!((text_field(card, key), id), (Some(theirs), Some(ours)) if theirs != *ours);
         let contact = cards
             .iter()
             .find(|c| matches(c, "wa_id", &from))
             .or_else(|| cards.iter().find(|c| matches(c, "user_id", &from_user_id)))
             .or_else(|| match cards.as_slice() {
-                [only] if !contradicts(only, "wa_id", &from) && !contradicts(only, "user_id", &from_user_id) => Some(only),
+                [only] if !contradicts(only, "wa_id", &from) && !contradicts(only, "user_id", &from_user_id) => {
+                    Some(only)
+                }
                 _ => None,
             })
             .copied();
@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn the_only_contact_is_not_used_when_it_contradicts() {
-        let p = resolve(json!({"from": "16505551234"}), json!([{"wa_id": "972987654321", "user_id": "US.1", "profile": {"name": "X"}}]));
+        let p = resolve(
+            json!({"from": "16505551234"}),
+            json!([{"wa_id": "972987654321", "user_id": "US.1", "profile": {"name": "X"}}]),
+        );
         assert_eq!(p, SenderProfile { wa_id: Some("16505551234".into()), ..SenderProfile::default() });
         let only = resolve(json!({}), json!([{"wa_id": "1", "user_id": "US.1", "profile": {"name": "X"}}]));
         assert_eq!(only.wa_id.as_deref(), Some("1"));

@@ -105,7 +105,9 @@ mod tests {
 
     #[test]
     fn known_vectors_sign_and_verify() {
-        for (body, sig) in [(ENVELOPE, ENVELOPE_SIG), (ESCAPED, ESCAPED_SIG), (RAW_UTF8, RAW_UTF8_SIG), (&b""[..], EMPTY_SIG)] {
+        for (body, sig) in
+            [(ENVELOPE, ENVELOPE_SIG), (ESCAPED, ESCAPED_SIG), (RAW_UTF8, RAW_UTF8_SIG), (&b""[..], EMPTY_SIG)]
+        {
             assert_eq!(sign(SECRET, body), sig);
             assert_eq!(verify_signature(SECRET, body, Some(sig)), Ok(()));
         }
