@@ -1,15 +1,19 @@
-//! What a channel hands to ingest: one customer message, already parsed and routed.
+//! What a channel hands to ingest: one observed message (from the customer, or from a person
+//! at the business replying outside confab), already parsed and routed.
 
 use crate::{
-    AssistantId, ConversationId, ConversationType, CustomerIdentity, MessageId, MessageKind, ResponseDelay, SenderId,
-    WorkspaceId,
+    AssistantId, ConversationId, ConversationType, CustomerIdentity, MessageId, MessageKind, ResponseDelay, Role,
+    SenderId, WorkspaceId,
 };
 use time::OffsetDateTime;
 
-/// One inbound customer message, routed to a workspace, assistant and (for WhatsApp) sender.
+/// One inbound message, routed to a workspace, assistant and (for WhatsApp) sender.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InboundMessage {
     pub workspace_id: WorkspaceId,
+    /// `User` for the customer; `Agent` for a person who replied from the WhatsApp Business
+    /// app (such a message neither opens the window nor asks for a reply).
+    pub role: Role,
     pub conversation_type: ConversationType,
     pub assistant_id: AssistantId,
     pub sender_id: Option<SenderId>,
@@ -32,6 +36,8 @@ pub struct InboundMessage {
     /// Whether the assistant should answer (false for stale replays and AI-off senders: the
     /// message is stored but never becomes pending work).
     pub wants_reply: bool,
+    /// A system note stored right after the message (e.g. why it was not answered).
+    pub system_note: Option<String>,
 }
 
 /// What ingest did with one inbound message.

@@ -116,7 +116,9 @@ pub fn main() -> ExitCode {
             Command::User { command: UserCommand::Add { email, role, password } } => {
                 commands::user::add(settings, &email, &role, password).await
             }
-            Command::Apikey { command: ApiKeyCommand::Create { name } } => commands::apikey::create(settings, &name).await,
+            Command::Apikey { command: ApiKeyCommand::Create { name } } => {
+                commands::apikey::create(settings, &name).await
+            }
             Command::Config { .. } => Ok(()),
         }
     });

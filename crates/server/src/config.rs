@@ -112,7 +112,11 @@ impl Settings {
         {
             bail!("invalid configuration: database_url must start with sqlite:// or postgres://");
         }
-        for (key, value) in [("public_url", self.public_url.as_deref()), ("whatsapp_graph_url", Some(&self.whatsapp_graph_url)), ("llm_base_url", self.llm_base_url.as_deref())] {
+        for (key, value) in [
+            ("public_url", self.public_url.as_deref()),
+            ("whatsapp_graph_url", Some(&self.whatsapp_graph_url)),
+            ("llm_base_url", self.llm_base_url.as_deref()),
+        ] {
             if let Some(url) = value {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     bail!("invalid configuration: {key} must be an http:// or https:// URL");
@@ -127,7 +131,8 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log).context("invalid configuration: log is not a valid filter")?;
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .context("invalid configuration: log is not a valid filter")?;
         Ok(())
     }
 
@@ -229,7 +234,10 @@ mod tests {
     #[test]
     fn layers_apply_in_order_and_bad_values_name_their_key() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("confab.toml", "bind = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\nlog = \"debug\"")?;
+            jail.create_file(
+                "confab.toml",
+                "bind = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\nlog = \"debug\"",
+            )?;
             jail.set_env("CONFAB_DATABASE_URL", "sqlite://env.db");
             jail.set_env("CONFAB_TEST_POSTGRES_URL", "postgres://ignored");
             let flags = FlagOverrides { bind: Some("127.0.0.1:9100".parse().unwrap()), database_url: None };

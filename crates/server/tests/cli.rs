@@ -126,6 +126,9 @@ fn config_example_and_user_add() {
     let again = add("ana@example.com");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    let bad = confab(dir.path(), "sqlite://./c.db").args(["user", "add", "not-an-email", "--password", "long enough password"]).output().unwrap();
+    let bad = confab(dir.path(), "sqlite://./c.db")
+        .args(["user", "add", "not-an-email", "--password", "long enough password"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }

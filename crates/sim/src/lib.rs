@@ -1,1 +1,8 @@
-//! placeholder
+//! Honest fakes for tests, demos and benchmarks. Each speaks its service's real wire format:
+//! [`meta_webhook`] builds and signs the webhook bodies Meta posts to us.
+//!
+//! Depends only on `domain` and `channels`, never on the server, so tests and the load
+//! generator drive confab from the outside exactly as the real services do.
+
+pub mod ascii_json;
+pub mod meta_webhook;

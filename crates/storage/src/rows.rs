@@ -26,6 +26,7 @@ pub(crate) trait RowExt {
     fn opt_float(&self, col: &str) -> Result<Option<f64>>;
     fn boolean(&self, col: &str) -> Result<bool>;
     fn json(&self, col: &str) -> Result<serde_json::Value>;
+    fn bytes(&self, col: &str) -> Result<Vec<u8>>;
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -192,4 +193,22 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
 
 fn non_negative(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) const WEBHOOK_EVENT_COLUMNS: &str =
+    "id, workspace_id, provider, kind, field, phone_number_id, reason, body, received_at";
+
+pub(crate) fn webhook_event(row: &impl RowExt) -> Result<crate::WebhookEvent> {
+    let kind = row.text("kind")?;
+    Ok(crate::WebhookEvent {
+        id: row.uuid("id")?,
+        workspace_id: row.opt_uuid("workspace_id")?.map(Into::into),
+        provider: Provider::parse(&row.text("provider")?)?,
+        kind: crate::WebhookEventKind::parse(&kind).ok_or_else(|| corrupt("webhook event kind", &kind))?,
+        field: row.opt_text("field")?,
+        phone_number_id: row.opt_text("phone_number_id")?,
+        reason: row.opt_text("reason")?,
+        body: row.bytes("body")?,
+        received_at: row.time("received_at")?,
+    })
 }

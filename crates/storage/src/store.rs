@@ -5,9 +5,9 @@ use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind,
-    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature,
-    ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, Message,
+    MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
+    SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -95,9 +95,35 @@ pub trait WorkQueue: Send + Sync {
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>>;
 }
 
+/// Provider events other than messages: delivery statuses, and payloads kept for inspection.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Applies delivery statuses in one transaction. Each (workspace, provider message id,
+    /// status) is recorded once; a repeat is `Duplicate` and changes nothing. The message's
+    /// status only moves forward ([`DeliveryStatus::advance_to`]), and a failure keeps the
+    /// provider's error. A status for a message we do not know is recorded all the same.
+    async fn apply_statuses(&self, updates: &[StatusInput], now: OffsetDateTime) -> Result<Vec<StatusOutcome>>;
+    /// Keeps webhook payloads that are not messages or statuses, unrouted ones, and dead
+    /// letters (signed bodies we could not parse), so nothing is lost.
+    async fn record_webhook_events(&self, events: &[NewWebhookEvent], now: OffsetDateTime) -> Result<()>;
+    /// Newest first; `workspace_id: None` lists the events no workspace could be found for.
+    async fn list_webhook_events(
+        &self,
+        workspace_id: Option<WorkspaceId>,
+        kind: Option<WebhookEventKind>,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>>;
+    /// A message by its provider id, for status checks and tests.
+    async fn message_by_provider_id(
+        &self,
+        workspace_id: WorkspaceId,
+        provider_message_id: &str,
+    ) -> Result<Option<Message>>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
-pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue {
+pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// One round trip, for `/readyz`.
@@ -277,4 +303,83 @@ pub struct TurnCommit {
     /// arrived later keep the conversation due.
     pub answered_through_seq: i64,
     pub messages: Vec<NewMessage>,
+}
+
+/// One delivery status reported by a provider.
+#[derive(Clone, Debug)]
+pub struct StatusInput {
+    pub workspace_id: WorkspaceId,
+    pub provider_message_id: String,
+    pub status: DeliveryStatus,
+    /// When the provider says it happened.
+    pub occurred_at: OffsetDateTime,
+    pub error: Option<DeliveryError>,
+    /// The provider's pricing object, or `Null`.
+    pub pricing: serde_json::Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusOutcome {
+    /// Recorded; the message now has `status` (unchanged if the update came late).
+    Applied { message_id: MessageId, status: DeliveryStatus },
+    /// This status of this message was seen before.
+    Duplicate,
+    /// Recorded, but no message has this provider id (yet).
+    UnknownMessage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookEventKind {
+    /// A payload field confab keeps but does not act on yet (template updates, account events…).
+    Event,
+    /// For a number no sender is linked to.
+    Unrouted,
+    /// A signed payload that could not be parsed.
+    DeadLetter,
+}
+
+impl WebhookEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Unrouted => "unrouted",
+            Self::DeadLetter => "dead_letter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "event" => Some(Self::Event),
+            "unrouted" => Some(Self::Unrouted),
+            "dead_letter" => Some(Self::DeadLetter),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewWebhookEvent {
+    pub workspace_id: Option<WorkspaceId>,
+    pub provider: Provider,
+    pub kind: WebhookEventKind,
+    /// The payload field, e.g. `message_template_status_update`.
+    pub field: Option<String>,
+    pub phone_number_id: Option<String>,
+    /// Why it was kept rather than acted on.
+    pub reason: Option<String>,
+    /// Exactly what arrived (a dead letter's raw bytes; otherwise the item's JSON).
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookEvent {
+    pub id: uuid::Uuid,
+    pub workspace_id: Option<WorkspaceId>,
+    pub provider: Provider,
+    pub kind: WebhookEventKind,
+    pub field: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub reason: Option<String>,
+    pub body: Vec<u8>,
+    pub received_at: OffsetDateTime,
 }

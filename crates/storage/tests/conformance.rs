@@ -47,6 +47,11 @@ conformance!(
     messages_arriving_during_a_turn_keep_the_conversation_due,
     concurrent_workers_never_share_a_conversation,
     conversation_list_filters_and_pages,
+    statuses_move_forward_once_each,
+    statuses_for_unknown_messages_are_kept,
+    webhook_events_are_kept_per_workspace,
+    business_app_echoes_are_agent_messages_that_ask_nothing,
+    a_stale_message_is_stored_with_a_note_and_not_answered,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -388,4 +393,131 @@ async fn conversation_list_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!(store.list_conversations(fx.ws, &window, PageRequest::first(100)).await.unwrap().items.len(), 10);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(store.list_conversations(other.id, &all, PageRequest::first(100)).await.unwrap().items.is_empty());
+}
+
+/// An agent message with a provider id, as a WhatsApp Business app echo stores it.
+async fn sent_message(store: &Arc<dyn Store>, fx: &Fixture, wamid: &str) -> MessageId {
+    let mut echo = fx.inbound(wamid, "+15550000001", "sent from the app");
+    echo.role = Role::Agent;
+    echo.wants_reply = false;
+    match store.ingest(&[echo], OffsetDateTime::now_utc()).await.unwrap()[0] {
+        IngestOutcome::Stored { message_id, .. } => message_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn status(fx: &Fixture, wamid: &str, status: DeliveryStatus) -> StatusInput {
+    StatusInput {
+        workspace_id: fx.ws,
+        provider_message_id: wamid.into(),
+        status,
+        occurred_at: OffsetDateTime::now_utc(),
+        error: None,
+        pricing: serde_json::json!({ "billable": true, "category": "service" }),
+    }
+}
+
+async fn statuses_move_forward_once_each(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let id = sent_message(&store, &fx, "wamid.out1").await;
+    let now = OffsetDateTime::now_utc();
+    use DeliveryStatus::*;
+    // out of order, and twice
+    let updates =
+        [status(&fx, "wamid.out1", Read), status(&fx, "wamid.out1", Delivered), status(&fx, "wamid.out1", Read)];
+    let outcomes = store.apply_statuses(&updates, now).await.unwrap();
+    assert_eq!(outcomes[0], StatusOutcome::Applied { message_id: id, status: Read });
+    assert_eq!(
+        outcomes[1],
+        StatusOutcome::Applied { message_id: id, status: Read },
+        "a late delivered changes nothing"
+    );
+    assert_eq!(outcomes[2], StatusOutcome::Duplicate);
+    let mut failed = status(&fx, "wamid.out1", Failed);
+    failed.error = Some(DeliveryError { code: Some(131047), title: "Re-engagement message".into(), details: None });
+    store.apply_statuses(&[failed.clone()], now).await.unwrap();
+    let message = store.message_by_provider_id(fx.ws, "wamid.out1").await.unwrap().unwrap();
+    assert_eq!(message.status, Read, "a read message never becomes failed");
+    assert_eq!(message.error, None);
+
+    sent_message(&store, &fx, "wamid.out2").await;
+    failed.provider_message_id = "wamid.out2".into();
+    store.apply_statuses(&[status(&fx, "wamid.out2", Delivered), failed], now).await.unwrap();
+    store.apply_statuses(&[status(&fx, "wamid.out2", Read)], now).await.unwrap();
+    let message = store.message_by_provider_id(fx.ws, "wamid.out2").await.unwrap().unwrap();
+    assert_eq!(message.status, Failed);
+    assert_eq!(message.error.as_ref().and_then(|e| e.code), Some(131047));
+    assert_eq!(message.error.unwrap().title, "Re-engagement message");
+}
+
+async fn statuses_for_unknown_messages_are_kept(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let update = status(&fx, "wamid.unknown", DeliveryStatus::Sent);
+    assert_eq!(store.apply_statuses(&[update.clone()], now).await.unwrap(), [StatusOutcome::UnknownMessage]);
+    assert_eq!(store.apply_statuses(&[update], now).await.unwrap(), [StatusOutcome::Duplicate]);
+}
+
+async fn webhook_events_are_kept_per_workspace(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let event = |workspace_id, kind, body: &[u8]| NewWebhookEvent {
+        workspace_id,
+        provider: Provider::Meta,
+        kind,
+        field: Some("account_update".into()),
+        phone_number_id: Some("123".into()),
+        reason: Some("kept".into()),
+        body: body.to_vec(),
+    };
+    let raw = b"{not json \xff".to_vec();
+    store
+        .record_webhook_events(
+            &[
+                event(Some(fx.ws), WebhookEventKind::Event, b"{}"),
+                event(None, WebhookEventKind::DeadLetter, &raw),
+                event(None, WebhookEventKind::Unrouted, b"{\"a\":1}"),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let mine = store.list_webhook_events(Some(fx.ws), None, 10).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].field.as_deref(), Some("account_update"));
+    let dead = store.list_webhook_events(None, Some(WebhookEventKind::DeadLetter), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, raw, "kept byte for byte");
+    assert_eq!(store.list_webhook_events(None, None, 10).await.unwrap().len(), 2);
+}
+
+async fn business_app_echoes_are_agent_messages_that_ask_nothing(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let id = sent_message(&store, &fx, "wamid.echo").await;
+    let message = store.message_by_provider_id(fx.ws, "wamid.echo").await.unwrap().unwrap();
+    assert_eq!((message.id, message.role, message.status), (id, Role::Agent, DeliveryStatus::Sent));
+    let conv = store.get_conversation(fx.ws, message.conversation_id).await.unwrap();
+    assert_eq!((conv.message_count, conv.customer_message_count), (1, 0));
+    assert_eq!(conv.last_customer_message_at, None, "only the customer opens the window");
+    assert_eq!(
+        store.claim_due("w", OffsetDateTime::now_utc() + Duration::hours(1), Duration::seconds(30)).await.unwrap(),
+        None
+    );
+}
+
+async fn a_stale_message_is_stored_with_a_note_and_not_answered(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut stale = fx.inbound("wamid.old", "+15550000001", "sent during the outage");
+    stale.sent_at = now - Duration::hours(2);
+    stale.wants_reply = false;
+    stale.system_note = Some("Not answered: the message is 2 hours old".into());
+    let IngestOutcome::Stored { conversation_id, .. } = store.ingest(&[stale], now).await.unwrap()[0] else { panic!() };
+    let messages = store.list_messages(fx.ws, conversation_id, None, 10).await.unwrap();
+    let roles: Vec<_> = messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::System]);
+    assert!(messages[1].content.contains("Not answered"));
+    let conv = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!((conv.message_count, conv.customer_message_count), (2, 1));
+    assert_eq!(store.claim_due("w", now + Duration::hours(1), Duration::seconds(30)).await.unwrap(), None);
 }

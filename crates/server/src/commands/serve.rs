@@ -11,13 +11,15 @@ use tokio::net::TcpListener;
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
     let workspace = store.ensure_default_workspace(&settings.default_workspace_name).await?;
-    let listener = TcpListener::bind(settings.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}: is another process using it? set bind / CONFAB_BIND", settings.bind))?;
+    let listener = TcpListener::bind(settings.bind).await.with_context(|| {
+        format!("cannot listen on {}: is another process using it? set bind / CONFAB_BIND", settings.bind)
+    })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = %redact_url(&settings.database_url), backend = store.backend(), "confab is listening");
     if settings.llm_provider.is_none() {
-        tracing::info!("no LLM provider configured: assistants answer with the offline responder (set CONFAB_LLM_PROVIDER)");
+        tracing::info!(
+            "no LLM provider configured: assistants answer with the offline responder (set CONFAB_LLM_PROVIDER)"
+        );
     }
     let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id };
     http::launch(state, listener, shutdown_signal()).await?;

@@ -19,7 +19,13 @@ pub async fn add(settings: Settings, email: &str, role: &str, password: Option<S
     let workspace = store.ensure_default_workspace(&settings.default_workspace_name).await?;
     match store.create_user(NewUser { workspace_id: workspace.id, email: email.clone(), role, password_hash }).await {
         Ok(user) => {
-            println!("added {} as {} of workspace \"{}\" (user id {})", user.email, role.as_str(), workspace.name, user.id);
+            println!(
+                "added {} as {} of workspace \"{}\" (user id {})",
+                user.email,
+                role.as_str(),
+                workspace.name,
+                user.id
+            );
             Ok(())
         }
         Err(err) if err.is_conflict_on("users_email_key", "users.email") => {

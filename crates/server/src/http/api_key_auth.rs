@@ -18,10 +18,9 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("send an API key as `Authorization: Bearer <key>` (make one with `confab apikey create`)"))?;
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::Unauthorized(
+            "send an API key as `Authorization: Bearer <key>` (make one with `confab apikey create`)",
+        ))?;
         let presented = header
             .to_str()
             .ok()

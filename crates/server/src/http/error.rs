@@ -13,6 +13,8 @@ use serde_json::json;
 pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -31,9 +33,10 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict { constraint } => {
-                ApiError::Conflict { code: "conflict", message: format!("this would duplicate an existing record ({constraint})") }
-            }
+            StoreError::Conflict { constraint } => ApiError::Conflict {
+                code: "conflict",
+                message: format!("this would duplicate an existing record ({constraint})"),
+            },
             other => ApiError::Internal(other.into()),
         }
     }
@@ -50,6 +53,7 @@ impl IntoResponse for ApiError {
         let request_id = current_request_id();
         let (status, code, message, extra) = match &self {
             ApiError::Unauthorized(msg) => (StatusCode::UNAUTHORIZED, "unauthorized", msg.to_string(), None),
+            ApiError::Forbidden(msg) => (StatusCode::FORBIDDEN, "forbidden", msg.to_string(), None),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None),
             ApiError::BadRequest(msg) => (StatusCode::BAD_REQUEST, "bad_request", msg.clone(), None),
             ApiError::Validation(errors) => {
@@ -67,7 +71,12 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; the request id helps us find it".into(), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; the request id helps us find it".into(),
+                    None,
+                )
             }
         };
         let mut body = json!({ "error": code, "message": message, "request_id": request_id });

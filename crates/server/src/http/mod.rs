@@ -6,6 +6,8 @@ mod api_key_auth;
 mod error;
 mod health;
 mod request_id;
+mod webhook_events;
+mod whatsapp_webhook;
 mod whoami;
 
 pub use api_key_auth::ApiKeyAuth;
@@ -24,15 +26,13 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     Router::new()
         .merge(health::router())
-        .nest("/api/v1", whoami::router().fallback(error::api_not_found))
+        .merge(whatsapp_webhook::router())
+        .nest("/api/v1", whoami::router().merge(webhook_events::router()).fallback(error::api_not_found))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // the matched route, never the raw URI: query strings may carry phone numbers
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or("unmatched", |p| p.as_str())
-                .to_owned();
+            let route =
+                req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
             tracing::info_span!("http", method = %req.method(), route, request_id = %current_request_id())
         }))
         .layer(axum::middleware::from_fn(request_id::assign))

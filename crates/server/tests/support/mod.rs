@@ -2,14 +2,18 @@
 
 #![allow(dead_code)]
 
-use confab_domain::{ApiKeySecret, WorkspaceId};
+use confab_domain::{ApiKeySecret, PhoneNumber, Provider, Secret, Sender, SenderStatus, WorkspaceId};
 use confab_server::config::Settings;
 use confab_server::http;
 use confab_server::state::AppState;
 use confab_storage::Store;
+use confab_storage::{NewAssistant, NewSender};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -53,7 +57,12 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
             (confab_storage::postgres::testing::fresh_database(&base).await.expect("test database"), None)
         }
     };
-    let settings = Settings { database_url, ..Settings::default() };
+    let settings = Settings {
+        database_url,
+        whatsapp_app_secret: Some(Secret::new(APP_SECRET)),
+        whatsapp_verify_token: Some(Secret::new(VERIFY_TOKEN)),
+        ..Settings::default()
+    };
     let store = confab_server::commands::open_store(&settings).await.expect("store");
     let workspace = store.ensure_default_workspace("Test workspace").await.expect("workspace").id;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -76,6 +85,44 @@ impl TestApp {
         let secret = ApiKeySecret::from_random(rand_bytes());
         self.store.create_api_key(workspace, "test", &secret).await.expect("key");
         secret.secret.expose().to_string()
+    }
+
+    /// An assistant and a Meta sender for `phone_number_id` in the default workspace.
+    pub async fn meta_sender(&self, phone_number_id: &str) -> Sender {
+        let assistant = self
+            .store
+            .create_assistant(NewAssistant::new(self.workspace, "Front desk", "You help customers."))
+            .await
+            .expect("assistant");
+        self.store
+            .create_sender(NewSender {
+                workspace_id: self.workspace,
+                provider: Provider::Meta,
+                provider_sender_id: phone_number_id.into(),
+                display_phone: PhoneNumber::parse("+15550783881").expect("phone"),
+                access_token: Secret::new("EAAG-test-token"),
+                assistant_id: assistant.id,
+                ai_enabled: true,
+                status: SenderStatus::Online,
+            })
+            .await
+            .expect("sender")
+    }
+
+    /// POSTs `body` to the WhatsApp webhook with `signature` as `X-Hub-Signature-256`.
+    pub async fn post_whatsapp(&self, body: Vec<u8>, signature: Option<&str>) -> reqwest::Response {
+        let mut req =
+            self.client.post(self.url("/webhooks/whatsapp")).header("content-type", "application/json").body(body);
+        if let Some(signature) = signature {
+            req = req.header("x-hub-signature-256", signature);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Signs `payload` as Meta does and POSTs it.
+    pub async fn post_signed(&self, payload: &serde_json::Value) -> reqwest::Response {
+        let signed = confab_sim::meta_webhook::sign(APP_SECRET, payload);
+        self.post_whatsapp(signed.body, Some(&signed.signature)).await
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> reqwest::Response {

@@ -8,7 +8,7 @@ use crate::{
 use async_trait::async_trait;
 use confab_domain::{
     Conversation, ConversationId, CustomerId, CustomerIdentity, DeliveryStatus, InboundMessage, IngestOutcome, Message,
-    MessageId, WorkspaceId,
+    MessageId, Role, WorkspaceId,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
@@ -158,7 +158,8 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
         }
         None => find_or_create_conversation(tx, m, customer_id, now).await?,
     };
-    let seq: Option<i64> = if m.wants_reply {
+    let from_customer = m.role == Role::User;
+    let seq: Option<i64> = if from_customer && m.wants_reply {
         let current: i64 = sqlx::query_scalar("SELECT inbound_seq FROM conversations WHERE id = $1")
             .bind(conversation_id.as_uuid())
             .fetch_one(&mut *tx)
@@ -171,17 +172,18 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
     let inserted = sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, provider_message_id, \
          status, reply_to, forwarded, inbound_seq, sent_at, created_at) \
-         VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (workspace_id, provider_message_id) DO NOTHING",
     )
     .bind(message_id.as_uuid())
     .bind(m.workspace_id.as_uuid())
     .bind(conversation_id.as_uuid())
+    .bind(m.role.as_str())
     .bind(m.kind.as_str())
     .bind(&m.content)
     .bind(m.payload.to_string())
     .bind(&m.provider_message_id)
-    .bind(DeliveryStatus::Received.as_str())
+    .bind(observed_status(m.role).as_str())
     .bind(&m.reply_to)
     .bind(m.forwarded)
     .bind(seq)
@@ -192,22 +194,59 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
     if inserted.rows_affected() == 0 {
         return Ok(IngestOutcome::Duplicate);
     }
+    if let Some(note) = &m.system_note {
+        insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?;
+    }
     sqlx::query(
-        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), message_count = message_count + 1, \
-         customer_message_count = customer_message_count + 1, \
-         last_customer_message_at = MAX(COALESCE(last_customer_message_at, $3), $3), \
+        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
+         message_count = message_count + $6, \
+         customer_message_count = customer_message_count + (CASE WHEN $3 IS NULL THEN 0 ELSE 1 END), \
+         last_customer_message_at = CASE WHEN $3 IS NULL THEN last_customer_message_at \
+             ELSE MAX(COALESCE(last_customer_message_at, $3), $3) END, \
          last_message_at = MAX(last_message_at, $4), \
          due_at = CASE WHEN $2 IS NOT NULL AND ai_enabled THEN $5 ELSE due_at END \
          WHERE id = $1",
     )
     .bind(conversation_id.as_uuid())
     .bind(seq)
-    .bind(micros(m.sent_at))
+    .bind(from_customer.then(|| micros(m.sent_at)))
     .bind(micros(now))
     .bind(micros(now + m.response_delay.as_duration()))
+    .bind(if m.system_note.is_some() { 2_i64 } else { 1 })
     .execute(&mut *tx)
     .await?;
     Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
+}
+
+/// The delivery status a message has when we first see it: a customer's is received; one a
+/// person sent from the WhatsApp Business app has already been sent.
+fn observed_status(role: Role) -> DeliveryStatus {
+    if role == Role::User {
+        DeliveryStatus::Received
+    } else {
+        DeliveryStatus::Sent
+    }
+}
+
+async fn insert_system_note(
+    tx: &mut SqliteConnection,
+    workspace_id: WorkspaceId,
+    conversation_id: ConversationId,
+    note: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
+         VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
+    )
+    .bind(MessageId::new().as_uuid())
+    .bind(workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
+    .bind(note)
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 async fn find_or_create_customer(

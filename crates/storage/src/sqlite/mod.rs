@@ -6,6 +6,7 @@
 //! unix microseconds so comparisons and ordering are plain integer work.
 
 mod conversations;
+mod events;
 mod queue;
 mod settings;
 mod tenants;
@@ -119,6 +120,9 @@ impl RowExt for SqliteRow {
         Ok(self.try_get(col)?)
     }
     fn boolean(&self, col: &str) -> Result<bool> {
+        Ok(self.try_get(col)?)
+    }
+    fn bytes(&self, col: &str) -> Result<Vec<u8>> {
         Ok(self.try_get(col)?)
     }
     fn json(&self, col: &str) -> Result<serde_json::Value> {

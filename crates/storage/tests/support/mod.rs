@@ -53,6 +53,7 @@ impl Fixture {
     pub fn inbound(&self, wamid: &str, phone: &str, text: &str) -> InboundMessage {
         InboundMessage {
             workspace_id: self.ws,
+            role: Role::User,
             conversation_type: ConversationType::Whatsapp,
             assistant_id: self.assistant.id,
             sender_id: Some(self.sender.id),
@@ -71,6 +72,7 @@ impl Fixture {
             sent_at: OffsetDateTime::now_utc(),
             response_delay: ResponseDelay::default(),
             wants_reply: true,
+            system_note: None,
         }
     }
 }

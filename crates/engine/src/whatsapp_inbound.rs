@@ -1,0 +1,320 @@
+//! Accepting one Meta webhook POST whose signature was already checked: parse it, route each
+//! item by `metadata.phone_number_id` to its sender, and store everything in a few short
+//! transactions — customer messages (exactly once, by wamid), echoes of messages people sent
+//! from the WhatsApp Business app, delivery statuses, and every other item kept for
+//! inspection. Nothing here calls a network or an LLM: the webhook answers right after.
+//!
+//! Every write is idempotent, so when one fails the caller answers 500, Meta retries, and the
+//! retry completes what is missing without doubling anything.
+
+use confab_channels::whatsapp::{parse_webhook, EchoMessage, InboundWhatsappMessage, WebhookBatch};
+use confab_domain::{
+    Assistant, AssistantId, ConversationType, CustomerIdentity, InboundMessage, IngestOutcome, MessageKind,
+    PhoneNumber, Provider, Role, Sender, WorkspaceId,
+};
+use confab_storage::{NewWebhookEvent, StatusInput, StatusOutcome, Store, StoreError, WebhookEventKind};
+use std::collections::{BTreeMap, HashMap};
+use time::{Duration, OffsetDateTime};
+
+/// How inbound WhatsApp traffic is treated.
+#[derive(Clone, Copy, Debug)]
+pub struct InboundPolicy {
+    /// Messages older than this when they reach us are stored but not answered (Meta replays
+    /// backlogs after an outage; answering hours-old messages confuses customers).
+    pub stale_after: Duration,
+    /// Where payloads that name no known number are kept.
+    pub default_workspace: WorkspaceId,
+}
+
+/// What one webhook POST led to, for logs and metrics (no message content, no phone numbers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AcceptSummary {
+    pub messages_stored: usize,
+    pub messages_duplicate: usize,
+    pub stale: usize,
+    pub statuses_applied: usize,
+    pub statuses_duplicate: usize,
+    pub statuses_unknown_message: usize,
+    pub events_kept: usize,
+    pub unrouted: usize,
+    pub dead_letters: usize,
+}
+
+/// Parses and stores a signed Meta webhook body. A body that cannot be parsed at all is kept
+/// whole as a dead letter (and is not an error: Meta would only send it again).
+pub async fn accept(
+    store: &dyn Store,
+    raw_body: &[u8],
+    now: OffsetDateTime,
+    policy: InboundPolicy,
+) -> Result<AcceptSummary, StoreError> {
+    let batch = match parse_webhook(raw_body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            tracing::warn!(error = %err, bytes = raw_body.len(), "WhatsApp webhook kept as a dead letter");
+            let dead = NewWebhookEvent {
+                workspace_id: Some(policy.default_workspace),
+                provider: Provider::Meta,
+                kind: WebhookEventKind::DeadLetter,
+                field: None,
+                phone_number_id: None,
+                reason: Some(err.to_string()),
+                body: raw_body.to_vec(),
+            };
+            store.record_webhook_events(&[dead], now).await?;
+            return Ok(AcceptSummary { dead_letters: 1, ..AcceptSummary::default() });
+        }
+    };
+    let routes = Routes::resolve(store, &batch).await?;
+    let mut summary = AcceptSummary::default();
+    let mut events = Vec::new();
+    // phone-number ids nobody is linked to, with how many items named each
+    let mut unrouted: BTreeMap<&str, usize> = BTreeMap::new();
+
+    let mut inbound = Vec::with_capacity(batch.messages.len() + batch.echoes.len());
+    for message in &batch.messages {
+        match routes.get(&message.phone_number_id) {
+            Some(route) => {
+                let stale = now - message.timestamp > policy.stale_after;
+                summary.stale += usize::from(stale);
+                inbound.push(customer_message(route, message, stale));
+            }
+            None => *unrouted.entry(&message.phone_number_id).or_default() += 1,
+        }
+    }
+    for echo in &batch.echoes {
+        match routes.get(&echo.phone_number_id) {
+            Some(route) => inbound.push(business_app_echo(route, echo)),
+            None => *unrouted.entry(&echo.phone_number_id).or_default() += 1,
+        }
+    }
+    if !inbound.is_empty() {
+        for outcome in store.ingest(&inbound, now).await? {
+            match outcome {
+                IngestOutcome::Stored { .. } => summary.messages_stored += 1,
+                IngestOutcome::Duplicate => summary.messages_duplicate += 1,
+            }
+        }
+    }
+
+    let mut statuses = Vec::with_capacity(batch.statuses.len());
+    for update in &batch.statuses {
+        let route = routes.get(&update.phone_number_id);
+        match (route, update.status) {
+            (Some(route), Some(status)) => statuses.push(StatusInput {
+                workspace_id: route.sender.workspace_id,
+                provider_message_id: update.wamid.clone(),
+                status,
+                occurred_at: update.timestamp,
+                error: update.error().cloned(),
+                pricing: update.pricing.clone().unwrap_or(serde_json::Value::Null),
+            }),
+            (Some(route), None) => events.push(NewWebhookEvent {
+                workspace_id: Some(route.sender.workspace_id),
+                provider: Provider::Meta,
+                kind: WebhookEventKind::Event,
+                field: Some("messages".into()),
+                phone_number_id: Some(update.phone_number_id.clone()),
+                reason: Some(format!("status `{}` is not one confab tracks", update.raw_status)),
+                body: json_bytes(&serde_json::json!({ "id": update.wamid, "status": update.raw_status })),
+            }),
+            (None, _) => *unrouted.entry(&update.phone_number_id).or_default() += 1,
+        }
+    }
+    if !statuses.is_empty() {
+        for outcome in store.apply_statuses(&statuses, now).await? {
+            match outcome {
+                StatusOutcome::Applied { .. } => summary.statuses_applied += 1,
+                StatusOutcome::Duplicate => summary.statuses_duplicate += 1,
+                StatusOutcome::UnknownMessage => summary.statuses_unknown_message += 1,
+            }
+        }
+    }
+
+    for other in &batch.other_events {
+        let workspace_id = other
+            .phone_number_id
+            .as_ref()
+            .and_then(|id| routes.get(id))
+            .map_or(policy.default_workspace, |r| r.sender.workspace_id);
+        events.push(NewWebhookEvent {
+            workspace_id: Some(workspace_id),
+            provider: Provider::Meta,
+            kind: WebhookEventKind::Event,
+            field: Some(other.field.clone()),
+            phone_number_id: other.phone_number_id.clone(),
+            reason: None,
+            body: json_bytes(&other.value),
+        });
+    }
+    for change_error in &batch.change_errors {
+        let workspace_id = change_error
+            .phone_number_id
+            .as_ref()
+            .and_then(|id| routes.get(id))
+            .map_or(policy.default_workspace, |r| r.sender.workspace_id);
+        events.push(NewWebhookEvent {
+            workspace_id: Some(workspace_id),
+            provider: Provider::Meta,
+            kind: WebhookEventKind::Event,
+            field: Some(change_error.field.clone()),
+            phone_number_id: change_error.phone_number_id.clone(),
+            reason: Some(format!("Meta reported an error: {}", change_error.error.title)),
+            body: json_bytes(&serde_json::to_value(&change_error.error).unwrap_or_default()),
+        });
+    }
+    for unparsed in &batch.unparsed {
+        events.push(NewWebhookEvent {
+            workspace_id: Some(policy.default_workspace),
+            provider: Provider::Meta,
+            kind: WebhookEventKind::DeadLetter,
+            field: None,
+            phone_number_id: unparsed.phone_number_id.clone(),
+            reason: Some(unparsed.reason.clone()),
+            body: json_bytes(&unparsed.value),
+        });
+    }
+    // the whole body, once per unknown number: it can be replayed once the sender is linked
+    for (phone_number_id, items) in unrouted {
+        events.push(NewWebhookEvent {
+            workspace_id: Some(policy.default_workspace),
+            provider: Provider::Meta,
+            kind: WebhookEventKind::Unrouted,
+            field: Some("messages".into()),
+            phone_number_id: Some(phone_number_id.to_string()),
+            reason: Some(format!(
+                "{items} item(s) for phone number id {phone_number_id}, which no sender is linked to"
+            )),
+            body: raw_body.to_vec(),
+        });
+    }
+    if !events.is_empty() {
+        for event in &events {
+            match event.kind {
+                WebhookEventKind::Event => summary.events_kept += 1,
+                WebhookEventKind::Unrouted => summary.unrouted += 1,
+                WebhookEventKind::DeadLetter => summary.dead_letters += 1,
+            }
+        }
+        if summary.unrouted > 0 {
+            tracing::warn!(
+                numbers = summary.unrouted,
+                "WhatsApp webhook items for numbers no sender is linked to were kept as unrouted"
+            );
+        }
+        if summary.dead_letters > 0 {
+            tracing::warn!(
+                items = summary.dead_letters,
+                "WhatsApp webhook items that could not be parsed were kept as dead letters"
+            );
+        }
+        store.record_webhook_events(&events, now).await?;
+    }
+    Ok(summary)
+}
+
+/// The sender and assistant behind each phone-number id of a batch, looked up once each.
+struct Routes(HashMap<String, Route>);
+
+struct Route {
+    sender: Sender,
+    assistant: Assistant,
+}
+
+impl Routes {
+    async fn resolve(store: &dyn Store, batch: &WebhookBatch) -> Result<Self, StoreError> {
+        let ids = batch
+            .messages
+            .iter()
+            .map(|m| &m.phone_number_id)
+            .chain(batch.statuses.iter().map(|s| &s.phone_number_id))
+            .chain(batch.echoes.iter().map(|e| &e.phone_number_id))
+            .chain(batch.other_events.iter().filter_map(|e| e.phone_number_id.as_ref()))
+            .chain(batch.change_errors.iter().filter_map(|e| e.phone_number_id.as_ref()));
+        let mut routes = HashMap::new();
+        let mut assistants: HashMap<AssistantId, Assistant> = HashMap::new();
+        for id in ids {
+            if routes.contains_key(id) {
+                continue;
+            }
+            let Some(sender) = store.sender_by_provider_id(Provider::Meta, id).await? else { continue };
+            let assistant = match assistants.get(&sender.assistant_id) {
+                Some(a) => a.clone(),
+                None => {
+                    let a = store.get_assistant(sender.workspace_id, sender.assistant_id).await?;
+                    assistants.insert(a.id, a.clone());
+                    a
+                }
+            };
+            routes.insert(id.clone(), Route { sender, assistant });
+        }
+        Ok(Self(routes))
+    }
+
+    fn get(&self, phone_number_id: &str) -> Option<&Route> {
+        self.0.get(phone_number_id)
+    }
+}
+
+/// Reactions, deletions and WhatsApp's own notices are recorded but do not call for an answer.
+fn calls_for_a_reply(kind: MessageKind) -> bool {
+    !matches!(kind, MessageKind::Reaction | MessageKind::Revoke | MessageKind::System)
+}
+
+fn customer_message(route: &Route, m: &InboundWhatsappMessage, stale: bool) -> InboundMessage {
+    InboundMessage {
+        workspace_id: route.sender.workspace_id,
+        role: Role::User,
+        conversation_type: ConversationType::Whatsapp,
+        assistant_id: route.assistant.id,
+        sender_id: Some(route.sender.id),
+        conversation_id: None,
+        customer: m.customer_identity(),
+        customer_name: m.profile_name.clone(),
+        provider_message_id: Some(m.wamid.clone()),
+        kind: m.kind,
+        content: m.content.clone(),
+        payload: m.payload.clone(),
+        reply_to: m.reply_to.clone(),
+        forwarded: m.forwarded,
+        sent_at: m.timestamp,
+        response_delay: route.assistant.response_delay,
+        wants_reply: route.sender.ai_enabled && !stale && calls_for_a_reply(m.kind),
+        system_note: stale.then(|| {
+            "Not answered automatically: this message reached confab more than the stale-replay limit after it was sent \
+             (WhatsApp replays backlogs after an outage)."
+                .to_string()
+        }),
+    }
+}
+
+fn business_app_echo(route: &Route, e: &EchoMessage) -> InboundMessage {
+    let customer = CustomerIdentity::Whatsapp {
+        wa_id: e.customer_wa_id().and_then(|id| PhoneNumber::parse(id).ok()),
+        business_scoped_user_id: e.to_user_id.clone(),
+    };
+    InboundMessage {
+        workspace_id: route.sender.workspace_id,
+        role: Role::Agent,
+        conversation_type: ConversationType::Whatsapp,
+        assistant_id: route.assistant.id,
+        sender_id: Some(route.sender.id),
+        conversation_id: None,
+        customer,
+        customer_name: None,
+        provider_message_id: Some(e.wamid.clone()),
+        kind: e.kind,
+        content: e.content.clone(),
+        payload: e.payload.clone(),
+        reply_to: e.reply_to.clone(),
+        forwarded: false,
+        sent_at: e.timestamp,
+        response_delay: route.assistant.response_delay,
+        wants_reply: false,
+        system_note: None,
+    }
+}
+
+fn json_bytes(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}

@@ -1,0 +1,72 @@
+//! `GET /webhooks/whatsapp` (Meta's verification handshake) and `POST /webhooks/whatsapp`
+//! (signed webhook bodies). The POST checks `X-Hub-Signature-256` over the raw bytes, stores
+//! everything through the engine in short transactions, and answers 200 — no LLM or network
+//! call happens on this path. A storage failure answers 500 so Meta retries; retries are
+//! idempotent.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use confab_channels::whatsapp::{
+    verify_handshake, verify_signature, HandshakeError, HandshakeQuery, SignatureError, SIGNATURE_HEADER,
+};
+use confab_engine::whatsapp_inbound::{self, InboundPolicy};
+use time::{Duration, OffsetDateTime};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/whatsapp", get(handshake).post(receive))
+}
+
+async fn handshake(State(state): State<AppState>, Query(query): Query<HandshakeQuery>) -> Result<String, ApiError> {
+    let expected = state.settings.whatsapp_verify_token.as_ref().map(|t| t.expose());
+    verify_handshake(&query, expected).map_err(|err| {
+        tracing::warn!(reason = %err, "WhatsApp webhook handshake refused");
+        match err {
+            HandshakeError::NotConfigured => {
+                ApiError::Forbidden("set CONFAB_WHATSAPP_VERIFY_TOKEN to answer Meta's handshake")
+            }
+            _ => ApiError::Forbidden("the verify token or mode does not match"),
+        }
+    })
+}
+
+async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    let Some(secret) = state.settings.whatsapp_app_secret.as_ref().filter(|s| !s.is_empty()) else {
+        tracing::warn!("WhatsApp webhook refused: CONFAB_WHATSAPP_APP_SECRET is not set");
+        return Err(ApiError::Forbidden("webhooks are refused until CONFAB_WHATSAPP_APP_SECRET is set"));
+    };
+    let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    verify_signature(secret.expose().as_bytes(), &body, header).map_err(|err| {
+        tracing::warn!(reason = %err, "WhatsApp webhook refused: bad signature");
+        match err {
+            SignatureError::Missing => ApiError::Unauthorized("the X-Hub-Signature-256 header is missing"),
+            SignatureError::Malformed => ApiError::Unauthorized("the X-Hub-Signature-256 header is malformed"),
+            SignatureError::Mismatch => {
+                ApiError::Unauthorized("the X-Hub-Signature-256 signature does not match the body")
+            }
+        }
+    })?;
+    let policy = InboundPolicy {
+        stale_after: Duration::seconds(i64::try_from(state.settings.whatsapp_stale_after_secs).unwrap_or(i64::MAX)),
+        default_workspace: state.default_workspace,
+    };
+    let summary = whatsapp_inbound::accept(state.store.as_ref(), &body, OffsetDateTime::now_utc(), policy)
+        .await
+        .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("storing a WhatsApp webhook")))?;
+    tracing::info!(
+        stored = summary.messages_stored,
+        duplicates = summary.messages_duplicate,
+        stale = summary.stale,
+        statuses = summary.statuses_applied,
+        status_duplicates = summary.statuses_duplicate,
+        events = summary.events_kept,
+        unrouted = summary.unrouted,
+        dead_letters = summary.dead_letters,
+        "WhatsApp webhook accepted"
+    );
+    Ok(StatusCode::OK)
+}
