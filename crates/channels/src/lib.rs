@@ -9,4 +9,5 @@
 //! inbound path: parsing is pure and synchronous so the webhook handler stays fast and the
 //! parsers can be tested and fuzzed without a runtime.
 
+pub mod twilio;
 pub mod whatsapp;

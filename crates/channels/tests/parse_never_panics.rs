@@ -4,6 +4,8 @@
 //! webhook-shaped JSON whose leaves are arbitrary, which reaches deep into the walk where
 //! random JSON rarely goes.
 
+#![allow(clippy::unwrap_used)]
+
 use confab_channels::whatsapp::{parse_webhook, sign, verify_signature};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};

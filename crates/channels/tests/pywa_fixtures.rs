@@ -5,6 +5,8 @@
 //! for message files, every case: a new fixture file or case fails the test until it is added
 //! here, so nothing in the folder goes unchecked.
 
+#![allow(clippy::unwrap_used)]
+
 use confab_channels::whatsapp::{parse_webhook, sign, verify_signature, EchoMessage, WebhookBatch};
 use confab_domain::{DeliveryStatus, MessageKind, Role};
 use std::collections::BTreeMap;

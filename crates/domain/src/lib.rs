@@ -42,5 +42,5 @@ pub use template::{Template, TemplateCategory, TemplateName, TemplateStatus};
 pub use tool::{ToolCall, ToolName};
 pub use user::{Email, User, UserRole};
 pub use validation::ValidationError;
-pub use window::{ServiceWindow, WindowState};
+pub use window::{ServiceWindow, SessionStatus, WindowState};
 pub use workspace::Workspace;

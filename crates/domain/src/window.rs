@@ -30,7 +30,56 @@ pub enum WindowState {
     },
 }
 
+/// What a caller about to message a customer needs to know (the `session-status` answer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionStatus {
+    pub is_open: bool,
+    pub can_send_freeform: bool,
+    pub requires_template: bool,
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<OffsetDateTime>,
+    pub minutes_remaining: i64,
+    /// A sentence for people.
+    pub message: String,
+}
+
 impl ServiceWindow {
+    /// The window's state at `now`, phrased for API callers.
+    pub fn session_status(&self, now: OffsetDateTime) -> SessionStatus {
+        match self.state(now) {
+            WindowState::Open { expires_at } => {
+                let minutes_remaining = (expires_at - now).whole_minutes();
+                SessionStatus {
+                    is_open: true,
+                    can_send_freeform: true,
+                    requires_template: false,
+                    expires_at: Some(expires_at),
+                    expired_at: None,
+                    minutes_remaining,
+                    message: format!(
+                        "The 24-hour window is open for {} h {} min more: any message can be sent.",
+                        minutes_remaining / 60,
+                        minutes_remaining % 60
+                    ),
+                }
+            }
+            WindowState::Closed { expired_at } => SessionStatus {
+                is_open: false,
+                can_send_freeform: false,
+                requires_template: true,
+                expires_at: None,
+                expired_at,
+                minutes_remaining: 0,
+                message: match expired_at {
+                    Some(_) => "The 24-hour window has closed: only an approved template can be sent until the customer writes again.".into(),
+                    None => "The customer has not written yet: start the conversation with an approved template.".into(),
+                },
+            },
+        }
+    }
+
     pub fn new(last_customer_message_at: Option<OffsetDateTime>) -> Self {
         Self { last_customer_message_at }
     }
@@ -84,6 +133,20 @@ mod tests {
         let newer = datetime!(2026-11-01 10:00 UTC);
         let w = ServiceWindow::new(Some(newer)).refreshed(newer - Duration::hours(3));
         assert_eq!(w.last_customer_message_at, Some(newer));
+    }
+
+    #[test]
+    fn session_status_for_api_callers() {
+        let sent = datetime!(2026-11-01 10:00 UTC);
+        let open = ServiceWindow::new(Some(sent)).session_status(sent + Duration::hours(22) + Duration::minutes(30));
+        assert!(open.is_open && open.can_send_freeform && !open.requires_template);
+        assert_eq!(open.minutes_remaining, 90);
+        assert_eq!(open.expires_at, Some(sent + Duration::hours(24)));
+        assert!(open.message.contains("1 h 30 min"), "{}", open.message);
+        let closed = ServiceWindow::new(Some(sent)).session_status(sent + Duration::hours(25));
+        assert!(!closed.is_open && closed.requires_template);
+        assert_eq!((closed.expired_at, closed.minutes_remaining), (Some(sent + Duration::hours(24)), 0));
+        assert!(ServiceWindow::new(None).session_status(sent).message.contains("has not written"));
     }
 
     #[test]

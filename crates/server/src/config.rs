@@ -31,6 +31,8 @@ pub struct Settings {
     pub whatsapp_graph_version: String,
     /// Inbound messages older than this are stored but not answered.
     pub whatsapp_stale_after_secs: u64,
+    /// Most messages one WhatsApp number sends per second (Meta's default throughput is 80).
+    pub whatsapp_sends_per_second: u32,
     /// `openai` (any OpenAI-compatible server) or `anthropic`; unset: the offline responder.
     pub llm_provider: Option<String>,
     pub llm_base_url: Option<String>,
@@ -64,6 +66,7 @@ impl Default for Settings {
             whatsapp_graph_url: "https://graph.facebook.com".into(),
             whatsapp_graph_version: "v23.0".into(),
             whatsapp_stale_after_secs: 600,
+            whatsapp_sends_per_second: 80,
             llm_provider: None,
             llm_base_url: None,
             llm_api_key: None,
@@ -128,6 +131,9 @@ impl Settings {
                 bail!("invalid configuration: llm_provider must be `openai` or `anthropic` (or unset for the offline responder)");
             }
         }
+        if self.whatsapp_sends_per_second == 0 {
+            bail!("invalid configuration: whatsapp_sends_per_second must be at least 1");
+        }
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
@@ -166,6 +172,7 @@ impl fmt::Debug for Settings {
             .field("whatsapp_graph_url", &self.whatsapp_graph_url)
             .field("whatsapp_graph_version", &self.whatsapp_graph_version)
             .field("whatsapp_stale_after_secs", &self.whatsapp_stale_after_secs)
+            .field("whatsapp_sends_per_second", &self.whatsapp_sends_per_second)
             .field("llm_provider", &self.llm_provider)
             .field("llm_base_url", &self.llm_base_url)
             .field("llm_api_key", &self.llm_api_key)
@@ -199,6 +206,8 @@ whatsapp_graph_url = "https://graph.facebook.com"
 whatsapp_graph_version = "v23.0"
 # Inbound messages older than this (Meta replays backlogs after an outage) are stored, not answered.
 whatsapp_stale_after_secs = 600
+# Most messages one WhatsApp number sends per second (Meta's default throughput).
+whatsapp_sends_per_second = 80
 
 # The default LLM: "openai" (any OpenAI-compatible server) or "anthropic".
 # Unset: the built-in offline responder answers from knowledge bases.
@@ -232,6 +241,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn layers_apply_in_order_and_bad_values_name_their_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

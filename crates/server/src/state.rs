@@ -11,4 +11,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The workspace made on first start; webhooks for unknown numbers are kept under it.
     pub default_workspace: WorkspaceId,
+    /// Wakes the outbox sender when a message was queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }

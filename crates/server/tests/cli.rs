@@ -1,6 +1,8 @@
 //! The real `confab` binary, driven as a person would: create an API key, start the server,
 //! ask who the key belongs to, stop it with SIGTERM.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

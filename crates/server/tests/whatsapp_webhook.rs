@@ -1,5 +1,7 @@
 //! The Meta webhook end to end: the real server on 127.0.0.1, signed bodies in, rows out.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use confab_channels::whatsapp::parse_webhook;

@@ -50,9 +50,9 @@ mod tests {
         let value = serde_json::json!({ "text": "café 😀 \"q\"\n" });
         let bytes = to_ascii_json(&value);
         assert!(bytes.is_ascii());
-        let text = String::from_utf8(bytes.clone()).unwrap();
+        let text = String::from_utf8(bytes.clone()).expect("ascii is utf-8");
         assert!(text.contains("caf\\u00e9"), "{text}");
         assert!(text.contains("\\ud83d\\ude00"), "{text}");
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(), value);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&bytes).expect("valid json"), value);
     }
 }

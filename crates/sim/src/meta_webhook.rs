@@ -105,8 +105,8 @@ mod tests {
         );
         let signed = sign("secret", &payload);
         assert!(signed.body.is_ascii());
-        verify_signature(b"secret", &signed.body, Some(&signed.signature)).unwrap();
-        let batch = parse_webhook(&signed.body).unwrap();
+        verify_signature(b"secret", &signed.body, Some(&signed.signature)).expect("signature verifies");
+        let batch = parse_webhook(&signed.body).expect("parses");
         assert_eq!(batch.messages.len(), 1);
         assert_eq!(batch.messages[0].content, "¿Qué tal? 😀");
         assert_eq!(batch.messages[0].profile_name.as_deref(), Some("Ana Müller"));

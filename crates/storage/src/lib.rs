@@ -14,6 +14,7 @@ mod precision;
 mod rows;
 pub mod sqlite;
 mod store;
+mod values;
 
 pub use error::StoreError;
 pub use precision::to_stored_precision;
@@ -28,7 +29,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(StoreError::Config("PostgreSQL support is being built".into()))
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
     } else {
         Err(StoreError::Config(format!(
             "database_url must start with sqlite:// or postgres:// (got `{}`)",

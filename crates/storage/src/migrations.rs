@@ -19,6 +19,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_webhooks.sql"),
         include_str!("../migrations/postgres/0002_webhooks.sql"),
     ),
+    (
+        3,
+        "outbox",
+        include_str!("../migrations/sqlite/0003_outbox.sql"),
+        include_str!("../migrations/postgres/0003_outbox.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

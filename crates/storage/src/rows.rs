@@ -3,11 +3,11 @@
 //! timestamptz); everything above that is written once here, with the column lists the
 //! queries select.
 
-use crate::StoreError;
+use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
     ApiKey, Assistant, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
-    InactivityTimeout, Message, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender,
-    SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+    InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
+    Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -147,6 +147,33 @@ pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
     })
 }
 
+/// A page of conversations from a query that fetched up to `limit + 1` rows, newest first:
+/// the extra row only says there is a next page.
+pub(crate) fn conversation_page(fetched: &[impl RowExt], limit: u32) -> Result<Page<Conversation>> {
+    let mut items = fetched.iter().map(conversation).collect::<Result<Vec<_>>>()?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|c| Cursor { created_at: c.created_at, id: c.id })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// What a claim returns.
+pub(crate) const LEASE_COLUMNS: &str = "id, workspace_id, lease_token, lease_until, answered_seq";
+
+pub(crate) fn lease(row: &impl RowExt, owner: &str) -> Result<Lease> {
+    Ok(Lease {
+        conversation_id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        owner: owner.to_string(),
+        token: row.int("lease_token")?,
+        until: row.time("lease_until")?,
+        answered_seq: row.int("answered_seq")?,
+    })
+}
+
 pub(crate) const MESSAGE_COLUMNS: &str = "id, workspace_id, conversation_id, role, kind, content, payload, \
      provider_message_id, status, error_code, error_title, error_details, reply_to, forwarded, inbound_seq, sent_at, \
      created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call";
@@ -155,9 +182,6 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
     let role = row.text("role")?;
     let kind = row.text("kind")?;
     let status = row.text("status")?;
-    let error = row.opt_text("error_title")?.map(|title| -> Result<DeliveryError> {
-        Ok(DeliveryError { code: row.opt_int("error_code")?, title, details: row.opt_text("error_details")? })
-    });
     let usage = match row.opt_int("input_tokens")? {
         Some(input) => Some(Usage {
             input_tokens: non_negative(input),
@@ -180,7 +204,7 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
         payload: row.json("payload")?,
         provider_message_id: row.opt_text("provider_message_id")?,
         status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
-        error: error.transpose()?,
+        error: delivery_error(row)?,
         reply_to: row.opt_text("reply_to")?,
         forwarded: row.boolean("forwarded")?,
         sent_at: row.time("sent_at")?,
@@ -189,6 +213,48 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
         usage,
         tool_call,
     })
+}
+
+/// A lease's pending customer messages, from rows ordered by inbound seq.
+pub(crate) fn pending_messages(fetched: &[impl RowExt], answered_seq: i64) -> Result<PendingMessages> {
+    let mut through_seq = answered_seq;
+    let mut messages = Vec::with_capacity(fetched.len());
+    for row in fetched {
+        through_seq = through_seq.max(row.int("inbound_seq")?);
+        messages.push(message(row)?);
+    }
+    Ok(PendingMessages { messages, through_seq })
+}
+
+/// A provider's error (columns `error_code, error_title, error_details`), if there is one.
+fn delivery_error(row: &impl RowExt) -> Result<Option<DeliveryError>> {
+    row.opt_text("error_title")?
+        .map(|title| {
+            Ok(DeliveryError { code: row.opt_int("error_code")?, title, details: row.opt_text("error_details")? })
+        })
+        .transpose()
+}
+
+/// What the status reports recorded before a message's send was (columns `status`, and the
+/// error ones) make of it: its status, moved forward from sent, and the provider's error if
+/// that is a failure. Statuses this version does not know are passed over.
+pub(crate) fn reported_delivery(reported: &[impl RowExt]) -> Result<(DeliveryStatus, Option<DeliveryError>)> {
+    let mut status = DeliveryStatus::Sent;
+    let mut error = None;
+    for event in reported {
+        let Some(reported_status) = DeliveryStatus::parse(&event.text("status")?) else { continue };
+        status = status.advance_to(reported_status);
+        if reported_status == DeliveryStatus::Failed {
+            error = delivery_error(event)?;
+        }
+    }
+    Ok((status, error.filter(|_| status == DeliveryStatus::Failed)))
+}
+
+/// A message's id and delivery status (columns `id, status`), for applying a status report.
+pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, DeliveryStatus)> {
+    let status = row.text("status")?;
+    Ok((row.uuid("id")?.into(), DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?))
 }
 
 fn non_negative(v: i64) -> u64 {
@@ -210,5 +276,20 @@ pub(crate) fn webhook_event(row: &impl RowExt) -> Result<crate::WebhookEvent> {
         reason: row.opt_text("reason")?,
         body: row.bytes("body")?,
         received_at: row.time("received_at")?,
+    })
+}
+
+pub(crate) const CUSTOMER_COLUMNS: &str =
+    "id, workspace_id, phone, business_scoped_user_id, external_identifier, name, created_at";
+
+pub(crate) fn customer(row: &impl RowExt) -> Result<confab_domain::Customer> {
+    Ok(confab_domain::Customer {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        phone: row.opt_text("phone")?.map(|p| PhoneNumber::parse(&p)).transpose()?,
+        business_scoped_user_id: row.opt_text("business_scoped_user_id")?,
+        external_identifier: row.opt_text("external_identifier")?,
+        name: row.opt_text("name")?,
+        created_at: row.time("created_at")?,
     })
 }

@@ -5,8 +5,8 @@ use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, Message,
-    MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
+    Customer, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId,
+    Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
     SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
@@ -121,9 +121,38 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Option<Message>>;
 }
 
+/// The outbox: messages to customers waiting to be handed to their channel, in order.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// The active conversation of a WhatsApp customer on a sender, started if there is none
+    /// (a business may write first, with a template).
+    async fn open_whatsapp_conversation(
+        &self,
+        sender: &Sender,
+        customer: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> Result<Conversation>;
+    /// Stores messages for the customer of a conversation and queues them for sending now.
+    async fn enqueue_outbound(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        messages: &[NewMessage],
+        now: OffsetDateTime,
+    ) -> Result<Vec<MessageId>>;
+    /// Claims up to `limit` messages due for an attempt, each the oldest pending one of its
+    /// conversation (so a conversation's messages leave in order, and one waiting for a retry
+    /// holds back those after it), leased for `lease_for`.
+    async fn claim_outbound(&self, now: OffsetDateTime, lease_for: Duration, limit: u32) -> Result<Vec<OutboundJob>>;
+    /// Records what the channel said. `Sent` also applies any status the provider reported
+    /// before we knew the message's id.
+    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()>;
+    async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
-pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore {
+pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// One round trip, for `/readyz`.
@@ -382,4 +411,33 @@ pub struct WebhookEvent {
     pub reason: Option<String>,
     pub body: Vec<u8>,
     pub received_at: OffsetDateTime,
+}
+
+/// A message to send, with what the sender needs to address it.
+#[derive(Clone, Debug)]
+pub struct OutboundJob {
+    pub message: Message,
+    pub conversation: Conversation,
+    pub customer: Customer,
+    /// The conversation's WhatsApp number, if it has one.
+    pub sender: Option<Sender>,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// What a channel did with one outbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendResult {
+    Sent {
+        provider_message_id: String,
+    },
+    /// Try again at `at`; `error` says why this attempt failed.
+    Retry {
+        at: OffsetDateTime,
+        error: DeliveryError,
+    },
+    /// Final: the message is failed with `error`.
+    Failed {
+        error: DeliveryError,
+    },
 }

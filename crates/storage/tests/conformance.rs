@@ -2,6 +2,9 @@
 //! PostgreSQL when `CONFAB_TEST_POSTGRES_URL` is set (CI sets it; under `CI=true` a missing URL
 //! fails the suite instead of skipping it).
 
+// a case fails by panicking, with the store's error in the message
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use confab_domain::*;
@@ -52,6 +55,13 @@ conformance!(
     webhook_events_are_kept_per_workspace,
     business_app_echoes_are_agent_messages_that_ask_nothing,
     a_stale_message_is_stored_with_a_note_and_not_answered,
+    outbound_messages_leave_in_order_and_a_retry_holds_back_the_rest,
+    a_status_reported_before_the_send_was_recorded_is_applied,
+    failed_sends_are_final_and_senders_can_need_attention,
+    whatsapp_turn_replies_enter_the_outbox_other_channels_do_not,
+    concurrent_overlapping_batches_store_each_message_once,
+    a_status_racing_its_send_is_not_lost,
+    concurrent_senders_send_each_message_once_in_order,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -454,7 +464,10 @@ async fn statuses_for_unknown_messages_are_kept(store: Arc<dyn Store>) {
     let fx = Fixture::new(&store).await;
     let now = OffsetDateTime::now_utc();
     let update = status(&fx, "wamid.unknown", DeliveryStatus::Sent);
-    assert_eq!(store.apply_statuses(&[update.clone()], now).await.unwrap(), [StatusOutcome::UnknownMessage]);
+    assert_eq!(
+        store.apply_statuses(std::slice::from_ref(&update), now).await.unwrap(),
+        [StatusOutcome::UnknownMessage]
+    );
     assert_eq!(store.apply_statuses(&[update], now).await.unwrap(), [StatusOutcome::Duplicate]);
 }
 
@@ -520,4 +533,240 @@ async fn a_stale_message_is_stored_with_a_note_and_not_answered(store: Arc<dyn S
     let conv = store.get_conversation(fx.ws, conversation_id).await.unwrap();
     assert_eq!((conv.message_count, conv.customer_message_count), (2, 1));
     assert_eq!(store.claim_due("w", now + Duration::hours(1), Duration::seconds(30)).await.unwrap(), None);
+}
+
+fn texts(contents: &[&str]) -> Vec<NewMessage> {
+    contents.iter().map(|c| NewMessage::text(Role::Agent, *c)).collect()
+}
+
+async fn outbound_messages_leave_in_order_and_a_retry_holds_back_the_rest(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let phone = PhoneNumber::parse("+15550000001").unwrap();
+    let conv = store.open_whatsapp_conversation(&fx.sender, &phone, now).await.unwrap();
+    assert_eq!(
+        store.open_whatsapp_conversation(&fx.sender, &phone, now).await.unwrap().id,
+        conv.id,
+        "found again, not doubled"
+    );
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["a", "b", "c"]), now).await.unwrap();
+    let lease = Duration::seconds(30);
+
+    let jobs = store.claim_outbound(now, lease, 10).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.message.id).collect::<Vec<_>>(), [ids[0]], "only the oldest of a conversation");
+    let job = &jobs[0];
+    assert_eq!(job.customer.phone.as_ref(), Some(&phone));
+    assert_eq!(job.sender.as_ref().map(|s| s.id), Some(fx.sender.id));
+    assert_eq!((job.attempts, job.message.status), (0, DeliveryStatus::Queued));
+    assert!(store.claim_outbound(now, lease, 10).await.unwrap().is_empty(), "leased: not claimed twice");
+
+    let error = DeliveryError { code: Some(130429), title: "Rate limit hit".into(), details: None };
+    store.record_send_result(ids[0], SendResult::Retry { at: now + Duration::seconds(10), error }, now).await.unwrap();
+    assert!(
+        store.claim_outbound(now + Duration::seconds(5), lease, 10).await.unwrap().is_empty(),
+        "b waits behind a's retry"
+    );
+    let retry = store.claim_outbound(now + Duration::seconds(10), lease, 10).await.unwrap();
+    assert_eq!((retry[0].message.id, retry[0].attempts), (ids[0], 1));
+    store.record_send_result(ids[0], SendResult::Sent { provider_message_id: "wamid.a".into() }, now).await.unwrap();
+    let next = store.claim_outbound(now + Duration::seconds(10), lease, 10).await.unwrap();
+    assert_eq!(next.iter().map(|j| j.message.id).collect::<Vec<_>>(), [ids[1]]);
+    let sent = store.message_by_provider_id(fx.ws, "wamid.a").await.unwrap().unwrap();
+    assert_eq!((sent.id, sent.status, sent.role), (ids[0], DeliveryStatus::Sent, Role::Agent));
+    let conv = store.get_conversation(fx.ws, conv.id).await.unwrap();
+    assert_eq!(conv.message_count, 3);
+}
+
+async fn a_status_reported_before_the_send_was_recorded_is_applied(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["hello"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    // Meta's "delivered" webhook lands before our own send call returned
+    let early = status(&fx, "wamid.fast", DeliveryStatus::Delivered);
+    assert_eq!(store.apply_statuses(&[early], now).await.unwrap(), [StatusOutcome::UnknownMessage]);
+    store.record_send_result(ids[0], SendResult::Sent { provider_message_id: "wamid.fast".into() }, now).await.unwrap();
+    let message = store.message_by_provider_id(fx.ws, "wamid.fast").await.unwrap().unwrap();
+    assert_eq!(message.status, DeliveryStatus::Delivered);
+    // and later ones keep applying
+    store.apply_statuses(&[status(&fx, "wamid.fast", DeliveryStatus::Read)], now).await.unwrap();
+    assert_eq!(store.message_by_provider_id(fx.ws, "wamid.fast").await.unwrap().unwrap().status, DeliveryStatus::Read);
+}
+
+async fn failed_sends_are_final_and_senders_can_need_attention(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["one", "two"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    let error = DeliveryError {
+        code: Some(190),
+        title: "Access token has expired".into(),
+        details: Some("Session has expired".into()),
+    };
+    store.record_send_result(ids[0], SendResult::Failed { error }, now).await.unwrap();
+    store.set_sender_status(fx.sender.id, SenderStatus::NeedsAttention).await.unwrap();
+    let messages = store.list_messages(fx.ws, conv.id, None, 10).await.unwrap();
+    assert_eq!(messages[0].status, DeliveryStatus::Failed);
+    assert_eq!(messages[0].error.as_ref().and_then(|e| e.code), Some(190));
+    assert_eq!(store.get_sender(fx.ws, fx.sender.id).await.unwrap().status, SenderStatus::NeedsAttention);
+    let next = store.claim_outbound(now + Duration::minutes(1), Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(
+        next.iter().map(|j| j.message.id).collect::<Vec<_>>(),
+        [ids[1]],
+        "a failure does not hold back the rest"
+    );
+    let missing = store.enqueue_outbound(fx.ws, ConversationId::new(), &texts(&["x"]), now).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}
+
+async fn whatsapp_turn_replies_enter_the_outbox_other_channels_do_not(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.q", "+15550000001", "question")], now).await.unwrap();
+    let mut api = fx.inbound("api-q", "+15550000002", "question");
+    api.conversation_type = ConversationType::Api;
+    api.sender_id = None;
+    api.customer = CustomerIdentity::External("crm-1".into());
+    store.ingest(&[api], now).await.unwrap();
+    for _ in 0..2 {
+        let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
+        let pending = store.pending_customer_messages(&lease).await.unwrap();
+        store.commit_turn(&lease, reply(pending.through_seq, "answer"), now).await.unwrap();
+    }
+    let jobs = store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].conversation.kind, ConversationType::Whatsapp);
+    assert_eq!(jobs[0].message.content, "answer");
+}
+
+/// Batches that share customers and messages, each in another order, from many connections
+/// at once: every message is stored once, each customer gets one conversation whose inbound
+/// seqs count its messages, and no batch fails (on PostgreSQL: no deadlock escapes).
+async fn concurrent_overlapping_batches_store_each_message_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let messages: Vec<_> = (0..24)
+        .map(|i| fx.inbound(&format!("wamid.o{i}"), &format!("+1555300{:04}", i % 8), &format!("m{i}")))
+        .collect();
+    let tasks: Vec<_> = (0..16)
+        .map(|t| {
+            let mut batch = messages.clone();
+            batch.rotate_left(t * 5 % 24);
+            if t % 2 == 1 {
+                batch.reverse();
+            }
+            let store = store.clone();
+            tokio::spawn(async move { store.ingest(&batch, OffsetDateTime::now_utc()).await })
+        })
+        .collect();
+    let mut stored = HashSet::new();
+    let mut conversations = HashSet::new();
+    for task in tasks {
+        for outcome in task.await.unwrap().unwrap() {
+            if let IngestOutcome::Stored { conversation_id, message_id, .. } = outcome {
+                assert!(stored.insert(message_id));
+                conversations.insert(conversation_id);
+            }
+        }
+    }
+    assert_eq!(stored.len(), 24, "every message stored exactly once");
+    assert_eq!(conversations.len(), 8, "one conversation per customer");
+    for id in conversations {
+        let conv = store.get_conversation(fx.ws, id).await.unwrap();
+        assert_eq!((conv.message_count, conv.customer_message_count), (3, 3));
+        let lease = Lease {
+            conversation_id: id,
+            workspace_id: fx.ws,
+            owner: "check".into(),
+            token: 0,
+            until: OffsetDateTime::now_utc(),
+            answered_seq: 0,
+        };
+        assert_eq!(store.pending_customer_messages(&lease).await.unwrap().through_seq, 3);
+    }
+}
+
+/// A delivery report and the send result that names its message, at the same moment: which
+/// ever lands second sees the first, so the message always ends up delivered.
+async fn a_status_racing_its_send_is_not_lost(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    for i in 0..20 {
+        let id = store.enqueue_outbound(fx.ws, conv.id, &texts(&["hi"]), now).await.unwrap()[0];
+        let wamid = format!("wamid.race{i}");
+        let report = {
+            let (store, update) = (store.clone(), status(&fx, &wamid, DeliveryStatus::Delivered));
+            tokio::spawn(async move { store.apply_statuses(&[update], now).await })
+        };
+        let send = {
+            let (store, wamid) = (store.clone(), wamid.clone());
+            tokio::spawn(async move {
+                store.record_send_result(id, SendResult::Sent { provider_message_id: wamid }, now).await
+            })
+        };
+        report.await.unwrap().unwrap();
+        send.await.unwrap().unwrap();
+        let message = store.message_by_provider_id(fx.ws, &wamid).await.unwrap().unwrap();
+        assert_eq!(message.status, DeliveryStatus::Delivered, "round {i}");
+    }
+}
+
+/// Several senders draining the outbox at once: each message is claimed once, and a
+/// conversation never has two messages out at the same time, so they leave in order.
+async fn concurrent_senders_send_each_message_once_in_order(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut expected = Vec::new();
+    for c in 0..8 {
+        let phone = PhoneNumber::parse(&format!("+1555400{c:04}")).unwrap();
+        let conv = store.open_whatsapp_conversation(&fx.sender, &phone, now).await.unwrap();
+        let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["one", "two", "three"]), now).await.unwrap();
+        expected.push((conv.id, ids));
+    }
+    let held = Arc::new(Mutex::new(HashSet::new()));
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, held, sent) = (store.clone(), held.clone(), sent.clone());
+            tokio::spawn(async move {
+                let mut idle = 0;
+                while idle < 20 {
+                    let jobs = store.claim_outbound(OffsetDateTime::now_utc(), Duration::seconds(60), 3).await.unwrap();
+                    if jobs.is_empty() {
+                        idle += 1;
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    idle = 0;
+                    for job in &jobs {
+                        assert!(
+                            held.lock().unwrap().insert(job.conversation.id),
+                            "two messages of one conversation out at once"
+                        );
+                    }
+                    tokio::task::yield_now().await;
+                    for job in jobs {
+                        sent.lock().unwrap().push((job.conversation.id, job.message.id));
+                        held.lock().unwrap().remove(&job.conversation.id);
+                        let result = SendResult::Sent { provider_message_id: format!("wamid.{}", job.message.id) };
+                        store.record_send_result(job.message.id, result, OffsetDateTime::now_utc()).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 24, "every message sent once");
+    for (conversation_id, ids) in expected {
+        let order: Vec<_> = sent.iter().filter(|(c, _)| *c == conversation_id).map(|(_, m)| *m).collect();
+        assert_eq!(order, ids, "in order");
+    }
 }

@@ -1,10 +1,15 @@
-//! `confab serve`: migrate, make the default workspace on first start, and serve HTTP until
-//! SIGINT or SIGTERM, finishing in-flight requests.
+//! `confab serve`: migrate, make the default workspace on first start, start the outbox
+//! sender, and serve HTTP until SIGINT or SIGTERM, finishing in-flight requests.
 
 use crate::config::{redact_url, Settings};
 use crate::http;
 use crate::state::AppState;
 use anyhow::Context;
+use confab_channels::whatsapp::GraphClient;
+use confab_domain::Provider;
+use confab_engine::meta_channel::MetaChannel;
+use confab_engine::outbox::{Outbox, OutboxPolicy};
+use confab_engine::send_pacing::SendPacing;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -21,8 +26,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             "no LLM provider configured: assistants answer with the offline responder (set CONFAB_LLM_PROVIDER)"
         );
     }
-    let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id };
+    let graph = GraphClient::new(
+        &settings.whatsapp_graph_url,
+        &settings.whatsapp_graph_version,
+        std::time::Duration::from_secs(20),
+    )
+    .context("cannot build the WhatsApp Graph API client")?;
+    let outbox =
+        Outbox::new(store.clone(), SendPacing::per_second(settings.whatsapp_sends_per_second), OutboxPolicy::default())
+            .with_channel(Provider::Meta, Arc::new(MetaChannel::new(graph)));
+    let outbox_wake = outbox.waker();
+    let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
+    let outbox_task = tokio::spawn(outbox.run(async {
+        let _ = outbox_stopped.await;
+    }));
+
+    let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id, outbox_wake };
     http::launch(state, listener, shutdown_signal()).await?;
+    let _ = stop_outbox.send(());
+    let _ = outbox_task.await;
     tracing::info!("confab stopped");
     Ok(())
 }

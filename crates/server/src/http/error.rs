@@ -23,6 +23,9 @@ pub enum ApiError {
     Validation(Vec<ValidationError>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A conflict whose body carries more than the message (e.g. the session status).
+    #[error("{message}")]
+    ConflictWith { code: &'static str, message: String, details: serde_json::Value },
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -63,6 +66,9 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, Some(("fields", json!(fields))))
             }
             ApiError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone(), None),
+            ApiError::ConflictWith { code, message, details } => {
+                (StatusCode::CONFLICT, *code, message.clone(), Some(("details", details.clone())))
+            }
             ApiError::RateLimited { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

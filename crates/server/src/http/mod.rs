@@ -3,10 +3,15 @@
 //! Handlers are "extract → call one store or engine function → map the result".
 
 mod api_key_auth;
+mod assistants;
 mod error;
+mod field_errors;
 mod health;
+mod json_body;
 mod request_id;
+mod senders;
 mod webhook_events;
+mod whatsapp_sends;
 mod whatsapp_webhook;
 mod whoami;
 
@@ -27,7 +32,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(whatsapp_webhook::router())
-        .nest("/api/v1", whoami::router().merge(webhook_events::router()).fallback(error::api_not_found))
+        .nest(
+            "/api/v1",
+            whoami::router()
+                .merge(assistants::router())
+                .merge(senders::router())
+                .merge(whatsapp_sends::router())
+                .merge(webhook_events::router())
+                .fallback(error::api_not_found),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // the matched route, never the raw URI: query strings may carry phone numbers

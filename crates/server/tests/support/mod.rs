@@ -68,7 +68,12 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState { store: store.clone(), settings: Arc::new(settings), default_workspace: workspace };
+    let state = AppState {
+        store: store.clone(),
+        settings: Arc::new(settings),
+        default_workspace: workspace,
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+    };
     tokio::spawn(http::launch(state, listener, async {
         let _ = rx.await;
     }));

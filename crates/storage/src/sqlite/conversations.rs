@@ -2,13 +2,11 @@
 
 use super::{micros, SqliteStore};
 use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
-use crate::{
-    ConversationFilter, ConversationStore, Cursor, Lease, Page, PageRequest, PendingMessages, Result, StoreError,
-};
+use crate::values::{observed_status, ConversationKey, CustomerKeys};
+use crate::{ConversationFilter, ConversationStore, Lease, Page, PageRequest, PendingMessages, Result, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, CustomerId, CustomerIdentity, DeliveryStatus, InboundMessage, IngestOutcome, Message,
-    MessageId, Role, WorkspaceId,
+    Conversation, ConversationId, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role, WorkspaceId,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
@@ -82,14 +80,7 @@ impl ConversationStore for SqliteStore {
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit) + 1);
         let fetched = q.build().fetch_all(&self.reader).await?;
-        let mut items = fetched.iter().map(rows::conversation).collect::<Result<Vec<_>>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|c| Cursor { created_at: c.created_at, id: c.id })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        rows::conversation_page(&fetched, limit)
     }
 
     async fn list_messages(
@@ -124,11 +115,7 @@ impl ConversationStore for SqliteStore {
             .bind(lease.answered_seq)
             .fetch_all(&self.writer)
             .await?;
-        let through_seq = fetched
-            .iter()
-            .map(|row| sqlx::Row::try_get::<i64, _>(row, "inbound_seq"))
-            .try_fold(lease.answered_seq, |max, seq| seq.map(|s| max.max(s)))?;
-        Ok(PendingMessages { messages: fetched.iter().map(rows::message).collect::<Result<_>>()?, through_seq })
+        rows::pending_messages(&fetched, lease.answered_seq)
     }
 }
 
@@ -144,7 +131,8 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
             return Ok(IngestOutcome::Duplicate);
         }
     }
-    let customer_id = find_or_create_customer(tx, m, now).await?;
+    let keys = CustomerKeys::of_inbound(m)?;
+    let customer_id = find_or_create_customer(tx, m.workspace_id, &keys, m.customer_name.as_deref(), now).await?;
     let (conversation_id, conversation_created) = match m.conversation_id {
         Some(id) => {
             let found: Option<Uuid> =
@@ -156,7 +144,7 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
             found.ok_or(StoreError::NotFound("conversation"))?;
             (id, false)
         }
-        None => find_or_create_conversation(tx, m, customer_id, now).await?,
+        None => find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?,
     };
     let from_customer = m.role == Role::User;
     let seq: Option<i64> = if from_customer && m.wants_reply {
@@ -218,16 +206,6 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
     Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
 }
 
-/// The delivery status a message has when we first see it: a customer's is received; one a
-/// person sent from the WhatsApp Business app has already been sent.
-fn observed_status(role: Role) -> DeliveryStatus {
-    if role == Role::User {
-        DeliveryStatus::Received
-    } else {
-        DeliveryStatus::Sent
-    }
-}
-
 async fn insert_system_note(
     tx: &mut SqliteConnection,
     workspace_id: WorkspaceId,
@@ -249,27 +227,21 @@ async fn insert_system_note(
     Ok(())
 }
 
-async fn find_or_create_customer(
+pub(super) async fn find_or_create_customer(
     tx: &mut SqliteConnection,
-    m: &InboundMessage,
+    workspace_id: WorkspaceId,
+    keys: &CustomerKeys,
+    name: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<CustomerId> {
-    let (phone, bsuid, external) = match &m.customer {
-        CustomerIdentity::Whatsapp { wa_id, business_scoped_user_id } => {
-            (wa_id.as_ref().map(|p| p.as_str().to_string()), business_scoped_user_id.clone(), None)
-        }
-        CustomerIdentity::External(id) => (None, None, Some(id.clone())),
-    };
-    if m.customer.is_empty() {
-        return Err(StoreError::Corrupt("an inbound message must name its customer".into()));
-    }
+    let CustomerKeys { phone, bsuid, external } = keys;
     let find = "SELECT id FROM customers WHERE workspace_id = $1 AND (phone = $2 OR business_scoped_user_id = $3 \
                 OR external_identifier = $4) ORDER BY created_at, id LIMIT 1";
     let existing: Option<Uuid> = sqlx::query_scalar(find)
-        .bind(m.workspace_id.as_uuid())
-        .bind(&phone)
-        .bind(&bsuid)
-        .bind(&external)
+        .bind(workspace_id.as_uuid())
+        .bind(phone)
+        .bind(bsuid)
+        .bind(external)
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(id) = existing {
@@ -284,10 +256,10 @@ async fn find_or_create_customer(
              WHERE id = $1",
         )
         .bind(id)
-        .bind(&m.customer_name)
-        .bind(&phone)
-        .bind(m.workspace_id.as_uuid())
-        .bind(&bsuid)
+        .bind(name)
+        .bind(phone)
+        .bind(workspace_id.as_uuid())
+        .bind(bsuid)
         .execute(&mut *tx)
         .await?;
         return Ok(id.into());
@@ -298,20 +270,20 @@ async fn find_or_create_customer(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id.as_uuid())
-    .bind(m.workspace_id.as_uuid())
-    .bind(&phone)
-    .bind(&bsuid)
-    .bind(&external)
-    .bind(&m.customer_name)
+    .bind(workspace_id.as_uuid())
+    .bind(phone)
+    .bind(bsuid)
+    .bind(external)
+    .bind(name)
     .bind(micros(now))
     .execute(&mut *tx)
     .await?;
     Ok(id)
 }
 
-async fn find_or_create_conversation(
+pub(super) async fn find_or_create_conversation(
     tx: &mut SqliteConnection,
-    m: &InboundMessage,
+    m: &ConversationKey,
     customer_id: CustomerId,
     now: OffsetDateTime,
 ) -> Result<(ConversationId, bool)> {
@@ -335,7 +307,7 @@ async fn find_or_create_conversation(
             .bind(m.workspace_id.as_uuid())
             .bind(customer_id.as_uuid())
             .bind(m.assistant_id.as_uuid())
-            .bind(m.conversation_type.as_str())
+            .bind(m.kind.as_str())
             .fetch_optional(&mut *tx)
             .await?
         }
@@ -350,7 +322,7 @@ async fn find_or_create_conversation(
     )
     .bind(id.as_uuid())
     .bind(m.workspace_id.as_uuid())
-    .bind(m.conversation_type.as_str())
+    .bind(m.kind.as_str())
     .bind(m.assistant_id.as_uuid())
     .bind(m.sender_id.map(|s| s.as_uuid()))
     .bind(customer_id.as_uuid())

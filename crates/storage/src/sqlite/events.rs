@@ -2,10 +2,11 @@
 
 use super::{micros, SqliteStore};
 use crate::rows::{self, MESSAGE_COLUMNS, WEBHOOK_EVENT_COLUMNS};
+use crate::values::status_change;
 use crate::{EventStore, NewWebhookEvent, Result, StatusInput, StatusOutcome, WebhookEvent, WebhookEventKind};
 use async_trait::async_trait;
-use confab_domain::{DeliveryStatus, Message, WorkspaceId};
-use sqlx::{Row, SqliteConnection};
+use confab_domain::{Message, WorkspaceId};
+use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -109,24 +110,20 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     else {
         return Ok(StatusOutcome::UnknownMessage);
     };
-    let message_id: Uuid = row.try_get("id")?;
-    let current: String = row.try_get("status")?;
-    let current = DeliveryStatus::parse(&current)
-        .ok_or_else(|| crate::StoreError::Corrupt(format!("unexpected delivery status `{current}`")))?;
-    let next = current.advance_to(u.status);
-    if next != current {
-        let error = u.error.as_ref().filter(|_| next == DeliveryStatus::Failed);
-        sqlx::query(
-            "UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), \
-             error_title = COALESCE($4, error_title), error_details = COALESCE($5, error_details) WHERE id = $1",
-        )
-        .bind(message_id)
-        .bind(next.as_str())
-        .bind(error.and_then(|e| e.code))
-        .bind(error.map(|e| e.title.as_str()))
-        .bind(error.and_then(|e| e.details.as_deref()))
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(StatusOutcome::Applied { message_id: message_id.into(), status: next })
+    let (message_id, current) = rows::message_status(&row)?;
+    let Some((next, error)) = status_change(current, u) else {
+        return Ok(StatusOutcome::Applied { message_id, status: current });
+    };
+    sqlx::query(
+        "UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), \
+         error_title = COALESCE($4, error_title), error_details = COALESCE($5, error_details) WHERE id = $1",
+    )
+    .bind(message_id.as_uuid())
+    .bind(next.as_str())
+    .bind(error.and_then(|e| e.code))
+    .bind(error.map(|e| e.title.as_str()))
+    .bind(error.and_then(|e| e.details.as_deref()))
+    .execute(&mut *tx)
+    .await?;
+    Ok(StatusOutcome::Applied { message_id, status: next })
 }

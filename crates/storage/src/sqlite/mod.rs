@@ -7,6 +7,7 @@
 
 mod conversations;
 mod events;
+mod outbox;
 mod queue;
 mod settings;
 mod tenants;

@@ -2,41 +2,34 @@
 //! runs on the single writer connection, so a claim is atomic without row locks.
 
 use super::{from_micros, micros, SqliteStore};
+use crate::rows::{self, LEASE_COLUMNS};
+use crate::values::{count, produced_status, to_customer, token_count};
 use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
-use confab_domain::{DeliveryStatus, MessageId, MicroUsd, Role};
+use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
 #[async_trait]
 impl WorkQueue for SqliteStore {
     async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>> {
-        let row = sqlx::query(
+        let sql = format!(
             "UPDATE conversations SET lease_owner = $1, lease_token = lease_token + 1, lease_until = $2 \
              WHERE id = (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT 1) \
-             RETURNING id, workspace_id, lease_token, lease_until, answered_seq",
-        )
-        .bind(owner)
-        .bind(micros(now + lease_for))
-        .bind(micros(now))
-        .fetch_optional(&self.writer)
-        .await?;
-        row.map(|row| -> Result<Lease> {
-            Ok(Lease {
-                conversation_id: row.try_get::<uuid::Uuid, _>("id")?.into(),
-                workspace_id: row.try_get::<uuid::Uuid, _>("workspace_id")?.into(),
-                owner: owner.to_string(),
-                token: row.try_get("lease_token")?,
-                until: from_micros(row.try_get("lease_until")?)?,
-                answered_seq: row.try_get("answered_seq")?,
-            })
-        })
-        .transpose()
+             RETURNING {LEASE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(owner)
+            .bind(micros(now + lease_for))
+            .bind(micros(now))
+            .fetch_optional(&self.writer)
+            .await?;
+        row.map(|row| rows::lease(&row, owner)).transpose()
     }
 
     async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease> {
-        let until = now + lease_for;
+        let until = crate::to_stored_precision(now + lease_for);
         let done = sqlx::query(
             "UPDATE conversations SET lease_until = $1 \
              WHERE id = $2 AND lease_token = $3 AND lease_owner = $4 AND lease_until > $5",
@@ -77,26 +70,29 @@ impl WorkQueue for SqliteStore {
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
              total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5) \
-             WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5",
+             WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
+             RETURNING type",
         )
         .bind(turn.answered_through_seq)
-        .bind(i64::try_from(turn.messages.len()).unwrap_or(i64::MAX))
+        .bind(count(turn.messages.len()))
         .bind(cost.0)
         .bind(tokens)
         .bind(micros(now))
         .bind(lease.conversation_id.as_uuid())
         .bind(lease.token)
         .bind(&lease.owner)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if fenced.rows_affected() == 0 {
+        let Some(kind) = fenced else {
             tx.rollback().await?;
             return Err(StoreError::LeaseLost);
-        }
+        };
+        let on_whatsapp = kind.try_get::<String, _>("type")? == ConversationType::Whatsapp.as_str();
         let mut ids = Vec::with_capacity(turn.messages.len());
         for message in &turn.messages {
             let id = MessageId::new();
-            insert_turn_message(&mut tx, lease, id, message, now).await?;
+            insert_produced_message(&mut tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
+                .await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -114,43 +110,39 @@ impl WorkQueue for SqliteStore {
     }
 }
 
-pub(super) fn token_count(m: &NewMessage) -> i64 {
-    m.usage.map_or(0, |u| i64::try_from(u.input_tokens + u.output_tokens).unwrap_or(i64::MAX))
-}
-
-async fn insert_turn_message(
+/// Stores a message confab produced (see [`produced_status`]); it enters the outbox when it
+/// goes to the customer and `send` (its channel is delivered through one).
+pub(super) async fn insert_produced_message(
     tx: &mut sqlx::SqliteConnection,
-    lease: &Lease,
+    workspace_id: WorkspaceId,
+    conversation_id: ConversationId,
     id: MessageId,
     m: &NewMessage,
     now: OffsetDateTime,
+    send: bool,
 ) -> Result<()> {
-    // what goes out to the customer starts queued; notes and tool calls are simply stored
-    let status = match m.role {
-        Role::Assistant | Role::Agent => DeliveryStatus::Queued,
-        _ => DeliveryStatus::Received,
-    };
     let tool_call =
         m.tool_call.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, status, sent_at, \
-         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14)",
+         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(id.as_uuid())
-    .bind(lease.workspace_id.as_uuid())
-    .bind(lease.conversation_id.as_uuid())
+    .bind(workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
     .bind(m.role.as_str())
     .bind(m.kind.as_str())
     .bind(&m.content)
     .bind(m.payload.to_string())
-    .bind(status.as_str())
+    .bind(produced_status(m.role).as_str())
     .bind(micros(now))
     .bind(m.cost.0)
     .bind(m.usage.map(|u| u.input_tokens as i64))
     .bind(m.usage.map(|u| u.output_tokens as i64))
     .bind(m.usage.map(|u| u.cached_input_tokens as i64))
     .bind(tool_call)
+    .bind((to_customer(m.role) && send).then(|| micros(now)))
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -1,0 +1,173 @@
+//! The outbox sender: claims queued messages (oldest of each conversation first), refuses
+//! free-form WhatsApp messages outside the 24-hour window before they reach the provider,
+//! paces each number, hands the rest to their channel's client, and records the outcome —
+//! provider id, a retry with backoff, or a failure with the provider's reason.
+//!
+//! [`Outbox::step`] is one pass and is public, so tests drive the queue without sleeping;
+//! [`Outbox::run`] repeats it until shutdown.
+
+use crate::channel_client::{ChannelClient, Disposition, SendFailure};
+use crate::send_pacing::SendPacing;
+use confab_domain::{ConversationType, DeliveryError, MessageKind, Provider, SenderStatus};
+use confab_storage::{OutboundJob, SendResult, Store, StoreError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Clone, Copy, Debug)]
+pub struct OutboxPolicy {
+    /// How long a claimed message is ours before another sender may try it.
+    pub lease: Duration,
+    /// Messages claimed per pass.
+    pub batch: u32,
+    /// Attempts before a message that keeps failing transiently is given up as failed.
+    pub max_attempts: i64,
+    /// The first retry waits this long; each further one twice as long, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Idle wait between passes that found nothing.
+    pub idle_poll: std::time::Duration,
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        Self {
+            lease: Duration::seconds(60),
+            batch: 32,
+            max_attempts: 8,
+            base_backoff: Duration::seconds(2),
+            max_backoff: Duration::minutes(5),
+            idle_poll: std::time::Duration::from_millis(250),
+        }
+    }
+}
+
+pub struct Outbox {
+    store: Arc<dyn Store>,
+    channels: HashMap<Provider, Arc<dyn ChannelClient>>,
+    pacing: SendPacing,
+    policy: OutboxPolicy,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Outbox {
+    pub fn new(store: Arc<dyn Store>, pacing: SendPacing, policy: OutboxPolicy) -> Self {
+        Self { store, channels: HashMap::new(), pacing, policy, wake: Arc::new(tokio::sync::Notify::new()) }
+    }
+
+    pub fn with_channel(mut self, provider: Provider, client: Arc<dyn ChannelClient>) -> Self {
+        self.channels.insert(provider, client);
+        self
+    }
+
+    /// A handle that wakes the outbox at once (after something was queued).
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
+    /// One pass: claims a batch and handles each message. Returns how many it handled.
+    pub async fn step(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let jobs = self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?;
+        for job in &jobs {
+            let result = self.attempt(job, now).await;
+            self.store.record_send_result(job.message.id, result, OffsetDateTime::now_utc()).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    /// Runs passes until `shutdown` completes.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let handled = match self.step(OffsetDateTime::now_utc()).await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::error!(error = %err, "outbox pass failed");
+                    0
+                }
+            };
+            if handled > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.policy.idle_poll) => {}
+            }
+        }
+    }
+
+    async fn attempt(&self, job: &OutboundJob, now: OffsetDateTime) -> SendResult {
+        if let Some(error) = window_refusal(job, now) {
+            tracing::info!(conversation_id = %job.conversation.id, message_id = %job.message.id, "free-form message refused: outside the 24-hour window");
+            return SendResult::Failed { error };
+        }
+        let Some(sender) = &job.sender else {
+            return SendResult::Failed { error: plain_error("This conversation has no WhatsApp number to send from") };
+        };
+        let Some(client) = self.channels.get(&sender.provider) else {
+            return SendResult::Failed {
+                error: plain_error(&format!(
+                    "No {} client is configured to send this message",
+                    sender.provider.as_str()
+                )),
+            };
+        };
+        self.pacing.wait_turn(sender.id).await;
+        match client.send(job).await {
+            Ok(provider_message_id) => SendResult::Sent { provider_message_id },
+            Err(SendFailure { error, disposition: Disposition::Fail { sender_needs_attention } }) => {
+                tracing::warn!(conversation_id = %job.conversation.id, message_id = %job.message.id, code = ?error.code, reason = %error.title, "send failed");
+                if sender_needs_attention {
+                    if let Err(err) = self.store.set_sender_status(sender.id, SenderStatus::NeedsAttention).await {
+                        tracing::error!(error = %err, "could not mark the sender as needing attention");
+                    }
+                }
+                SendResult::Failed { error }
+            }
+            Err(SendFailure { error, disposition: Disposition::Retry { after } }) => {
+                let attempts = job.attempts + 1;
+                if attempts >= self.policy.max_attempts {
+                    tracing::warn!(conversation_id = %job.conversation.id, message_id = %job.message.id, attempts, "send given up after repeated transient failures");
+                    let details = format!("Gave up after {attempts} attempts; the last error was: {}", error.title);
+                    return SendResult::Failed { error: DeliveryError { details: Some(details), ..error } };
+                }
+                let wait = after.and_then(|d| Duration::try_from(d).ok()).unwrap_or_else(|| self.backoff(job.attempts));
+                SendResult::Retry { at: now + wait, error }
+            }
+        }
+    }
+
+    fn backoff(&self, previous_attempts: i64) -> Duration {
+        let factor = 1_i32.checked_shl(u32::try_from(previous_attempts.clamp(0, 20)).unwrap_or(20)).unwrap_or(i32::MAX);
+        (self.policy.base_backoff * factor).min(self.policy.max_backoff)
+    }
+}
+
+/// WhatsApp allows free-form messages only inside the window; templates go any time. The
+/// refusal names when the window closed and what to do instead.
+fn window_refusal(job: &OutboundJob, now: OffsetDateTime) -> Option<DeliveryError> {
+    if job.conversation.kind != ConversationType::Whatsapp || job.message.kind == MessageKind::Template {
+        return None;
+    }
+    let window = job.conversation.window();
+    if window.is_open(now) {
+        return None;
+    }
+    let details = match window.expires_at() {
+        Some(expired) => format!(
+            "The customer's 24-hour window closed at {}; WhatsApp only accepts an approved template now.",
+            expired.format(&Rfc3339).unwrap_or_default()
+        ),
+        None => {
+            "The customer has not written yet, so there is no 24-hour window; start with an approved template.".into()
+        }
+    };
+    Some(DeliveryError { code: None, title: "Outside the WhatsApp 24-hour window".into(), details: Some(details) })
+}
+
+fn plain_error(title: &str) -> DeliveryError {
+    DeliveryError { code: None, title: title.into(), details: None }
+}

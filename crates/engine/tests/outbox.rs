@@ -1,0 +1,199 @@
+//! The outbox driven one step at a time against a real SQLite store and a scripted channel.
+
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use confab_domain::*;
+use confab_engine::channel_client::{ChannelClient, Disposition, SendFailure};
+use confab_engine::outbox::{Outbox, OutboxPolicy};
+use confab_engine::send_pacing::SendPacing;
+use confab_storage::*;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use time::{Duration, OffsetDateTime};
+
+/// Answers each send with the next scripted outcome (success when the script is empty) and
+/// records what it was asked to send.
+#[derive(Default)]
+struct ScriptedChannel {
+    script: Mutex<VecDeque<SendFailure>>,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl ChannelClient for ScriptedChannel {
+    async fn send(&self, job: &OutboundJob) -> Result<String, SendFailure> {
+        if let Some(failure) = self.script.lock().unwrap().pop_front() {
+            return Err(failure);
+        }
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(job.message.content.clone());
+        Ok(format!("wamid.fake.{}", sent.len()))
+    }
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    channel: Arc<ScriptedChannel>,
+    outbox: Outbox,
+    sender: Sender,
+    ws: WorkspaceId,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = connect(&format!("sqlite://{}", dir.path().join("db.sqlite").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let assistant = store.create_assistant(NewAssistant::new(ws, "Desk", "Help.")).await.unwrap();
+    let sender = store
+        .create_sender(NewSender {
+            workspace_id: ws,
+            provider: Provider::Meta,
+            provider_sender_id: "106540352242922".into(),
+            display_phone: PhoneNumber::parse("+15550783881").unwrap(),
+            access_token: Secret::new("token"),
+            assistant_id: assistant.id,
+            ai_enabled: true,
+            status: SenderStatus::Online,
+        })
+        .await
+        .unwrap();
+    let channel = Arc::new(ScriptedChannel::default());
+    let policy = OutboxPolicy { max_attempts: 3, ..OutboxPolicy::default() };
+    let outbox =
+        Outbox::new(store.clone(), SendPacing::per_second(1000), policy).with_channel(Provider::Meta, channel.clone());
+    World { store, channel, outbox, sender, ws, _dir: dir }
+}
+
+impl World {
+    /// A conversation whose customer last wrote `ago`.
+    async fn conversation(&self, ago: Duration) -> Conversation {
+        let now = OffsetDateTime::now_utc();
+        let inbound = InboundMessage {
+            workspace_id: self.ws,
+            role: Role::User,
+            conversation_type: ConversationType::Whatsapp,
+            assistant_id: self.sender.assistant_id,
+            sender_id: Some(self.sender.id),
+            conversation_id: None,
+            customer: CustomerIdentity::Whatsapp {
+                wa_id: Some(PhoneNumber::parse("+16505551234").unwrap()),
+                business_scoped_user_id: None,
+            },
+            customer_name: None,
+            provider_message_id: Some(format!("wamid.in.{}", uuid_like())),
+            kind: MessageKind::Text,
+            content: "hi".into(),
+            payload: serde_json::Value::Null,
+            reply_to: None,
+            forwarded: false,
+            sent_at: now - ago,
+            response_delay: ResponseDelay::default(),
+            wants_reply: false,
+            system_note: None,
+        };
+        let IngestOutcome::Stored { conversation_id, .. } = self.store.ingest(&[inbound], now).await.unwrap()[0] else {
+            panic!()
+        };
+        self.store.get_conversation(self.ws, conversation_id).await.unwrap()
+    }
+
+    async fn queue(&self, conversation: &Conversation, messages: Vec<NewMessage>) -> Vec<MessageId> {
+        self.store.enqueue_outbound(self.ws, conversation.id, &messages, OffsetDateTime::now_utc()).await.unwrap()
+    }
+
+    async fn message(&self, conversation: &Conversation, id: MessageId) -> Message {
+        let all = self.store.list_messages(self.ws, conversation.id, None, 100).await.unwrap();
+        all.into_iter().find(|m| m.id == id).unwrap()
+    }
+}
+
+fn uuid_like() -> String {
+    MessageId::new().to_string()
+}
+
+fn transient(code: i64) -> SendFailure {
+    SendFailure {
+        error: DeliveryError { code: Some(code), title: "Rate limit hit".into(), details: None },
+        disposition: Disposition::Retry { after: None },
+    }
+}
+
+#[tokio::test]
+async fn messages_go_out_in_order_with_their_provider_ids() {
+    let w = world().await;
+    let conv = w.conversation(Duration::minutes(5)).await;
+    let ids =
+        w.queue(&conv, vec![NewMessage::text(Role::Agent, "first"), NewMessage::text(Role::Agent, "second")]).await;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(w.outbox.step(now).await.unwrap(), 1);
+    assert_eq!(w.outbox.step(now).await.unwrap(), 1);
+    assert_eq!(w.outbox.step(now).await.unwrap(), 0);
+    assert_eq!(*w.channel.sent.lock().unwrap(), ["first", "second"]);
+    let first = w.message(&conv, ids[0]).await;
+    assert_eq!((first.status, first.provider_message_id.as_deref()), (DeliveryStatus::Sent, Some("wamid.fake.1")));
+}
+
+#[tokio::test]
+async fn outside_the_window_free_form_is_refused_before_the_provider_and_templates_go() {
+    let w = world().await;
+    let conv = w.conversation(Duration::hours(25)).await;
+    let mut template = NewMessage::text(Role::Agent, "[template order_update]");
+    template.kind = MessageKind::Template;
+    let ids = w.queue(&conv, vec![NewMessage::text(Role::Agent, "are you there?"), template]).await;
+    let now = OffsetDateTime::now_utc();
+    while w.outbox.step(now).await.unwrap() > 0 {}
+    let refused = w.message(&conv, ids[0]).await;
+    assert_eq!(refused.status, DeliveryStatus::Failed);
+    let error = refused.error.unwrap();
+    assert_eq!(error.title, "Outside the WhatsApp 24-hour window");
+    assert!(error.details.unwrap().contains("closed at"), "the refusal names the window's expiry");
+    assert_eq!(*w.channel.sent.lock().unwrap(), ["[template order_update]"], "only the template reached the provider");
+    assert_eq!(w.message(&conv, ids[1]).await.status, DeliveryStatus::Sent);
+}
+
+#[tokio::test]
+async fn transient_failures_retry_with_backoff_then_give_up() {
+    let w = world().await;
+    let conv = w.conversation(Duration::minutes(1)).await;
+    w.channel.script.lock().unwrap().extend([transient(130429)]);
+    let ids = w.queue(&conv, vec![NewMessage::text(Role::Agent, "hello")]).await;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(w.outbox.step(now).await.unwrap(), 1);
+    let waiting = w.message(&conv, ids[0]).await;
+    assert_eq!(waiting.status, DeliveryStatus::Queued);
+    assert_eq!(waiting.error.as_ref().and_then(|e| e.code), Some(130429));
+    assert_eq!(w.outbox.step(now + Duration::seconds(1)).await.unwrap(), 0, "backoff: not before 2 s");
+    assert_eq!(w.outbox.step(now + Duration::seconds(2)).await.unwrap(), 1);
+    assert_eq!(w.message(&conv, ids[0]).await.status, DeliveryStatus::Sent);
+
+    // a message that keeps failing is failed after max_attempts (3), with the reason
+    w.channel.script.lock().unwrap().extend([transient(131000), transient(131000), transient(131000)]);
+    let ids = w.queue(&conv, vec![NewMessage::text(Role::Agent, "again")]).await;
+    let mut at = now;
+    for _ in 0..3 {
+        at += Duration::minutes(10);
+        assert_eq!(w.outbox.step(at).await.unwrap(), 1);
+    }
+    let failed = w.message(&conv, ids[0]).await;
+    assert_eq!(failed.status, DeliveryStatus::Failed);
+    assert!(failed.error.unwrap().details.unwrap().contains("Gave up after 3 attempts"));
+}
+
+#[tokio::test]
+async fn a_final_failure_records_the_reason_and_can_flag_the_sender() {
+    let w = world().await;
+    let conv = w.conversation(Duration::minutes(1)).await;
+    let expired = SendFailure {
+        error: DeliveryError { code: Some(190), title: "Access token has expired".into(), details: None },
+        disposition: Disposition::Fail { sender_needs_attention: true },
+    };
+    w.channel.script.lock().unwrap().push_back(expired);
+    let ids = w.queue(&conv, vec![NewMessage::text(Role::Agent, "hello")]).await;
+    w.outbox.step(OffsetDateTime::now_utc()).await.unwrap();
+    let failed = w.message(&conv, ids[0]).await;
+    assert_eq!((failed.status, failed.error.unwrap().code), (DeliveryStatus::Failed, Some(190)));
+    assert_eq!(w.store.get_sender(w.ws, w.sender.id).await.unwrap().status, SenderStatus::NeedsAttention);
+}

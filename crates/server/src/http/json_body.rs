@@ -1,0 +1,73 @@
+//! `ApiJson<T>`: a JSON request body whose rejections are answered in the API's error format
+//! (400 for a body that is not JSON, 422 for JSON of the wrong shape) instead of axum's text.
+
+use super::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::Json;
+use confab_domain::ValidationError;
+use serde::de::DeserializeOwned;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(err)) => {
+                let text = err.body_text();
+                let detail =
+                    text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(&text);
+                let field = detail.split('`').nth(1).filter(|_| detail.contains("field")).unwrap_or("body");
+                Err(ApiError::Validation(vec![ValidationError::new(leak_field(field), detail.to_string())]))
+            }
+            Err(JsonRejection::JsonSyntaxError(err)) => {
+                Err(ApiError::BadRequest(format!("the body is not valid JSON: {}", err.body_text())))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest("send the body as JSON with `Content-Type: application/json`".into()))
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// Field names in validation errors are `&'static str`; serde reports the field as text. The
+/// names come from our own request types, so the set is small and fixed; anything else is
+/// reported as `body`.
+fn leak_field(field: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "name",
+        "system_prompt",
+        "first_message",
+        "fallback_message",
+        "response_delay_ms",
+        "inactivity_timeout_minutes",
+        "timezone",
+        "provider",
+        "model",
+        "temperature",
+        "tools",
+        "knowledge_base_ids",
+        "extraction_schema",
+        "phone_number_id",
+        "display_phone_number",
+        "access_token",
+        "assistant_id",
+        "ai_enabled",
+        "sender_id",
+        "to",
+        "text",
+        "template",
+        "language",
+        "parameters",
+        "components",
+    ];
+    KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
+}

@@ -1,0 +1,177 @@
+//! Sending to WhatsApp customers through the API:
+//! `GET /api/v1/whatsapp/session-status?sender_id=&recipient=` (read-only: is the 24-hour
+//! window open?), `POST /api/v1/whatsapp/messages` (free-form; refused with 409
+//! `window_closed` outside the window, before anything reaches the provider) and
+//! `POST /api/v1/whatsapp/templates/send` (approved templates, any time). Sends are stored in
+//! the customer's conversation and queued for the outbox; the answer is 202 with their ids.
+
+use super::json_body::ApiJson;
+use super::{ApiError, ApiKeyAuth};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use confab_domain::{
+    Conversation, ConversationStatus, MessageKind, PhoneNumber, Role, Sender, SenderId, ServiceWindow, TemplateName,
+    ValidationError, WorkspaceId,
+};
+use confab_storage::{ConversationFilter, NewMessage, PageRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/whatsapp/session-status", get(session_status))
+        .route("/whatsapp/messages", post(send_message))
+        .route("/whatsapp/templates/send", post(send_template))
+}
+
+#[derive(Deserialize)]
+struct SessionQuery {
+    sender_id: Option<String>,
+    recipient: Option<String>,
+}
+
+async fn session_status(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Query(q): Query<SessionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let sender_id = q.sender_id.ok_or_else(|| ValidationError::new("sender_id", "sender_id is required"))?;
+    let recipient = q.recipient.ok_or_else(|| ValidationError::new("recipient", "recipient is required"))?;
+    let sender = find_sender(&state, auth.workspace_id, &sender_id).await?;
+    let recipient = parse_recipient("recipient", &recipient)?;
+    let conversation = latest_conversation(&state, &sender, &recipient).await?;
+    let window = conversation.map_or(ServiceWindow::new(None), |c| c.window());
+    Ok(Json(serde_json::to_value(window.session_status(OffsetDateTime::now_utc())).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendMessage {
+    sender_id: String,
+    to: String,
+    text: String,
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let sender = find_sender(&state, auth.workspace_id, &body.sender_id).await?;
+    let to = parse_recipient("to", &body.to)?;
+    if body.text.trim().is_empty() {
+        return Err(ValidationError::new("text", "text must not be empty").into());
+    }
+    let now = OffsetDateTime::now_utc();
+    let conversation = state.store.open_whatsapp_conversation(&sender, &to, now).await?;
+    let status = conversation.window().session_status(now);
+    if !status.can_send_freeform {
+        return Err(ApiError::ConflictWith {
+            code: "window_closed",
+            message: format!("{} Use POST /api/v1/whatsapp/templates/send.", status.message),
+            details: json!({ "session_status": status }),
+        });
+    }
+    let parts: Vec<NewMessage> = confab_channels::whatsapp::split_for_whatsapp(&body.text)
+        .into_iter()
+        .map(|part| NewMessage::text(Role::Agent, part))
+        .collect();
+    queue(&state, &conversation, &parts, now).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendTemplate {
+    sender_id: String,
+    to: String,
+    template: String,
+    language: String,
+    /// Values for the body's `{{1}}`, `{{2}}`…
+    #[serde(default)]
+    parameters: Vec<String>,
+    /// Meta's full `components` array, for header, button or media parameters; used as is
+    /// instead of `parameters` when given.
+    components: Option<Value>,
+}
+
+async fn send_template(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    ApiJson(body): ApiJson<SendTemplate>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let sender = find_sender(&state, auth.workspace_id, &body.sender_id).await?;
+    let to = parse_recipient("to", &body.to)?;
+    let name = TemplateName::parse(&body.template)?;
+    if body.language.is_empty()
+        || body.language.len() > 15
+        || !body.language.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+    {
+        return Err(ValidationError::new("language", "language is a template language code such as en_US or es").into());
+    }
+    let components = match body.components {
+        Some(Value::Array(components)) => Value::Array(components),
+        Some(_) => return Err(ValidationError::new("components", "components must be Meta's components array").into()),
+        None if body.parameters.is_empty() => json!([]),
+        None => json!([{
+            "type": "body",
+            "parameters": body.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect::<Vec<_>>(),
+        }]),
+    };
+    let now = OffsetDateTime::now_utc();
+    let conversation = state.store.open_whatsapp_conversation(&sender, &to, now).await?;
+    let mut message = NewMessage::text(Role::Agent, template_summary(name.as_str(), &body.language, &body.parameters));
+    message.kind = MessageKind::Template;
+    message.payload = json!({ "template": { "name": name.as_str(), "language": { "code": body.language }, "components": components } });
+    queue(&state, &conversation, &[message], now).await
+}
+
+fn template_summary(name: &str, language: &str, parameters: &[String]) -> String {
+    if parameters.is_empty() {
+        format!("[template {name} ({language})]")
+    } else {
+        format!("[template {name} ({language})] {}", parameters.join(" · "))
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    conversation: &Conversation,
+    messages: &[NewMessage],
+    now: OffsetDateTime,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let ids = state.store.enqueue_outbound(conversation.workspace_id, conversation.id, messages, now).await?;
+    state.outbox_wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "conversation_id": conversation.id, "message_ids": ids, "status": "queued" })),
+    ))
+}
+
+async fn find_sender(state: &AppState, workspace_id: WorkspaceId, id: &str) -> Result<Sender, ApiError> {
+    let id: SenderId = id.parse().map_err(|_| ValidationError::new("sender_id", "sender_id is not a sender's id"))?;
+    Ok(state.store.get_sender(workspace_id, id).await?)
+}
+
+fn parse_recipient(field: &'static str, raw: &str) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse(raw).map_err(|e| ValidationError::new(field, e.message).into())
+}
+
+/// The newest conversation of this customer on this number, active or not: the window is the
+/// customer's, whichever conversation their last message landed in.
+async fn latest_conversation(
+    state: &AppState,
+    sender: &Sender,
+    customer: &PhoneNumber,
+) -> Result<Option<Conversation>, ApiError> {
+    let filter = ConversationFilter {
+        sender_id: Some(sender.id),
+        customer: Some(customer.as_str().to_string()),
+        ..Default::default()
+    };
+    let page = state.store.list_conversations(sender.workspace_id, &filter, PageRequest::first(5)).await?;
+    Ok(page.items.iter().find(|c| c.status == ConversationStatus::Active).or(page.items.first()).cloned())
+}

@@ -1,0 +1,402 @@
+//! Ingest and conversation reads on PostgreSQL.
+//!
+//! Ingest runs concurrently from many connections (several processes, each with a pool) and
+//! stays exactly-once and deadlock-free:
+//! - a batch is processed in (workspace, customer, provider message id) order, so concurrent
+//!   batches take their row locks in one order; outcomes still come back in the caller's order;
+//! - customers and conversations are inserted with `ON CONFLICT DO NOTHING` and selected again:
+//!   the partial unique indexes (`customers_workspace_*_key`,
+//!   `conversations_active_sender_customer_key`) make concurrent first messages converge on
+//!   one row (under READ COMMITTED the second select sees the row the insert waited for);
+//! - every message updates its customer's row, which serialises ingest per customer, and locks
+//!   its conversation's row before it takes the next inbound seq;
+//! - the message insert's `ON CONFLICT (workspace_id, provider_message_id) DO NOTHING` is the
+//!   exactly-once check: no row inserted means `Duplicate`, and nothing else is written for it.
+//!
+//! A transaction PostgreSQL still aborts as a deadlock victim is run again (ingest is
+//! idempotent, and the aborted attempt left nothing behind).
+
+use super::{retry_transient, PgStore};
+use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::values::{observed_status, ConversationKey, CustomerKeys};
+use crate::{ConversationFilter, ConversationStore, Lease, Page, PageRequest, PendingMessages, Result, StoreError};
+use async_trait::async_trait;
+use confab_domain::{
+    Conversation, ConversationId, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role, WorkspaceId,
+};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[async_trait]
+impl ConversationStore for PgStore {
+    async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
+        let plan = ingest_order(batch)?;
+        retry_transient(|| self.ingest_in_order(batch, &plan, now)).await
+    }
+
+    async fn get_conversation(&self, workspace_id: WorkspaceId, id: ConversationId) -> Result<Conversation> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2");
+        let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.pool).await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn list_conversations(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Conversation>> {
+        let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
+        ));
+        q.push_bind(workspace_id.as_uuid());
+        if let Some(kind) = filter.kind {
+            q.push(" AND type = ").push_bind(kind.as_str());
+        }
+        if let Some(assistant_id) = filter.assistant_id {
+            q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
+        }
+        if let Some(sender_id) = filter.sender_id {
+            q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
+        }
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(customer) = &filter.customer {
+            q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
+                .push_bind(workspace_id.as_uuid())
+                .push(" AND (phone = ")
+                .push_bind(customer.clone())
+                .push(" OR business_scoped_user_id = ")
+                .push_bind(customer.clone())
+                .push(" OR external_identifier = ")
+                .push_bind(customer.clone())
+                .push("))");
+        }
+        if let Some(from) = filter.from {
+            q.push(" AND created_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.to {
+            q.push(" AND created_at < ").push_bind(to);
+        }
+        if let Some(after) = page.after {
+            q.push(" AND (created_at, id) < (")
+                .push_bind(after.created_at)
+                .push(", ")
+                .push_bind(after.id.as_uuid())
+                .push(")");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+        let fetched = q.build().fetch_all(&self.pool).await?;
+        rows::conversation_page(&fetched, limit)
+    }
+
+    async fn list_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 \
+             AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM messages WHERE id = $3)) \
+             ORDER BY created_at, id LIMIT $4"
+        );
+        let fetched = sqlx::query(&sql)
+            .bind(workspace_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .bind(after.map(|m| m.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        fetched.iter().map(rows::message).collect()
+    }
+
+    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
+             AND inbound_seq > $2 ORDER BY inbound_seq"
+        );
+        let fetched = sqlx::query(&sql)
+            .bind(lease.conversation_id.as_uuid())
+            .bind(lease.answered_seq)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::pending_messages(&fetched, lease.answered_seq)
+    }
+}
+
+impl PgStore {
+    /// One attempt at ingesting `batch` in `plan`'s order, in one transaction.
+    async fn ingest_in_order(
+        &self,
+        batch: &[InboundMessage],
+        plan: &[(usize, CustomerKeys)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<IngestOutcome>> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = vec![IngestOutcome::Duplicate; batch.len()];
+        for (index, customer) in plan {
+            outcomes[*index] = ingest_one(&mut tx, &batch[*index], customer, now).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// The order a batch is ingested in, with each message's customer keys: by workspace,
+/// customer and provider message id, so that concurrent batches lock rows in the same order.
+/// The sort is stable: repeats of one message keep the caller's order (the first is stored).
+fn ingest_order(batch: &[InboundMessage]) -> Result<Vec<(usize, CustomerKeys)>> {
+    let mut plan =
+        batch.iter().enumerate().map(|(i, m)| Ok((i, CustomerKeys::of_inbound(m)?))).collect::<Result<Vec<_>>>()?;
+    plan.sort_by(|(a, ca), (b, cb)| {
+        let (a, b) = (&batch[*a], &batch[*b]);
+        (a.workspace_id, ca, &a.provider_message_id).cmp(&(b.workspace_id, cb, &b.provider_message_id))
+    });
+    Ok(plan)
+}
+
+async fn ingest_one(
+    tx: &mut PgConnection,
+    m: &InboundMessage,
+    customer: &CustomerKeys,
+    now: OffsetDateTime,
+) -> Result<IngestOutcome> {
+    if let Some(provider_id) = &m.provider_message_id {
+        // the common replay, answered before any row is touched; the insert below decides races
+        let seen: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
+                .bind(m.workspace_id.as_uuid())
+                .bind(provider_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if seen.is_some() {
+            return Ok(IngestOutcome::Duplicate);
+        }
+    }
+    let customer_id = find_or_create_customer(tx, m.workspace_id, customer, m.customer_name.as_deref(), now).await?;
+    let (conversation_id, conversation_created) = match m.conversation_id {
+        Some(id) => (id, false),
+        None => find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?,
+    };
+    // lock the conversation before taking its next inbound seq (this also checks that a
+    // conversation the caller named is the workspace's)
+    let current: i64 = sqlx::query_scalar(
+        "SELECT inbound_seq FROM conversations WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE",
+    )
+    .bind(conversation_id.as_uuid())
+    .bind(m.workspace_id.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound("conversation"))?;
+    let from_customer = m.role == Role::User;
+    let seq = (from_customer && m.wants_reply).then_some(current + 1);
+    let message_id = MessageId::new();
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, provider_message_id, \
+         status, reply_to, forwarded, inbound_seq, sent_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (workspace_id, provider_message_id) DO NOTHING",
+    )
+    .bind(message_id.as_uuid())
+    .bind(m.workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
+    .bind(m.role.as_str())
+    .bind(m.kind.as_str())
+    .bind(&m.content)
+    .bind(&m.payload)
+    .bind(&m.provider_message_id)
+    .bind(observed_status(m.role).as_str())
+    .bind(&m.reply_to)
+    .bind(m.forwarded)
+    .bind(seq)
+    .bind(m.sent_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // a concurrent ingest stored it first (the insert waited for it to commit); what this
+        // attempt did before is a no-op: the customer and conversation were the same rows
+        return Ok(IngestOutcome::Duplicate);
+    }
+    if let Some(note) = &m.system_note {
+        insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?;
+    }
+    sqlx::query(
+        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
+         message_count = message_count + $6, \
+         customer_message_count = customer_message_count + (CASE WHEN $3 IS NULL THEN 0 ELSE 1 END), \
+         last_customer_message_at = CASE WHEN $3 IS NULL THEN last_customer_message_at \
+             ELSE GREATEST(COALESCE(last_customer_message_at, $3), $3) END, \
+         last_message_at = GREATEST(last_message_at, $4), \
+         due_at = CASE WHEN $2 IS NOT NULL AND ai_enabled THEN $5 ELSE due_at END \
+         WHERE id = $1",
+    )
+    .bind(conversation_id.as_uuid())
+    .bind(seq)
+    .bind(from_customer.then_some(m.sent_at))
+    .bind(now)
+    .bind(now + m.response_delay.as_duration())
+    .bind(if m.system_note.is_some() { 2_i64 } else { 1 })
+    .execute(&mut *tx)
+    .await?;
+    Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
+}
+
+async fn insert_system_note(
+    tx: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    conversation_id: ConversationId,
+    note: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
+         VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
+    )
+    .bind(MessageId::new().as_uuid())
+    .bind(workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
+    .bind(note)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn find_or_create_customer(
+    tx: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    keys: &CustomerKeys,
+    name: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<CustomerId> {
+    let id = match find_customer(tx, workspace_id, keys).await? {
+        Some(id) => id,
+        None => {
+            let id = CustomerId::new();
+            let inserted = sqlx::query(
+                "INSERT INTO customers (id, workspace_id, phone, business_scoped_user_id, external_identifier, name, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(&keys.phone)
+            .bind(&keys.bsuid)
+            .bind(&keys.external)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                return Ok(id);
+            }
+            // a concurrent ingest created the customer; the insert waited for it to commit
+            find_customer(tx, workspace_id, keys).await?.ok_or(StoreError::NotFound("customer"))?
+        }
+    };
+    // learn what this message adds: a name, or the other WhatsApp identifier (this also locks
+    // the customer's row until commit, which serialises ingest for one customer)
+    sqlx::query(
+        "UPDATE customers SET name = COALESCE($2, name), \
+         phone = CASE WHEN phone IS NULL AND $3 IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM customers c WHERE c.workspace_id = $4 AND c.phone = $3) THEN $3 ELSE phone END, \
+         business_scoped_user_id = CASE WHEN business_scoped_user_id IS NULL AND $5 IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM customers c WHERE c.workspace_id = $4 AND c.business_scoped_user_id = $5) THEN $5 \
+             ELSE business_scoped_user_id END \
+         WHERE id = $1",
+    )
+    .bind(id.as_uuid())
+    .bind(name)
+    .bind(&keys.phone)
+    .bind(workspace_id.as_uuid())
+    .bind(&keys.bsuid)
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
+async fn find_customer(
+    tx: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    keys: &CustomerKeys,
+) -> Result<Option<CustomerId>> {
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM customers WHERE workspace_id = $1 AND (phone = $2 OR business_scoped_user_id = $3 \
+         OR external_identifier = $4) ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(workspace_id.as_uuid())
+    .bind(&keys.phone)
+    .bind(&keys.bsuid)
+    .bind(&keys.external)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(found.map(Into::into))
+}
+
+pub(super) async fn find_or_create_conversation(
+    tx: &mut PgConnection,
+    key: &ConversationKey,
+    customer_id: CustomerId,
+    now: OffsetDateTime,
+) -> Result<(ConversationId, bool)> {
+    if let Some(id) = find_conversation(tx, key, customer_id).await? {
+        return Ok((id, false));
+    }
+    let id = ConversationId::new();
+    let inserted = sqlx::query(
+        "INSERT INTO conversations (id, workspace_id, type, assistant_id, sender_id, customer_id, created_at, last_message_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.as_uuid())
+    .bind(key.workspace_id.as_uuid())
+    .bind(key.kind.as_str())
+    .bind(key.assistant_id.as_uuid())
+    .bind(key.sender_id.map(|s| s.as_uuid()))
+    .bind(customer_id.as_uuid())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok((id, true));
+    }
+    // a concurrent ingest opened it (conversations_active_sender_customer_key)
+    let id = find_conversation(tx, key, customer_id).await?.ok_or(StoreError::NotFound("conversation"))?;
+    Ok((id, false))
+}
+
+/// The active conversation of `key` and the customer, if there is one.
+async fn find_conversation(
+    tx: &mut PgConnection,
+    key: &ConversationKey,
+    customer_id: CustomerId,
+) -> Result<Option<ConversationId>> {
+    let found: Option<Uuid> = match key.sender_id {
+        Some(sender_id) => {
+            sqlx::query_scalar(
+                "SELECT id FROM conversations WHERE sender_id = $1 AND customer_id = $2 AND status = 'active'",
+            )
+            .bind(sender_id.as_uuid())
+            .bind(customer_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM conversations WHERE workspace_id = $1 AND customer_id = $2 AND status = 'active' \
+                 AND assistant_id = $3 AND type = $4 AND sender_id IS NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(key.workspace_id.as_uuid())
+            .bind(customer_id.as_uuid())
+            .bind(key.assistant_id.as_uuid())
+            .bind(key.kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    Ok(found.map(Into::into))
+}

@@ -1,0 +1,205 @@
+//! The outbox on PostgreSQL: outbound messages queued, claimed in conversation order by any
+//! process, and their send results recorded.
+//!
+//! A claim leases messages with `FOR NO KEY UPDATE SKIP LOCKED`; a message is claimable only
+//! while no older message of its conversation is still in the outbox, so one conversation's
+//! messages leave in order even with several senders. Recording a send takes the same
+//! advisory lock as a status report for the provider id it names ([`lock_provider_message`]),
+//! so a report that raced the send is folded in, never lost.
+
+use super::conversations::{find_or_create_conversation, find_or_create_customer};
+use super::events::lock_provider_message;
+use super::queue::insert_produced_message;
+use super::PgStore;
+use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
+use crate::values::{count, token_count, ConversationKey, CustomerKeys};
+use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
+use async_trait::async_trait;
+use confab_domain::{
+    Conversation, ConversationId, ConversationType, MessageId, MicroUsd, PhoneNumber, Sender, SenderId, SenderStatus,
+    WorkspaceId,
+};
+use sqlx::{PgConnection, Row};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn open_whatsapp_conversation(
+        &self,
+        sender: &Sender,
+        customer: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> Result<Conversation> {
+        let mut tx = self.pool.begin().await?;
+        let keys = CustomerKeys { phone: Some(customer.as_str().to_string()), bsuid: None, external: None };
+        let customer_id = find_or_create_customer(&mut tx, sender.workspace_id, &keys, None, now).await?;
+        let key = ConversationKey {
+            workspace_id: sender.workspace_id,
+            assistant_id: sender.assistant_id,
+            kind: ConversationType::Whatsapp,
+            sender_id: Some(sender.id),
+        };
+        let (id, _) = find_or_create_conversation(&mut tx, &key, customer_id, now).await?;
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+        let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
+
+    async fn enqueue_outbound(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        messages: &[NewMessage],
+        now: OffsetDateTime,
+    ) -> Result<Vec<MessageId>> {
+        let mut tx = self.pool.begin().await?;
+        let cost: MicroUsd = messages.iter().map(|m| m.cost).sum();
+        let tokens: i64 = messages.iter().map(token_count).sum();
+        let updated = sqlx::query(
+            "UPDATE conversations SET message_count = message_count + $3, total_cost_micros = total_cost_micros + $4, \
+             total_tokens = total_tokens + $5, last_message_at = GREATEST(last_message_at, $6) \
+             WHERE id = $1 AND workspace_id = $2",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(count(messages.len()))
+        .bind(cost.0)
+        .bind(tokens)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound("conversation"));
+        }
+        let mut ids = Vec::with_capacity(messages.len());
+        for message in messages {
+            let id = MessageId::new();
+            insert_produced_message(&mut tx, workspace_id, conversation_id, id, message, now, true).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn claim_outbound(&self, now: OffsetDateTime, lease_for: Duration, limit: u32) -> Result<Vec<OutboundJob>> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE messages SET outbox_lease_until = $1 WHERE id IN ( \
+               SELECT m.id FROM messages m WHERE m.next_attempt_at IS NOT NULL AND m.next_attempt_at <= $2 \
+               AND (m.outbox_lease_until IS NULL OR m.outbox_lease_until <= $2) \
+               AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
+                   AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id)) \
+               ORDER BY m.next_attempt_at LIMIT $3 FOR NO KEY UPDATE OF m SKIP LOCKED) \
+             RETURNING id, send_attempts",
+        )
+        .bind(now + lease_for)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            let id: Uuid = row.try_get("id")?;
+            let attempts: i64 = row.try_get("send_attempts")?;
+            jobs.push(load_job(&mut tx, id, attempts).await?);
+        }
+        tx.commit().await?;
+        jobs.sort_by_key(|j| (j.message.created_at, j.message.id));
+        Ok(jobs)
+    }
+
+    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        match result {
+            SendResult::Sent { provider_message_id } => {
+                let workspace_id: Uuid = sqlx::query_scalar("SELECT workspace_id FROM messages WHERE id = $1")
+                    .bind(message_id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("message"))?;
+                // a status webhook may have beaten us here: fold what was already reported
+                lock_provider_message(&mut tx, workspace_id.into(), &provider_message_id).await?;
+                let reported = sqlx::query(
+                    "SELECT status, error_code, error_title, error_details FROM message_status_events \
+                     WHERE workspace_id = $1 AND provider_message_id = $2",
+                )
+                .bind(workspace_id)
+                .bind(&provider_message_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let (status, error) = rows::reported_delivery(&reported)?;
+                sqlx::query(
+                    "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
+                     outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                     error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
+                )
+                .bind(message_id.as_uuid())
+                .bind(&provider_message_id)
+                .bind(status.as_str())
+                .bind(now)
+                .bind(error.as_ref().and_then(|e| e.code))
+                .bind(error.as_ref().map(|e| e.title.as_str()))
+                .bind(error.as_ref().and_then(|e| e.details.as_deref()))
+                .execute(&mut *tx)
+                .await?;
+            }
+            SendResult::Retry { at, error } => {
+                sqlx::query(
+                    "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                     error_code = $3, error_title = $4, error_details = $5 WHERE id = $1",
+                )
+                .bind(message_id.as_uuid())
+                .bind(at)
+                .bind(error.code)
+                .bind(&error.title)
+                .bind(&error.details)
+                .execute(&mut *tx)
+                .await?;
+            }
+            SendResult::Failed { error } => {
+                sqlx::query(
+                    "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
+                     send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
+                )
+                .bind(message_id.as_uuid())
+                .bind(error.code)
+                .bind(&error.title)
+                .bind(&error.details)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()> {
+        sqlx::query("UPDATE senders SET status = $2 WHERE id = $1")
+            .bind(sender_id.as_uuid())
+            .bind(status.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn load_job(tx: &mut PgConnection, message_id: Uuid, attempts: i64) -> Result<OutboundJob> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+    let message = rows::message(&sqlx::query(&sql).bind(message_id).fetch_one(&mut *tx).await?)?;
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+    let conversation =
+        rows::conversation(&sqlx::query(&sql).bind(message.conversation_id.as_uuid()).fetch_one(&mut *tx).await?)?;
+    let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
+    let customer =
+        rows::customer(&sqlx::query(&sql).bind(conversation.customer_id.as_uuid()).fetch_one(&mut *tx).await?)?;
+    let sender = match conversation.sender_id {
+        Some(id) => {
+            let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1");
+            Some(rows::sender(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?)
+        }
+        None => None,
+    };
+    Ok(OutboundJob { message, conversation, customer, sender, attempts })
+}

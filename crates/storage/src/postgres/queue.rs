@@ -1,0 +1,148 @@
+//! The work queue on PostgreSQL: due conversations, leases and fenced commits, shared by every
+//! process on the database.
+//!
+//! A claim picks the longest-due unleased conversation with `FOR NO KEY UPDATE SKIP LOCKED`, so
+//! concurrent claimers never wait for, or take, each other's row. A commit runs its fenced
+//! update first (which locks the row and checks the token) and only then inserts the turn's
+//! messages (into the outbox, on WhatsApp), all in one transaction.
+
+use super::PgStore;
+use crate::rows::{self, LEASE_COLUMNS};
+use crate::values::{count, produced_status, to_customer, token_count};
+use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use async_trait::async_trait;
+use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
+use sqlx::types::Json;
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+
+#[async_trait]
+impl WorkQueue for PgStore {
+    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>> {
+        let sql = format!(
+            "UPDATE conversations SET lease_owner = $1, lease_token = lease_token + 1, lease_until = $2 \
+             WHERE id = (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
+                         AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT 1 \
+                         FOR NO KEY UPDATE SKIP LOCKED) \
+             RETURNING {LEASE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql).bind(owner).bind(now + lease_for).bind(now).fetch_optional(&self.pool).await?;
+        row.map(|row| rows::lease(&row, owner)).transpose()
+    }
+
+    async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease> {
+        let until = crate::to_stored_precision(now + lease_for);
+        let done = sqlx::query(
+            "UPDATE conversations SET lease_until = $1 \
+             WHERE id = $2 AND lease_token = $3 AND lease_owner = $4 AND lease_until > $5",
+        )
+        .bind(until)
+        .bind(lease.conversation_id.as_uuid())
+        .bind(lease.token)
+        .bind(&lease.owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(Lease { until, ..lease.clone() })
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_token = $2 AND lease_owner = $3",
+        )
+        .bind(lease.conversation_id.as_uuid())
+        .bind(lease.token)
+        .bind(&lease.owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>> {
+        let mut tx = self.pool.begin().await?;
+        let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
+        let tokens: i64 = turn.messages.iter().map(token_count).sum();
+        let fenced: Option<String> = sqlx::query_scalar(
+            "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
+             due_at = CASE WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
+             lease_owner = NULL, lease_until = NULL, \
+             message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
+             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5) \
+             WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
+             RETURNING type",
+        )
+        .bind(turn.answered_through_seq)
+        .bind(count(turn.messages.len()))
+        .bind(cost.0)
+        .bind(tokens)
+        .bind(now)
+        .bind(lease.conversation_id.as_uuid())
+        .bind(lease.token)
+        .bind(&lease.owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(kind) = fenced else {
+            tx.rollback().await?;
+            return Err(StoreError::LeaseLost);
+        };
+        let on_whatsapp = kind == ConversationType::Whatsapp.as_str();
+        let mut ids = Vec::with_capacity(turn.messages.len());
+        for message in &turn.messages {
+            let id = MessageId::new();
+            insert_produced_message(&mut tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
+                .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn next_due_at(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) \
+             FROM conversations WHERE due_at IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+/// Stores a message confab produced (see [`produced_status`]); it enters the outbox when it
+/// goes to the customer and `send` (its channel is delivered through one).
+pub(super) async fn insert_produced_message(
+    tx: &mut PgConnection,
+    workspace_id: WorkspaceId,
+    conversation_id: ConversationId,
+    id: MessageId,
+    m: &NewMessage,
+    now: OffsetDateTime,
+    send: bool,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, status, sent_at, \
+         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(id.as_uuid())
+    .bind(workspace_id.as_uuid())
+    .bind(conversation_id.as_uuid())
+    .bind(m.role.as_str())
+    .bind(m.kind.as_str())
+    .bind(&m.content)
+    .bind(&m.payload)
+    .bind(produced_status(m.role).as_str())
+    .bind(now)
+    .bind(m.cost.0)
+    .bind(m.usage.map(|u| u.input_tokens as i64))
+    .bind(m.usage.map(|u| u.output_tokens as i64))
+    .bind(m.usage.map(|u| u.cached_input_tokens as i64))
+    .bind(m.tool_call.as_ref().map(Json))
+    .bind((to_customer(m.role) && send).then_some(now))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Workspaces, users and API keys on PostgreSQL. The first workspace is created under an
+//! advisory lock, so processes starting together on an empty database agree on one.
+
+use super::PgStore;
+use crate::rows::{self, API_KEY_COLUMNS, USER_COLUMNS, WORKSPACE_COLUMNS};
+use crate::{NewUser, Result, StoreError, TenantStore};
+use async_trait::async_trait;
+use confab_domain::{ApiKey, ApiKeyId, ApiKeySecret, Email, User, Workspace, WorkspaceId};
+use sqlx::PgConnection;
+
+#[async_trait]
+impl TenantStore for PgStore {
+    async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        insert_workspace(&mut *self.pool.acquire().await?, name).await
+    }
+
+    async fn ensure_default_workspace(&self, name: &str) -> Result<Workspace> {
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces ORDER BY created_at, id LIMIT 1");
+        if let Some(row) = sqlx::query(&sql).fetch_optional(&self.pool).await? {
+            return rows::workspace(&row);
+        }
+        // processes starting together must agree on one: look again under a lock
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(DEFAULT_WORKSPACE_LOCK).execute(&mut *tx).await?;
+        if let Some(row) = sqlx::query(&sql).fetch_optional(&mut *tx).await? {
+            return rows::workspace(&row);
+        }
+        let workspace = insert_workspace(&mut tx, name).await?;
+        tx.commit().await?;
+        Ok(workspace)
+    }
+
+    async fn get_workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&self.pool).await?;
+        rows::workspace(&row.ok_or(StoreError::NotFound("workspace"))?)
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        let user = User {
+            id: confab_domain::UserId::new(),
+            workspace_id: user.workspace_id,
+            email: user.email,
+            role: user.role,
+            password_hash: user.password_hash,
+            created_at: crate::precision::now(),
+        };
+        sqlx::query(
+            "INSERT INTO users (id, workspace_id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id.as_uuid())
+        .bind(user.workspace_id.as_uuid())
+        .bind(user.email.as_str())
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(user)
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row = sqlx::query(&sql).bind(email.as_str()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey> {
+        let api_key = ApiKey {
+            id: ApiKeyId::new(),
+            workspace_id,
+            name: name.to_string(),
+            display_prefix: key.display_prefix.clone(),
+            created_at: crate::precision::now(),
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_keys (id, workspace_id, name, display_prefix, key_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(api_key.id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(&api_key.name)
+        .bind(&api_key.display_prefix)
+        .bind(&key.hash)
+        .bind(api_key.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(api_key)
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        let row = sqlx::query(&sql).bind(key_hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::api_key).transpose()
+    }
+
+    async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: ApiKeyId) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(crate::precision::now())
+        .bind(id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("api key"));
+        }
+        Ok(())
+    }
+}
+
+/// The advisory lock `ensure_default_workspace` holds while it creates the first workspace.
+const DEFAULT_WORKSPACE_LOCK: i64 = 0x636f_6e66_6162_0001; // "confab" 1
+
+async fn insert_workspace(conn: &mut PgConnection, name: &str) -> Result<Workspace> {
+    let workspace = Workspace { id: WorkspaceId::new(), name: name.to_string(), created_at: crate::precision::now() };
+    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(workspace.id.as_uuid())
+        .bind(&workspace.name)
+        .bind(workspace.created_at)
+        .execute(conn)
+        .await?;
+    Ok(workspace)
+}
