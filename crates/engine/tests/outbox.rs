@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use async_trait::async_trait;
 use confab_domain::*;
 use confab_engine::channel_client::{ChannelClient, Disposition, SendFailure};
@@ -10,6 +12,7 @@ use confab_engine::send_pacing::SendPacing;
 use confab_storage::*;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use support::Fixture;
 use time::{Duration, OffsetDateTime};
 
 /// Answers each send with the next scripted outcome (success when the script is empty) and
@@ -33,85 +36,32 @@ impl ChannelClient for ScriptedChannel {
 }
 
 struct World {
-    store: Arc<dyn Store>,
+    fx: Fixture,
     channel: Arc<ScriptedChannel>,
     outbox: Outbox,
-    sender: Sender,
-    ws: WorkspaceId,
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = connect(&format!("sqlite://{}", dir.path().join("db.sqlite").display())).await.unwrap();
-    store.migrate().await.unwrap();
-    let ws = store.create_workspace("Acme").await.unwrap().id;
-    let assistant = store.create_assistant(NewAssistant::new(ws, "Desk", "Help.")).await.unwrap();
-    let sender = store
-        .create_sender(NewSender {
-            workspace_id: ws,
-            provider: Provider::Meta,
-            provider_sender_id: "106540352242922".into(),
-            display_phone: PhoneNumber::parse("+15550783881").unwrap(),
-            access_token: Secret::new("token"),
-            assistant_id: assistant.id,
-            ai_enabled: true,
-            status: SenderStatus::Online,
-        })
-        .await
-        .unwrap();
+    let fx = Fixture::new(|_| {}).await;
     let channel = Arc::new(ScriptedChannel::default());
     let policy = OutboxPolicy { max_attempts: 3, ..OutboxPolicy::default() };
-    let outbox =
-        Outbox::new(store.clone(), SendPacing::per_second(1000), policy).with_channel(Provider::Meta, channel.clone());
-    World { store, channel, outbox, sender, ws, _dir: dir }
+    let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), policy)
+        .with_channel(Provider::Meta, channel.clone());
+    World { fx, channel, outbox }
 }
 
 impl World {
-    /// A conversation whose customer last wrote `ago`.
     async fn conversation(&self, ago: Duration) -> Conversation {
-        let now = OffsetDateTime::now_utc();
-        let inbound = InboundMessage {
-            workspace_id: self.ws,
-            role: Role::User,
-            conversation_type: ConversationType::Whatsapp,
-            assistant_id: self.sender.assistant_id,
-            sender_id: Some(self.sender.id),
-            conversation_id: None,
-            customer: CustomerIdentity::Whatsapp {
-                wa_id: Some(PhoneNumber::parse("+16505551234").unwrap()),
-                business_scoped_user_id: None,
-            },
-            customer_name: None,
-            provider_message_id: Some(format!("wamid.in.{}", uuid_like())),
-            kind: MessageKind::Text,
-            content: "hi".into(),
-            payload: serde_json::Value::Null,
-            reply_to: None,
-            forwarded: false,
-            sent_at: now - ago,
-            response_delay: ResponseDelay::default(),
-            wants_reply: false,
-            system_note: None,
-        };
-        let IngestOutcome::Stored { conversation_id, .. } = self.store.ingest(&[inbound], now).await.unwrap()[0] else {
-            panic!()
-        };
-        self.store.get_conversation(self.ws, conversation_id).await.unwrap()
+        self.fx.quiet_conversation(ago).await
     }
 
     async fn queue(&self, conversation: &Conversation, messages: Vec<NewMessage>) -> Vec<MessageId> {
-        self.store.enqueue_outbound(self.ws, conversation.id, &messages, OffsetDateTime::now_utc()).await.unwrap()
+        self.fx.store.enqueue_outbound(self.fx.ws, conversation.id, &messages, OffsetDateTime::now_utc()).await.unwrap()
     }
 
     async fn message(&self, conversation: &Conversation, id: MessageId) -> Message {
-        let all = self.store.list_messages(self.ws, conversation.id, None, 100).await.unwrap();
-        all.into_iter().find(|m| m.id == id).unwrap()
+        self.fx.messages(conversation.id).await.into_iter().find(|m| m.id == id).unwrap()
     }
-}
-
-fn uuid_like() -> String {
-    MessageId::new().to_string()
 }
 
 fn transient(code: i64) -> SendFailure {
@@ -195,5 +145,5 @@ async fn a_final_failure_records_the_reason_and_can_flag_the_sender() {
     w.outbox.step(OffsetDateTime::now_utc()).await.unwrap();
     let failed = w.message(&conv, ids[0]).await;
     assert_eq!((failed.status, failed.error.unwrap().code), (DeliveryStatus::Failed, Some(190)));
-    assert_eq!(w.store.get_sender(w.ws, w.sender.id).await.unwrap().status, SenderStatus::NeedsAttention);
+    assert_eq!(w.fx.store.get_sender(w.fx.ws, w.fx.sender.id).await.unwrap().status, SenderStatus::NeedsAttention);
 }

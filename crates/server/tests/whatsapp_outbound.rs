@@ -8,9 +8,12 @@ mod support;
 
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::{DeliveryStatus, MessageId, Provider, SenderStatus};
+use confab_engine::clock::SystemClock;
 use confab_engine::meta_channel::MetaChannel;
+use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::send_pacing::SendPacing;
+use confab_engine::turn_worker::{StepOutcome, TurnPolicy, TurnWorker};
 use confab_sim::fake_graph_api::{FakeGraphApi, FakeGraphConfig, StatusWebhook};
 use confab_sim::meta_webhook::{messages_payload, text_message, BusinessNumber, Customer};
 use serde_json::{json, Value};
@@ -186,4 +189,36 @@ async fn each_meta_error_class_ends_in_the_right_state() {
             sender.status
         );
     }
+}
+
+#[tokio::test]
+async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
+    let rig = rig().await;
+    let number = BusinessNumber { phone_number_id: PHONE_NUMBER_ID.into(), display_phone_number: "15550783881".into() };
+    let ana = Customer { wa_id: "16505551234".into(), name: "Ana".into() };
+    let payload = messages_payload(
+        &number,
+        &[&ana],
+        vec![text_message(&ana, "wamid.three", "is anyone there?", OffsetDateTime::now_utc())],
+        vec![],
+    );
+    let posts = (0..3).map(|_| rig.app.post_signed(&payload));
+    for res in futures_util::future::join_all(posts).await {
+        assert_eq!(res.status(), 200);
+    }
+    let turns = TurnWorker::new(
+        rig.app.store.clone(),
+        Arc::new(OfflineResponder),
+        Arc::new(SystemClock),
+        "w",
+        TurnPolicy::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    assert!(matches!(turns.step().await.unwrap(), StepOutcome::Committed(_)));
+    assert_eq!(turns.step().await.unwrap(), StepOutcome::Idle, "one turn for three deliveries");
+    while rig.outbox.step(OffsetDateTime::now_utc()).await.unwrap() > 0 {}
+    let sent = rig.fake.sent();
+    assert_eq!(sent.len(), 1, "exactly one reply reached WhatsApp");
+    assert_eq!(sent[0].body["to"], "16505551234");
+    assert_eq!(sent[0].body["text"]["body"], confab_engine::offline_responder::DEFAULT_HANDOVER_REPLY);
 }

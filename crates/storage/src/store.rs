@@ -332,6 +332,8 @@ pub struct TurnCommit {
     /// arrived later keep the conversation due.
     pub answered_through_seq: i64,
     pub messages: Vec<NewMessage>,
+    /// Hand the conversation to a person: AI off for it, and nothing left due.
+    pub hand_over: bool,
 }
 
 /// One delivery status reported by a provider.

@@ -62,6 +62,7 @@ conformance!(
     concurrent_overlapping_batches_store_each_message_once,
     a_status_racing_its_send_is_not_lost,
     concurrent_senders_send_each_message_once_in_order,
+    a_turn_can_hand_the_conversation_to_a_person,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -769,4 +770,22 @@ async fn concurrent_senders_send_each_message_once_in_order(store: Arc<dyn Store
         let order: Vec<_> = sent.iter().filter(|(c, _)| *c == conversation_id).map(|(_, m)| *m).collect();
         assert_eq!(order, ids, "in order");
     }
+}
+
+async fn a_turn_can_hand_the_conversation_to_a_person(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.h1", "+15550000001", "I want a person")], now).await.unwrap();
+    let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
+    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let mut turn = reply(pending.through_seq, "A colleague will take over.");
+    turn.messages.push(NewMessage::text(Role::System, "Handed over to a person"));
+    turn.hand_over = true;
+    store.commit_turn(&lease, turn, now).await.unwrap();
+    let conv = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+    assert!(!conv.ai_enabled);
+    // later messages are stored, but nobody is due to answer them
+    store.ingest(&[fx.inbound("wamid.h2", "+15550000001", "hello?")], now).await.unwrap();
+    assert_eq!(store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap(), None);
+    assert_eq!(store.get_conversation(fx.ws, lease.conversation_id).await.unwrap().customer_message_count, 2);
 }

@@ -1,5 +1,6 @@
-//! `confab serve`: migrate, make the default workspace on first start, start the outbox
-//! sender, and serve HTTP until SIGINT or SIGTERM, finishing in-flight requests.
+//! `confab serve`: migrate, make the default workspace on first start, start the turn workers
+//! and the outbox sender, and serve HTTP until SIGINT or SIGTERM; then finish in-flight
+//! requests and stop the background work.
 
 use crate::config::{redact_url, Settings};
 use crate::http;
@@ -7,11 +8,18 @@ use crate::state::AppState;
 use anyhow::Context;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
+use confab_engine::clock::SystemClock;
 use confab_engine::meta_channel::MetaChannel;
+use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
+use confab_engine::responder::Responder;
 use confab_engine::send_pacing::SendPacing;
+use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+
+/// Turns answered at once (each waits mostly on its LLM).
+const TURN_CONCURRENCY: usize = 8;
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -36,15 +44,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Outbox::new(store.clone(), SendPacing::per_second(settings.whatsapp_sends_per_second), OutboxPolicy::default())
             .with_channel(Provider::Meta, Arc::new(MetaChannel::new(graph)));
     let outbox_wake = outbox.waker();
-    let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
-    let outbox_task = tokio::spawn(outbox.run(async {
-        let _ = outbox_stopped.await;
-    }));
+    let responder: Arc<dyn Responder> = Arc::new(OfflineResponder);
+    let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
+    let turns = Arc::new(TurnWorker::new(
+        store.clone(),
+        responder,
+        Arc::new(SystemClock),
+        owner,
+        TurnPolicy::default(),
+        outbox_wake.clone(),
+    ));
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let background = [
+        tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
+        tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped))),
+    ];
 
     let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id, outbox_wake };
     http::launch(state, listener, shutdown_signal()).await?;
-    let _ = stop_outbox.send(());
-    let _ = outbox_task.await;
+    let _ = stop.send(true);
+    for task in background {
+        let _ = task.await;
+    }
     tracing::info!("confab stopped");
     Ok(())
 }

@@ -66,7 +66,8 @@ impl WorkQueue for SqliteStore {
         let tokens: i64 = turn.messages.iter().map(token_count).sum();
         let fenced = sqlx::query(
             "UPDATE conversations SET answered_seq = MAX(answered_seq, $1), \
-             due_at = CASE WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
+             due_at = CASE WHEN $9 THEN NULL WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
+             ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
              total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5) \
@@ -81,6 +82,7 @@ impl WorkQueue for SqliteStore {
         .bind(lease.conversation_id.as_uuid())
         .bind(lease.token)
         .bind(&lease.owner)
+        .bind(turn.hand_over)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {

@@ -1,0 +1,30 @@
+//! What answers a turn: given the assistant, the conversation, its recent history and the
+//! customer messages waiting for an answer, produce the messages to commit. Implementations
+//! never fail: an LLM that cannot be reached becomes the assistant's fallback message and a
+//! hand-over, so no conversation is left silently unanswered.
+
+use async_trait::async_trait;
+use confab_domain::{Assistant, Conversation, Message};
+use confab_storage::NewMessage;
+
+pub struct TurnInput<'a> {
+    pub assistant: &'a Assistant,
+    pub conversation: &'a Conversation,
+    /// The conversation so far, oldest first (the pending messages included).
+    pub history: &'a [Message],
+    /// The customer messages this turn answers, oldest first.
+    pub pending: &'a [Message],
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TurnOutcome {
+    /// Replies, tool calls and notes, in order.
+    pub messages: Vec<NewMessage>,
+    /// Hand the conversation to a person (AI off for it).
+    pub hand_over: bool,
+}
+
+#[async_trait]
+pub trait Responder: Send + Sync {
+    async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome;
+}

@@ -1,0 +1,210 @@
+//! The turn worker: claims a due conversation with a lease, gathers the customer messages
+//! waiting for an answer, lets the responder answer while keeping the lease alive, and commits
+//! the outcome with the lease's fencing token. A worker that lost its lease (it stalled, and
+//! another took over) cannot commit: its work is dropped and the other worker's stands, so a
+//! conversation never gets a duplicate or interleaved reply.
+//!
+//! [`TurnWorker::step`] runs one turn and is public so tests drive the queue without sleeping;
+//! [`TurnWorker::run`] runs several at once until shutdown.
+
+use crate::clock::Clock;
+use crate::responder::{Responder, TurnInput, TurnOutcome};
+use confab_domain::{ConversationId, ConversationType, MessageKind, Role};
+use confab_storage::{Lease, NewMessage, Store, StoreError, TurnCommit};
+use std::future::Future;
+use std::sync::Arc;
+use time::Duration;
+
+/// How much of the conversation a turn sees.
+const HISTORY_LIMIT: u32 = 200;
+
+#[derive(Clone, Copy, Debug)]
+pub struct TurnPolicy {
+    /// How long a claim lasts without renewal; renewed every third of it while a turn runs.
+    pub lease: Duration,
+    /// Idle wait between polls when nothing is due.
+    pub idle_poll: std::time::Duration,
+}
+
+impl Default for TurnPolicy {
+    fn default() -> Self {
+        Self { lease: Duration::seconds(60), idle_poll: std::time::Duration::from_millis(200) }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Nothing was due.
+    Idle,
+    /// A turn was committed for this conversation.
+    Committed(ConversationId),
+    /// The lease was lost before the commit; another worker answers instead.
+    LeaseLost(ConversationId),
+}
+
+pub struct TurnWorker {
+    store: Arc<dyn Store>,
+    responder: Arc<dyn Responder>,
+    clock: Arc<dyn Clock>,
+    owner: String,
+    policy: TurnPolicy,
+    outbox_wake: Arc<tokio::sync::Notify>,
+}
+
+impl TurnWorker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        responder: Arc<dyn Responder>,
+        clock: Arc<dyn Clock>,
+        owner: impl Into<String>,
+        policy: TurnPolicy,
+        outbox_wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Self { store, responder, clock, owner: owner.into(), policy, outbox_wake }
+    }
+
+    /// Claims one due conversation and runs its turn.
+    pub async fn step(&self) -> Result<StepOutcome, StoreError> {
+        let Some(lease) = self.store.claim_due(&self.owner, self.clock.now(), self.policy.lease).await? else {
+            return Ok(StepOutcome::Idle);
+        };
+        let conversation_id = lease.conversation_id;
+        match self.turn(lease).await {
+            Ok(()) => Ok(StepOutcome::Committed(conversation_id)),
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!(%conversation_id, owner = %self.owner, "turn dropped: the lease was lost before the commit");
+                Ok(StepOutcome::LeaseLost(conversation_id))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn turn(&self, lease: Lease) -> Result<(), StoreError> {
+        let conversation = self.store.get_conversation(lease.workspace_id, lease.conversation_id).await?;
+        let pending = self.store.pending_customer_messages(&lease).await?;
+        if !conversation.ai_enabled || pending.messages.is_empty() {
+            // a person took over since, or nothing is left: clear the work without answering
+            let idle = TurnCommit { answered_through_seq: pending.through_seq, messages: Vec::new(), hand_over: false };
+            self.store.commit_turn(&lease, idle, self.clock.now()).await?;
+            return Ok(());
+        }
+        let assistant = self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await?;
+        let history = self.recent_history(&lease).await?;
+        let input = TurnInput {
+            assistant: &assistant,
+            conversation: &conversation,
+            history: &history,
+            pending: &pending.messages,
+        };
+        let outcome = self.respond_keeping_the_lease(&lease, input).await?;
+        let messages = if conversation.kind == ConversationType::Whatsapp {
+            split_long_replies(outcome.messages)
+        } else {
+            outcome.messages
+        };
+        let sends = messages.iter().any(|m| matches!(m.role, Role::Assistant | Role::Agent));
+        let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over: outcome.hand_over };
+        self.store.commit_turn(&lease, commit, self.clock.now()).await?;
+        tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");
+        if sends {
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn recent_history(&self, lease: &Lease) -> Result<Vec<confab_domain::Message>, StoreError> {
+        // newest HISTORY_LIMIT messages, oldest first
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.list_messages(lease.workspace_id, lease.conversation_id, after, 500).await?;
+            let done = page.len() < 500;
+            after = page.last().map(|m| m.id);
+            all.extend(page);
+            if done {
+                break;
+            }
+        }
+        let skip = all.len().saturating_sub(HISTORY_LIMIT as usize);
+        Ok(all.split_off(skip))
+    }
+
+    /// Runs the responder, renewing the lease every third of its length; gives up (LeaseLost)
+    /// as soon as a renewal is refused.
+    async fn respond_keeping_the_lease(&self, lease: &Lease, input: TurnInput<'_>) -> Result<TurnOutcome, StoreError> {
+        let renew_every =
+            std::time::Duration::try_from(self.policy.lease / 3).unwrap_or(std::time::Duration::from_secs(10));
+        let respond = self.responder.respond(input);
+        tokio::pin!(respond);
+        let mut current = lease.clone();
+        loop {
+            tokio::select! {
+                outcome = &mut respond => return Ok(outcome),
+                () = tokio::time::sleep(renew_every) => {
+                    current = self.store.extend_lease(&current, self.clock.now(), self.policy.lease).await?;
+                }
+            }
+        }
+    }
+
+    /// Runs `concurrency` turns at a time until `shutdown` completes.
+    pub async fn run(self: Arc<Self>, concurrency: usize, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let loops: Vec<_> = (0..concurrency.max(1))
+            .map(|_| {
+                let worker = self.clone();
+                let mut stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        if *stop.borrow() {
+                            return;
+                        }
+                        match worker.step().await {
+                            Ok(StepOutcome::Idle) => {}
+                            Ok(_) => continue,
+                            Err(err) => tracing::error!(error = %err, "turn failed"),
+                        }
+                        tokio::select! {
+                            _ = stop.changed() => return,
+                            () = tokio::time::sleep(worker.policy.idle_poll) => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        for handle in loops {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// WhatsApp takes at most 4096 characters a message: longer replies go as several, split on
+/// paragraph boundaries.
+fn split_long_replies(messages: Vec<NewMessage>) -> Vec<NewMessage> {
+    let mut out = Vec::with_capacity(messages.len());
+    for message in messages {
+        if message.role == Role::Assistant
+            && message.kind == MessageKind::Text
+            && message.content.chars().count() > confab_channels::whatsapp::WHATSAPP_TEXT_LIMIT
+        {
+            let parts = confab_channels::whatsapp::split_for_whatsapp(&message.content);
+            let count = parts.len();
+            for (i, part) in parts.into_iter().enumerate() {
+                // the first part carries the turn's cost and usage
+                let mut piece = NewMessage::text(Role::Assistant, part);
+                if i == 0 {
+                    piece.cost = message.cost;
+                    piece.usage = message.usage;
+                }
+                piece.payload = serde_json::json!({ "part": i + 1, "of": count });
+                out.push(piece);
+            }
+        } else {
+            out.push(message);
+        }
+    }
+    out
+}

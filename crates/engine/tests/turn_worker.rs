@@ -1,0 +1,181 @@
+//! The turn worker driven step by step against a real SQLite store, with a manual clock.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use async_trait::async_trait;
+use confab_domain::*;
+use confab_engine::clock::ManualClock;
+use confab_engine::offline_responder::{OfflineResponder, NO_LLM_NOTE};
+use confab_engine::responder::{Responder, TurnInput, TurnOutcome};
+use confab_engine::turn_worker::{StepOutcome, TurnPolicy, TurnWorker};
+use confab_storage::*;
+use std::sync::{Arc, Mutex};
+use support::Fixture;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+/// Answers "re: <the pending texts>" and records what each turn was given.
+#[derive(Default)]
+struct Echo {
+    turns: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait]
+impl Responder for Echo {
+    async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
+        let texts: Vec<String> = input.pending.iter().map(|m| m.content.clone()).collect();
+        self.turns.lock().unwrap().push(texts.clone());
+        TurnOutcome {
+            messages: vec![NewMessage::text(Role::Assistant, format!("re: {}", texts.join(" + ")))],
+            hand_over: false,
+        }
+    }
+}
+
+/// Waits for the gate before answering, like a worker stuck in a slow LLM call.
+struct Stalled {
+    entered: Arc<Notify>,
+    gate: Arc<Notify>,
+}
+
+#[async_trait]
+impl Responder for Stalled {
+    async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
+        self.entered.notify_one();
+        self.gate.notified().await;
+        TurnOutcome { messages: vec![NewMessage::text(Role::Assistant, "late answer")], hand_over: false }
+    }
+}
+
+fn worker(fx: &Fixture, responder: Arc<dyn Responder>, clock: Arc<ManualClock>, owner: &str) -> TurnWorker {
+    TurnWorker::new(fx.store.clone(), responder, clock, owner, TurnPolicy::default(), Arc::new(Notify::new()))
+}
+
+fn assistant_texts(messages: &[Message]) -> Vec<&str> {
+    messages.iter().filter(|m| m.role == Role::Assistant).map(|m| m.content.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_burst_inside_the_response_delay_becomes_one_turn() {
+    let fx = Fixture::new(|a| a.response_delay = ResponseDelay::from_millis(5_000).unwrap()).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let echo = Arc::new(Echo::default());
+    let w = worker(&fx, echo.clone(), clock.clone(), "w1");
+    let conv = fx.customer_writes("+16505551234", "hi", start).await;
+    fx.customer_writes("+16505551234", "I have a question", start + Duration::seconds(1)).await;
+    fx.customer_writes("+16505551234", "about my order", start + Duration::seconds(2)).await;
+    clock.advance(Duration::seconds(6));
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Idle, "the delay restarts with each message");
+    clock.advance(Duration::seconds(1));
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv));
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Idle);
+    assert_eq!(*echo.turns.lock().unwrap(), [vec!["hi", "I have a question", "about my order"]]);
+    let messages = fx.messages(conv).await;
+    assert_eq!(assistant_texts(&messages), ["re: hi + I have a question + about my order"]);
+    let reply = messages.iter().find(|m| m.role == Role::Assistant).unwrap();
+    assert_eq!(reply.status, DeliveryStatus::Queued, "waiting in the outbox");
+}
+
+#[tokio::test]
+async fn conversations_run_in_parallel_each_answered_in_order() {
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let echo = Arc::new(Echo::default());
+    let workers: Vec<_> =
+        (0..2).map(|i| Arc::new(worker(&fx, echo.clone(), clock.clone(), &format!("w{i}")))).collect();
+    let a = fx.customer_writes("+16505550001", "a1", start).await;
+    let b = fx.customer_writes("+16505550002", "b1", start).await;
+    let steps: Vec<_> = workers
+        .iter()
+        .map(|w| {
+            let w = w.clone();
+            tokio::spawn(async move { w.step().await.unwrap() })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for step in steps {
+        done.push(step.await.unwrap());
+    }
+    assert!(done.contains(&StepOutcome::Committed(a)) && done.contains(&StepOutcome::Committed(b)), "{done:?}");
+    fx.customer_writes("+16505550001", "a2", start + Duration::seconds(1)).await;
+    clock.advance(Duration::seconds(1));
+    assert_eq!(workers[0].step().await.unwrap(), StepOutcome::Committed(a));
+    assert_eq!(assistant_texts(&fx.messages(a).await), ["re: a1", "re: a2"]);
+    assert_eq!(assistant_texts(&fx.messages(b).await), ["re: b1"]);
+}
+
+#[tokio::test]
+async fn a_stalled_worker_cannot_commit_after_another_took_over() {
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let (entered, gate) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let slow = Arc::new(worker(
+        &fx,
+        Arc::new(Stalled { entered: entered.clone(), gate: gate.clone() }),
+        clock.clone(),
+        "slow",
+    ));
+    let echo = Arc::new(Echo::default());
+    let fast = worker(&fx, echo.clone(), clock.clone(), "fast");
+    let conv = fx.customer_writes("+16505551234", "hello?", start).await;
+
+    let stuck = {
+        let slow = slow.clone();
+        tokio::spawn(async move { slow.step().await.unwrap() })
+    };
+    entered.notified().await; // the slow worker holds the lease and is stuck answering
+    clock.advance(TurnPolicy::default().lease + Duration::seconds(1));
+    assert_eq!(fast.step().await.unwrap(), StepOutcome::Committed(conv), "the turn is redone once");
+    gate.notify_one();
+    assert_eq!(stuck.await.unwrap(), StepOutcome::LeaseLost(conv), "the late commit is refused");
+    assert_eq!(assistant_texts(&fx.messages(conv).await), ["re: hello?"], "no duplicate, no interleaving");
+}
+
+#[tokio::test]
+async fn without_an_llm_the_offline_responder_hands_over_deliberately() {
+    let fx = Fixture::new(|a| a.fallback_message = Some("Thanks! Our team replies within the hour.".into())).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let w = worker(&fx, Arc::new(OfflineResponder), clock.clone(), "w");
+    let conv = fx.customer_writes("+16505551234", "can I change my booking?", start).await;
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv));
+    let messages = fx.messages(conv).await;
+    assert_eq!(assistant_texts(&messages), ["Thanks! Our team replies within the hour."]);
+    assert!(messages.iter().any(|m| m.role == Role::System && m.content == NO_LLM_NOTE));
+    assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled, "handed to a person");
+    fx.customer_writes("+16505551234", "hello?", start + Duration::seconds(5)).await;
+    clock.advance(Duration::minutes(1));
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Idle, "a person answers from now on");
+}
+
+#[tokio::test]
+async fn long_whatsapp_replies_are_split_into_parts() {
+    struct Long;
+    #[async_trait]
+    impl Responder for Long {
+        async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
+            let paragraph = "word ".repeat(500);
+            let text = vec![paragraph.trim(); 4].join("\n\n");
+            let mut reply = NewMessage::text(Role::Assistant, text);
+            reply.cost = MicroUsd(900);
+            TurnOutcome { messages: vec![reply], hand_over: false }
+        }
+    }
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let w = worker(&fx, Arc::new(Long), Arc::new(ManualClock::new(start)), "w");
+    let conv = fx.customer_writes("+16505551234", "tell me everything", start).await;
+    w.step().await.unwrap();
+    let messages = fx.messages(conv).await;
+    let parts: Vec<_> = messages.iter().filter(|m| m.role == Role::Assistant).collect();
+    // four 2,499-character paragraphs: no two fit in 4096, so each goes whole, on its own
+    let paragraph = "word ".repeat(500);
+    assert_eq!(parts.len(), 4);
+    assert!(parts.iter().all(|m| m.content == paragraph.trim()), "split on paragraph boundaries");
+    assert_eq!(parts.iter().map(|m| m.cost.0).sum::<i64>(), 900, "the cost is counted once");
+}
