@@ -14,4 +14,5 @@ pub mod outbox;
 pub mod responder;
 pub mod send_pacing;
 pub mod turn_worker;
+pub mod twilio_inbound;
 pub mod whatsapp_inbound;

@@ -160,7 +160,7 @@ async fn long_whatsapp_replies_are_split_into_parts() {
     impl Responder for Long {
         async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
             let paragraph = "word ".repeat(500);
-            let text = vec![paragraph.trim(); 4].join("\n\n");
+            let text = [paragraph.trim(); 4].join("\n\n");
             let mut reply = NewMessage::text(Role::Assistant, text);
             reply.cost = MicroUsd(900);
             TurnOutcome { messages: vec![reply], hand_over: false }

@@ -25,11 +25,7 @@ pub struct SignedForm {
 
 /// Signs `form` as Twilio would for a request to `url` under `auth_token`.
 pub fn sign_form(auth_token: &str, url: &str, form: &FormBody) -> SignedForm {
-    SignedForm {
-        url: url.to_owned(),
-        body: form.encode().into_bytes(),
-        signature: sign(auth_token, url, form.pairs()),
-    }
+    SignedForm { url: url.to_owned(), body: form.encode().into_bytes(), signature: sign(auth_token, url, form.pairs()) }
 }
 
 /// A fresh message SID (`SM` and 32 hex digits), unique within this process.
@@ -236,7 +232,14 @@ mod tests {
         let verified =
             verify_signature("token", "https://example.com/webhooks/twilio", decoded.pairs(), Some(&signed.signature));
         assert_eq!(verified, Ok(()));
-        let status = status_callback_form(ACCOUNT, "SM1", "undelivered", "+14155238886", "+5511987654321", Some((63016, "Outside window")));
+        let status = status_callback_form(
+            ACCOUNT,
+            "SM1",
+            "undelivered",
+            "+14155238886",
+            "+5511987654321",
+            Some((63016, "Outside window")),
+        );
         let s = TwilioStatusCallback::parse(&status).expect("parses");
         assert_eq!(s.status, Some(DeliveryStatus::Failed));
         assert_eq!(s.error.and_then(|e| e.code), Some(63016));

@@ -5,9 +5,9 @@ use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId,
-    Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
-    SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
+    KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
+    Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -75,6 +75,18 @@ pub trait ConversationStore: Send + Sync {
     /// The customer messages a turn has not answered yet (inbound seq above the lease's
     /// `answered_seq`), oldest first.
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;
+    /// The workspace's customers among `ids` (in no particular order).
+    async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>>;
+    /// Turns the assistant on or off for one conversation. Turning it back on hands the
+    /// conversation back: what arrived while a person had it counts as answered.
+    async fn set_conversation_ai(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        enabled: bool,
+    ) -> Result<Conversation>;
+    /// Starts an API or test conversation, with the assistant's first message if it has one.
+    async fn create_conversation(&self, conversation: NewConversation, now: OffsetDateTime) -> Result<Conversation>;
 }
 
 /// The work queue: due conversations, claimed one worker at a time with a lease whose token
@@ -235,6 +247,19 @@ pub struct ConversationFilter {
     pub from: Option<OffsetDateTime>,
     /// Created before.
     pub to: Option<OffsetDateTime>,
+}
+
+/// An API or test conversation started explicitly (WhatsApp ones start with the customer).
+#[derive(Clone, Debug)]
+pub struct NewConversation {
+    pub workspace_id: WorkspaceId,
+    pub assistant_id: AssistantId,
+    pub kind: ConversationType,
+    /// The caller's name for the customer; a new anonymous customer when `None`.
+    pub customer_identifier: Option<String>,
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// Stored as the assistant's opening message.
+    pub first_message: Option<String>,
 }
 
 /// Where a page of a keyset-paginated list starts: after the row with this position.

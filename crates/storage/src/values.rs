@@ -74,12 +74,13 @@ pub(crate) fn to_customer(role: Role) -> bool {
 }
 
 /// The delivery status a message confab produced starts with: queued when it goes to the
-/// customer.
-pub(crate) fn produced_status(role: Role) -> DeliveryStatus {
-    if to_customer(role) {
-        DeliveryStatus::Queued
-    } else {
-        DeliveryStatus::Received
+/// customer through an outbox; delivered when the channel hands it over in its own answer
+/// (API and test conversations); received for notes and tool calls.
+pub(crate) fn produced_status(role: Role, through_outbox: bool) -> DeliveryStatus {
+    match (to_customer(role), through_outbox) {
+        (true, true) => DeliveryStatus::Queued,
+        (true, false) => DeliveryStatus::Delivered,
+        (false, _) => DeliveryStatus::Received,
     }
 }
 

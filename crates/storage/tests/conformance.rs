@@ -63,6 +63,7 @@ conformance!(
     a_status_racing_its_send_is_not_lost,
     concurrent_senders_send_each_message_once_in_order,
     a_turn_can_hand_the_conversation_to_a_person,
+    api_conversations_start_explicitly_and_ai_can_be_handed_back,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -788,4 +789,53 @@ async fn a_turn_can_hand_the_conversation_to_a_person(store: Arc<dyn Store>) {
     store.ingest(&[fx.inbound("wamid.h2", "+15550000001", "hello?")], now).await.unwrap();
     assert_eq!(store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap(), None);
     assert_eq!(store.get_conversation(fx.ws, lease.conversation_id).await.unwrap().customer_message_count, 2);
+}
+
+async fn api_conversations_start_explicitly_and_ai_can_be_handed_back(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut variables = serde_json::Map::new();
+    variables.insert("plan".into(), serde_json::json!("gold"));
+    let new = NewConversation {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        kind: ConversationType::Api,
+        customer_identifier: Some("crm-7".into()),
+        variables,
+        first_message: Some("Hi! How can I help?".into()),
+    };
+    let conv = store.create_conversation(new.clone(), now).await.unwrap();
+    assert_eq!(
+        (conv.kind, conv.message_count, conv.variables["plan"].as_str()),
+        (ConversationType::Api, 1, Some("gold"))
+    );
+    let opening = store.list_messages(fx.ws, conv.id, None, 10).await.unwrap();
+    assert_eq!(
+        (opening[0].role, opening[0].status),
+        (Role::Assistant, DeliveryStatus::Delivered),
+        "handed over in the API answer"
+    );
+    let again = store.create_conversation(new, now).await.unwrap();
+    assert_eq!(again.customer_id, conv.customer_id, "the same identifier is the same customer");
+    let customers = store.customers_by_ids(fx.ws, &[conv.customer_id]).await.unwrap();
+    assert_eq!(customers[0].external_identifier.as_deref(), Some("crm-7"));
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.customers_by_ids(other.id, &[conv.customer_id]).await.unwrap().is_empty());
+
+    // a person takes over; messages arrive; handing back does not make the AI answer them
+    let IngestOutcome::Stored { conversation_id, .. } =
+        store.ingest(&[fx.inbound("wamid.t1", "+15550000001", "hi")], now).await.unwrap()[0]
+    else {
+        panic!()
+    };
+    assert!(!store.set_conversation_ai(fx.ws, conversation_id, false).await.unwrap().ai_enabled);
+    store.ingest(&[fx.inbound("wamid.t2", "+15550000001", "still there?")], now).await.unwrap();
+    assert_eq!(store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap(), None);
+    assert!(store.set_conversation_ai(fx.ws, conversation_id, true).await.unwrap().ai_enabled);
+    assert_eq!(store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap(), None);
+    store.ingest(&[fx.inbound("wamid.t3", "+15550000001", "new question")], now).await.unwrap();
+    let lease = store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap().unwrap();
+    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    assert_eq!(pending.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["new question"]);
+    assert!(matches!(store.set_conversation_ai(other.id, conversation_id, false).await, Err(StoreError::NotFound(_))));
 }

@@ -119,6 +119,7 @@ impl TwilioInboundMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     /// A real WhatsApp quick-reply form as Twilio posts it (shape from a public project's
@@ -211,5 +212,48 @@ mod tests {
             ("From", "whatsapp:+5511987654321"),
         ]);
         assert_eq!(TwilioInboundMessage::parse(&legacy).expect("parses").message_sid, "SM9");
+    }
+
+    fn field_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec![
+                "MessageSid",
+                "To",
+                "From",
+                "WaId",
+                "ExternalUserId",
+                "Body",
+                "NumMedia",
+                "MediaUrl0",
+                "MediaContentType0",
+                "MediaUrl1",
+                "MessageType",
+                "Latitude",
+                "Longitude",
+                "Label",
+                "ButtonText",
+                "ButtonPayload",
+                "MessageStatus",
+                "ErrorCode",
+                "Forwarded",
+            ])
+            .prop_map(str::to_owned),
+            "\\PC{0,12}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever Twilio (or anyone) posts, parsing answers without panicking, and whatever
+        /// parses has a sid, a business number and a sender.
+        #[test]
+        fn parsing_never_panics(pairs in proptest::collection::vec((field_name(), "\\PC{0,24}"), 0..12)) {
+            let form = FormBody::from_pairs(pairs);
+            if let Ok(m) = TwilioInboundMessage::parse(&form) {
+                prop_assert!(!m.message_sid.is_empty());
+                prop_assert!(m.from.is_some() || m.business_scoped_user_id.is_some());
+                prop_assert!(m.payload.is_object());
+            }
+            let _ = crate::twilio::TwilioStatusCallback::parse(&form);
+        }
     }
 }

@@ -4,12 +4,16 @@
 
 mod api_key_auth;
 mod assistants;
+mod conversation_json;
+mod conversations;
 mod error;
+mod export;
 mod field_errors;
 mod health;
 mod json_body;
 mod request_id;
 mod senders;
+mod twilio_webhook;
 mod webhook_events;
 mod whatsapp_sends;
 mod whatsapp_webhook;
@@ -32,10 +36,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(whatsapp_webhook::router())
+        .merge(twilio_webhook::router())
         .nest(
             "/api/v1",
             whoami::router()
                 .merge(assistants::router())
+                .merge(conversations::router())
+                .merge(export::router())
                 .merge(senders::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())

@@ -16,13 +16,18 @@
 //! A transaction PostgreSQL still aborts as a deadlock victim is run again (ingest is
 //! idempotent, and the aborted attempt left nothing behind).
 
+use super::queue::insert_produced_message;
 use super::{retry_transient, PgStore};
-use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
 use crate::values::{observed_status, ConversationKey, CustomerKeys};
-use crate::{ConversationFilter, ConversationStore, Lease, Page, PageRequest, PendingMessages, Result, StoreError};
+use crate::{
+    ConversationFilter, ConversationStore, Lease, NewConversation, Page, PageRequest, PendingMessages, Result,
+    StoreError,
+};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role, WorkspaceId,
+    Conversation, ConversationId, Customer, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role,
+    WorkspaceId,
 };
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -126,6 +131,69 @@ impl ConversationStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         rows::pending_messages(&fetched, lease.answered_seq)
+    }
+
+    async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(CustomerId::as_uuid).collect();
+        let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE workspace_id = $1 AND id = ANY($2)");
+        sqlx::query(&sql)
+            .bind(workspace_id.as_uuid())
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::customer)
+            .collect()
+    }
+
+    async fn set_conversation_ai(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        enabled: bool,
+    ) -> Result<Conversation> {
+        let sql = format!(
+            "UPDATE conversations SET ai_enabled = $3, due_at = NULL, \
+             answered_seq = CASE WHEN $3 THEN inbound_seq ELSE answered_seq END \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(enabled)
+            .fetch_optional(&self.pool)
+            .await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn create_conversation(&self, c: NewConversation, now: OffsetDateTime) -> Result<Conversation> {
+        let now = crate::to_stored_precision(now);
+        let mut tx = self.pool.begin().await?;
+        let keys = CustomerKeys { phone: None, bsuid: None, external: c.customer_identifier.clone() };
+        let customer_id = find_or_create_customer(&mut tx, c.workspace_id, &keys, None, now).await?;
+        let id = ConversationId::new();
+        sqlx::query(
+            "INSERT INTO conversations (id, workspace_id, type, assistant_id, customer_id, variables, message_count, \
+             created_at, last_message_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(id.as_uuid())
+        .bind(c.workspace_id.as_uuid())
+        .bind(c.kind.as_str())
+        .bind(c.assistant_id.as_uuid())
+        .bind(customer_id.as_uuid())
+        .bind(serde_json::Value::Object(c.variables))
+        .bind(i64::from(c.first_message.is_some()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(first) = &c.first_message {
+            let opening = crate::NewMessage::text(Role::Assistant, first.clone());
+            insert_produced_message(&mut tx, c.workspace_id, id, MessageId::new(), &opening, now, false).await?;
+        }
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+        let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(conversation)
     }
 }
 

@@ -136,7 +136,7 @@ pub(super) async fn insert_produced_message(
     .bind(m.kind.as_str())
     .bind(&m.content)
     .bind(&m.payload)
-    .bind(produced_status(m.role).as_str())
+    .bind(produced_status(m.role, send).as_str())
     .bind(now)
     .bind(m.cost.0)
     .bind(m.usage.map(|u| u.input_tokens as i64))

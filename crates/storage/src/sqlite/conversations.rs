@@ -1,12 +1,17 @@
 //! Ingest and conversation reads on SQLite.
 
+use super::queue::insert_produced_message;
 use super::{micros, SqliteStore};
-use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
 use crate::values::{observed_status, ConversationKey, CustomerKeys};
-use crate::{ConversationFilter, ConversationStore, Lease, Page, PageRequest, PendingMessages, Result, StoreError};
+use crate::{
+    ConversationFilter, ConversationStore, Lease, NewConversation, Page, PageRequest, PendingMessages, Result,
+    StoreError,
+};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role, WorkspaceId,
+    Conversation, ConversationId, Customer, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role,
+    WorkspaceId,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
@@ -116,6 +121,70 @@ impl ConversationStore for SqliteStore {
             .fetch_all(&self.writer)
             .await?;
         rows::pending_messages(&fetched, lease.answered_seq)
+    }
+
+    async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE workspace_id = "));
+        q.push_bind(workspace_id.as_uuid()).push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(")");
+        q.build().fetch_all(&self.reader).await?.iter().map(rows::customer).collect()
+    }
+
+    async fn set_conversation_ai(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        enabled: bool,
+    ) -> Result<Conversation> {
+        let sql = format!(
+            "UPDATE conversations SET ai_enabled = $3, due_at = NULL, \
+             answered_seq = CASE WHEN $3 THEN inbound_seq ELSE answered_seq END \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(enabled)
+            .fetch_optional(&self.writer)
+            .await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn create_conversation(&self, c: NewConversation, now: OffsetDateTime) -> Result<Conversation> {
+        let mut tx = self.writer.begin().await?;
+        let keys = CustomerKeys { phone: None, bsuid: None, external: c.customer_identifier.clone() };
+        let customer_id = find_or_create_customer(&mut tx, c.workspace_id, &keys, None, now).await?;
+        let id = ConversationId::new();
+        sqlx::query(
+            "INSERT INTO conversations (id, workspace_id, type, assistant_id, customer_id, variables, message_count, \
+             created_at, last_message_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(id.as_uuid())
+        .bind(c.workspace_id.as_uuid())
+        .bind(c.kind.as_str())
+        .bind(c.assistant_id.as_uuid())
+        .bind(customer_id.as_uuid())
+        .bind(serde_json::Value::Object(c.variables).to_string())
+        .bind(i64::from(c.first_message.is_some()))
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(first) = &c.first_message {
+            let opening = crate::NewMessage::text(Role::Assistant, first.clone());
+            insert_produced_message(&mut tx, c.workspace_id, id, MessageId::new(), &opening, now, false).await?;
+        }
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+        let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(conversation)
     }
 }
 

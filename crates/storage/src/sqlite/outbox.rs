@@ -50,10 +50,10 @@ impl OutboxStore for SqliteStore {
         let mut tx = self.writer.begin().await?;
         let cost: MicroUsd = messages.iter().map(|m| m.cost).sum();
         let tokens: i64 = messages.iter().map(token_count).sum();
-        let updated = sqlx::query(
+        let updated: Option<String> = sqlx::query_scalar(
             "UPDATE conversations SET message_count = message_count + $3, total_cost_micros = total_cost_micros + $4, \
              total_tokens = total_tokens + $5, last_message_at = MAX(last_message_at, $6) \
-             WHERE id = $1 AND workspace_id = $2",
+             WHERE id = $1 AND workspace_id = $2 RETURNING type",
         )
         .bind(conversation_id.as_uuid())
         .bind(workspace_id.as_uuid())
@@ -61,15 +61,17 @@ impl OutboxStore for SqliteStore {
         .bind(cost.0)
         .bind(tokens)
         .bind(micros(now))
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if updated.rows_affected() == 0 {
+        let Some(kind) = updated else {
             return Err(StoreError::NotFound("conversation"));
-        }
+        };
+        // only WhatsApp has an outbox; elsewhere the message is handed over as it is stored
+        let through_outbox = kind == ConversationType::Whatsapp.as_str();
         let mut ids = Vec::with_capacity(messages.len());
         for message in messages {
             let id = MessageId::new();
-            insert_produced_message(&mut tx, workspace_id, conversation_id, id, message, now, true).await?;
+            insert_produced_message(&mut tx, workspace_id, conversation_id, id, message, now, through_outbox).await?;
             ids.push(id);
         }
         tx.commit().await?;

@@ -137,7 +137,7 @@ pub(super) async fn insert_produced_message(
     .bind(m.kind.as_str())
     .bind(&m.content)
     .bind(m.payload.to_string())
-    .bind(produced_status(m.role).as_str())
+    .bind(produced_status(m.role, send).as_str())
     .bind(micros(now))
     .bind(m.cost.0)
     .bind(m.usage.map(|u| u.input_tokens as i64))

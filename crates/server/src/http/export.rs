@@ -1,0 +1,275 @@
+//! `GET /api/v1/conversations/export?format=csv|jsonl&level=conversation|message` with the list
+//! filters: streamed page by page (keyset pagination through the store), so memory stays flat
+//! whatever the size of the export.
+
+use super::conversation_json::{conversation_json, message_json, rfc3339};
+use super::conversations::{customers_of, ListQuery};
+use super::{ApiError, ApiKeyAuth};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use confab_domain::{Conversation, ValidationError, WorkspaceId};
+use confab_storage::{ConversationFilter, Cursor, PageRequest};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Conversations read per store round trip.
+const PAGE: u32 = 100;
+/// Messages read per store round trip.
+const MESSAGE_PAGE: u32 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/conversations/export", get(export))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Conversation,
+    Message,
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    level: Option<String>,
+    #[serde(flatten)]
+    filters: ListQuery,
+}
+
+const CONVERSATION_HEADER: [&str; 17] = [
+    "id",
+    "type",
+    "status",
+    "assistant_id",
+    "sender_id",
+    "customer_name",
+    "customer_phone",
+    "customer_identifier",
+    "ai_enabled",
+    "message_count",
+    "customer_message_count",
+    "total_tokens",
+    "total_cost_micros",
+    "created_at",
+    "last_message_at",
+    "ended_at",
+    "variables",
+];
+
+const MESSAGE_HEADER: [&str; 15] = [
+    "conversation_id",
+    "conversation_type",
+    "message_id",
+    "role",
+    "type",
+    "content",
+    "created_at",
+    "status",
+    "provider_message_id",
+    "error_code",
+    "error_title",
+    "function_calls",
+    "input_tokens",
+    "output_tokens",
+    "cost_micros",
+];
+
+async fn export(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = match query.format.as_deref().unwrap_or("csv") {
+        "csv" => Format::Csv,
+        "jsonl" => Format::Jsonl,
+        _ => return Err(ValidationError::new("format", "format must be csv or jsonl").into()),
+    };
+    let level = match query.level.as_deref().unwrap_or("conversation") {
+        "conversation" => Level::Conversation,
+        "message" => Level::Message,
+        _ => return Err(ValidationError::new("level", "level must be conversation or message").into()),
+    };
+    let filter = query.filters.filter()?;
+    let exporter = Exporter {
+        state,
+        workspace_id: auth.workspace_id,
+        filter,
+        format,
+        level,
+        after: None,
+        started: false,
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(exporter, |mut exporter| async move {
+        match exporter.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<Bytes, std::io::Error>(chunk), exporter)),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::error!(error = %err, "export stopped by an error");
+                exporter.done = true;
+                Some((Err(std::io::Error::other(err.to_string())), exporter))
+            }
+        }
+    });
+    let (content_type, extension) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Jsonl => ("application/x-ndjson", "jsonl"),
+    };
+    let level_name = if level == Level::Message { "messages" } else { "conversations" };
+    let disposition = format!("attachment; filename=\"confab-{level_name}.{extension}\"");
+    Ok((
+        [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+struct Exporter {
+    state: AppState,
+    workspace_id: WorkspaceId,
+    filter: ConversationFilter,
+    format: Format,
+    level: Level,
+    after: Option<Cursor>,
+    started: bool,
+    done: bool,
+}
+
+impl Exporter {
+    /// The next piece of the file: the header first (CSV), then one page of conversations.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(64 * 1024);
+        if !self.started {
+            self.started = true;
+            if self.format == Format::Csv {
+                let header: &[&str] = if self.level == Level::Message { &MESSAGE_HEADER } else { &CONVERSATION_HEADER };
+                write_csv_row(&mut out, header.iter().map(|h| (*h).to_string()))?;
+            }
+        }
+        let page = self
+            .state
+            .store
+            .list_conversations(self.workspace_id, &self.filter, PageRequest { limit: PAGE, after: self.after })
+            .await?;
+        self.after = page.next;
+        self.done = page.next.is_none();
+        match self.level {
+            Level::Conversation => self.write_conversations(&mut out, &page.items).await?,
+            Level::Message => self.write_messages(&mut out, &page.items).await?,
+        }
+        Ok(Some(Bytes::from(out)))
+    }
+
+    async fn write_conversations(&self, out: &mut Vec<u8>, conversations: &[Conversation]) -> Result<(), ApiError> {
+        let customers = customers_of(&self.state, self.workspace_id, conversations).await?;
+        let now = time::OffsetDateTime::now_utc();
+        for c in conversations {
+            let json = conversation_json(c, customers.get(&c.customer_id), now);
+            match self.format {
+                Format::Jsonl => write_json_line(out, &json)?,
+                Format::Csv => write_csv_row(
+                    out,
+                    [
+                        c.id.to_string(),
+                        c.kind.as_str().into(),
+                        c.status.as_str().into(),
+                        c.assistant_id.to_string(),
+                        c.sender_id.map(|s| s.to_string()).unwrap_or_default(),
+                        text(&json["customer"]["name"]),
+                        text(&json["customer"]["phone"]),
+                        text(&json["customer"]["identifier"]),
+                        c.ai_enabled.to_string(),
+                        c.message_count.to_string(),
+                        c.customer_message_count.to_string(),
+                        c.total_tokens.to_string(),
+                        c.total_cost.0.to_string(),
+                        rfc3339(c.created_at),
+                        rfc3339(c.last_message_at),
+                        c.ended_at.map(rfc3339).unwrap_or_default(),
+                        Value::Object(c.variables.clone()).to_string(),
+                    ],
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_messages(&self, out: &mut Vec<u8>, conversations: &[Conversation]) -> Result<(), ApiError> {
+        for c in conversations {
+            let mut after = None;
+            loop {
+                let messages = self.state.store.list_messages(self.workspace_id, c.id, after, MESSAGE_PAGE).await?;
+                for m in &messages {
+                    let mut json = message_json(m);
+                    match self.format {
+                        Format::Jsonl => {
+                            json["conversation_id"] = Value::String(c.id.to_string());
+                            json["conversation_type"] = Value::String(c.kind.as_str().into());
+                            write_json_line(out, &json)?;
+                        }
+                        Format::Csv => write_csv_row(
+                            out,
+                            [
+                                c.id.to_string(),
+                                c.kind.as_str().into(),
+                                m.id.to_string(),
+                                m.role.as_str().into(),
+                                m.kind.as_str().into(),
+                                m.content.clone(),
+                                rfc3339(m.created_at),
+                                m.status.as_str().into(),
+                                m.provider_message_id.clone().unwrap_or_default(),
+                                m.error.as_ref().and_then(|e| e.code).map(|c| c.to_string()).unwrap_or_default(),
+                                m.error.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
+                                if json["function_calls"].as_array().is_some_and(|a| !a.is_empty()) {
+                                    json["function_calls"].to_string()
+                                } else {
+                                    String::new()
+                                },
+                                m.usage.map(|u| u.input_tokens.to_string()).unwrap_or_default(),
+                                m.usage.map(|u| u.output_tokens.to_string()).unwrap_or_default(),
+                                m.cost.0.to_string(),
+                            ],
+                        )?,
+                    }
+                }
+                if messages.len() < MESSAGE_PAGE as usize {
+                    break;
+                }
+                after = messages.last().map(|m| m.id);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_default()
+}
+
+fn write_csv_row(out: &mut Vec<u8>, fields: impl IntoIterator<Item = String>) -> Result<(), ApiError> {
+    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(out);
+    writer.write_record(fields.into_iter().collect::<Vec<_>>()).map_err(|e| ApiError::Internal(e.into()))?;
+    writer.flush().map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(())
+}
+
+fn write_json_line(out: &mut Vec<u8>, value: &Value) -> Result<(), ApiError> {
+    serde_json::to_writer(&mut *out, value).map_err(|e| ApiError::Internal(e.into()))?;
+    out.push(b'\n');
+    Ok(())
+}

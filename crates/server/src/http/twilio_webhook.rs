@@ -1,0 +1,88 @@
+//! `POST /webhooks/twilio` (a customer's WhatsApp message through Twilio) and
+//! `POST /webhooks/twilio/status` (status callbacks for messages we sent).
+//!
+//! Both check `X-Twilio-Signature` against the URL Twilio was configured with —
+//! `CONFAB_PUBLIC_URL` plus the request's path and query, whatever address the request
+//! actually reached (a proxy may sit in front) — under the auth token of the sender that owns
+//! the number, then store through the engine in one short transaction and answer 200 with an
+//! empty TwiML `<Response/>`: no LLM or network call happens on this path. The engine decides
+//! from the form whether it is a message or a status, so a status callback configured on the
+//! messages URL still lands. A bad signature answers 401 and stores nothing; a number no
+//! sender is linked to is kept as unrouted and answered 200, like Meta's; a storage failure
+//! answers 500.
+
+use super::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use confab_channels::twilio::{SignatureError, EMPTY_TWIML, SIGNATURE_HEADER, TWIML_CONTENT_TYPE};
+use confab_engine::twilio_inbound::{self, TwilioAcceptError, TwilioRequest};
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/twilio", post(receive)).route("/webhooks/twilio/status", post(receive))
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let url = signed_url(&state.settings.public_url(), &uri);
+    let request = TwilioRequest {
+        url: &url,
+        raw_body: &body,
+        signature: headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()),
+    };
+    let outcome =
+        twilio_inbound::accept(state.store.as_ref(), request, OffsetDateTime::now_utc(), state.default_workspace)
+            .await
+            .map_err(|err| match err {
+                TwilioAcceptError::Signature(why) => {
+                    tracing::warn!(reason = %why, route = uri.path(), "Twilio webhook refused: bad signature");
+                    ApiError::Unauthorized(match why {
+                    SignatureError::Missing => "the X-Twilio-Signature header is missing",
+                    SignatureError::Malformed => "the X-Twilio-Signature header is malformed",
+                    SignatureError::Mismatch => {
+                        "the X-Twilio-Signature signature does not match (is CONFAB_PUBLIC_URL the URL Twilio calls?)"
+                    }
+                })
+                }
+                TwilioAcceptError::Store(err) => {
+                    ApiError::Internal(anyhow::Error::new(err).context("storing a Twilio webhook"))
+                }
+            })?;
+    tracing::info!(outcome = outcome.as_str(), "Twilio webhook accepted");
+    Ok(([(header::CONTENT_TYPE, TWIML_CONTENT_TYPE)], EMPTY_TWIML))
+}
+
+/// `public_url` (without a trailing `/`) followed by the request's path and query.
+fn signed_url(public_url: &str, uri: &Uri) -> String {
+    let path_and_query = uri.path_and_query().map_or_else(|| uri.path(), |pq| pq.as_str());
+    format!("{}{path_and_query}", public_url.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_url_is_the_public_url_plus_path_and_query() {
+        let uri: Uri = "/webhooks/twilio?x=1&y=2".parse().expect("uri");
+        assert_eq!(
+            signed_url("https://confab.example.com/", &uri),
+            "https://confab.example.com/webhooks/twilio?x=1&y=2"
+        );
+        // a path prefix stripped by a proxy is part of the public URL
+        let status: Uri = "/webhooks/twilio/status".parse().expect("uri");
+        assert_eq!(
+            signed_url("https://example.com/confab", &status),
+            "https://example.com/confab/webhooks/twilio/status"
+        );
+    }
+}
