@@ -29,3 +29,10 @@ pub enum Disposition {
     /// expired token…), and a person must act.
     Fail { sender_needs_attention: bool },
 }
+
+/// Tells the customer their message was seen and an answer is coming (WhatsApp's blue ticks
+/// and typing indicator). Best effort: a failure is logged, never fatal to the turn.
+#[async_trait]
+pub trait ReadReceipts: Send + Sync {
+    async fn mark_read_and_typing(&self, sender: &confab_domain::Sender, provider_message_id: &str);
+}

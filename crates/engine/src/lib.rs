@@ -14,5 +14,6 @@ pub mod outbox;
 pub mod responder;
 pub mod send_pacing;
 pub mod turn_worker;
+pub mod twilio_channel;
 pub mod twilio_inbound;
 pub mod whatsapp_inbound;

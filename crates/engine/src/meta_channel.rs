@@ -1,8 +1,8 @@
 //! The outbox's client for Meta's WhatsApp Cloud API: turns a stored message into the Graph
 //! API request it stands for, sends it with the sender's token, and classifies Meta's answer
-//! into retry or fail.
+//! into retry or fail. It also gives the turn worker read receipts with a typing indicator.
 
-use crate::channel_client::{ChannelClient, Disposition, SendFailure};
+use crate::channel_client::{ChannelClient, Disposition, ReadReceipts, SendFailure};
 use async_trait::async_trait;
 use confab_channels::whatsapp::{classify, ErrorClass, GraphClient, OutboundMessage};
 use confab_domain::{DeliveryError, MessageKind};
@@ -39,6 +39,20 @@ impl ChannelClient for MetaChannel {
                 };
                 Err(SendFailure { error, disposition })
             }
+        }
+    }
+}
+
+#[async_trait]
+impl ReadReceipts for MetaChannel {
+    async fn mark_read_and_typing(&self, sender: &confab_domain::Sender, provider_message_id: &str) {
+        if sender.provider != confab_domain::Provider::Meta {
+            return;
+        }
+        if let Err(err) =
+            self.graph.mark_read(&sender.provider_sender_id, &sender.access_token, provider_message_id, true).await
+        {
+            tracing::warn!(sender_id = %sender.id, code = ?err.code, reason = %err.title, "could not mark a message read");
         }
     }
 }

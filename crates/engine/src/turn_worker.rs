@@ -7,6 +7,7 @@
 //! [`TurnWorker::step`] runs one turn and is public so tests drive the queue without sleeping;
 //! [`TurnWorker::run`] runs several at once until shutdown.
 
+use crate::channel_client::ReadReceipts;
 use crate::clock::Clock;
 use crate::responder::{Responder, TurnInput, TurnOutcome};
 use confab_domain::{ConversationId, ConversationType, MessageKind, Role};
@@ -50,6 +51,7 @@ pub struct TurnWorker {
     owner: String,
     policy: TurnPolicy,
     outbox_wake: Arc<tokio::sync::Notify>,
+    read_receipts: Option<Arc<dyn ReadReceipts>>,
 }
 
 impl TurnWorker {
@@ -61,7 +63,13 @@ impl TurnWorker {
         policy: TurnPolicy,
         outbox_wake: Arc<tokio::sync::Notify>,
     ) -> Self {
-        Self { store, responder, clock, owner: owner.into(), policy, outbox_wake }
+        Self { store, responder, clock, owner: owner.into(), policy, outbox_wake, read_receipts: None }
+    }
+
+    /// Marks the customer's last message read, with a typing indicator, as each turn starts.
+    pub fn with_read_receipts(mut self, read_receipts: Arc<dyn ReadReceipts>) -> Self {
+        self.read_receipts = Some(read_receipts);
+        self
     }
 
     /// Claims one due conversation and runs its turn.
@@ -89,6 +97,7 @@ impl TurnWorker {
             self.store.commit_turn(&lease, idle, self.clock.now()).await?;
             return Ok(());
         }
+        self.acknowledge(&conversation, &pending.messages).await;
         let assistant = self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await?;
         let history = self.recent_history(&lease).await?;
         let input = TurnInput {
@@ -111,6 +120,16 @@ impl TurnWorker {
             self.outbox_wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Read receipt and typing indicator for the newest pending message (best effort).
+    async fn acknowledge(&self, conversation: &confab_domain::Conversation, pending: &[confab_domain::Message]) {
+        let (Some(receipts), Some(sender_id)) = (&self.read_receipts, conversation.sender_id) else { return };
+        let Some(wamid) = pending.last().and_then(|m| m.provider_message_id.as_deref()) else { return };
+        match self.store.get_sender(conversation.workspace_id, sender_id).await {
+            Ok(sender) => receipts.mark_read_and_typing(&sender, wamid).await,
+            Err(err) => tracing::warn!(error = %err, "no read receipt: the sender could not be loaded"),
+        }
     }
 
     async fn recent_history(&self, lease: &Lease) -> Result<Vec<confab_domain::Message>, StoreError> {

@@ -33,6 +33,8 @@ pub struct Settings {
     pub whatsapp_stale_after_secs: u64,
     /// Most messages one WhatsApp number sends per second (Meta's default throughput is 80).
     pub whatsapp_sends_per_second: u32,
+    /// Twilio's REST API base (its Messages API sends Twilio senders' messages).
+    pub twilio_api_url: String,
     /// `openai` (any OpenAI-compatible server) or `anthropic`; unset: the offline responder.
     pub llm_provider: Option<String>,
     pub llm_base_url: Option<String>,
@@ -67,6 +69,7 @@ impl Default for Settings {
             whatsapp_graph_version: "v23.0".into(),
             whatsapp_stale_after_secs: 600,
             whatsapp_sends_per_second: 80,
+            twilio_api_url: "https://api.twilio.com".into(),
             llm_provider: None,
             llm_base_url: None,
             llm_api_key: None,
@@ -118,6 +121,7 @@ impl Settings {
         for (key, value) in [
             ("public_url", self.public_url.as_deref()),
             ("whatsapp_graph_url", Some(&self.whatsapp_graph_url)),
+            ("twilio_api_url", Some(&self.twilio_api_url)),
             ("llm_base_url", self.llm_base_url.as_deref()),
         ] {
             if let Some(url) = value {
@@ -173,6 +177,7 @@ impl fmt::Debug for Settings {
             .field("whatsapp_graph_version", &self.whatsapp_graph_version)
             .field("whatsapp_stale_after_secs", &self.whatsapp_stale_after_secs)
             .field("whatsapp_sends_per_second", &self.whatsapp_sends_per_second)
+            .field("twilio_api_url", &self.twilio_api_url)
             .field("llm_provider", &self.llm_provider)
             .field("llm_base_url", &self.llm_base_url)
             .field("llm_api_key", &self.llm_api_key)
@@ -208,6 +213,9 @@ whatsapp_graph_version = "v23.0"
 whatsapp_stale_after_secs = 600
 # Most messages one WhatsApp number sends per second (Meta's default throughput).
 whatsapp_sends_per_second = 80
+
+# Twilio's REST API, for numbers connected through Twilio (credentials are per sender).
+twilio_api_url = "https://api.twilio.com"
 
 # The default LLM: "openai" (any OpenAI-compatible server) or "anthropic".
 # Unset: the built-in offline responder answers from knowledge bases.

@@ -206,6 +206,7 @@ async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
     for res in futures_util::future::join_all(posts).await {
         assert_eq!(res.status(), 200);
     }
+    let graph = GraphClient::new(&rig.fake.base_url(), "v23.0", std::time::Duration::from_secs(5)).unwrap();
     let turns = TurnWorker::new(
         rig.app.store.clone(),
         Arc::new(OfflineResponder),
@@ -213,7 +214,8 @@ async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
         "w",
         TurnPolicy::default(),
         Arc::new(tokio::sync::Notify::new()),
-    );
+    )
+    .with_read_receipts(Arc::new(MetaChannel::new(graph)));
     assert!(matches!(turns.step().await.unwrap(), StepOutcome::Committed(_)));
     assert_eq!(turns.step().await.unwrap(), StepOutcome::Idle, "one turn for three deliveries");
     while rig.outbox.step(OffsetDateTime::now_utc()).await.unwrap() > 0 {}
@@ -221,4 +223,9 @@ async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
     assert_eq!(sent.len(), 1, "exactly one reply reached WhatsApp");
     assert_eq!(sent[0].body["to"], "16505551234");
     assert_eq!(sent[0].body["text"]["body"], confab_engine::offline_responder::DEFAULT_HANDOVER_REPLY);
+    // the customer saw blue ticks and "typing…" for the message being answered
+    let read = rig.fake.read_marks().first().cloned().expect("a read receipt");
+    assert_eq!(read.message_id.as_deref(), Some("wamid.three"));
+    assert!(read.typing_indicator);
+    assert_eq!(read.phone_number_id, PHONE_NUMBER_ID);
 }

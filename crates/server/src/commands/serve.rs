@@ -6,6 +6,7 @@ use crate::config::{redact_url, Settings};
 use crate::http;
 use crate::state::AppState;
 use anyhow::Context;
+use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
@@ -15,6 +16,7 @@ use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
 use confab_engine::send_pacing::SendPacing;
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
+use confab_engine::twilio_channel::TwilioChannel;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -40,20 +42,28 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         std::time::Duration::from_secs(20),
     )
     .context("cannot build the WhatsApp Graph API client")?;
+    let meta = Arc::new(MetaChannel::new(graph));
+    let twilio = MessagesClient::new(&settings.twilio_api_url, std::time::Duration::from_secs(20))
+        .context("cannot build the Twilio Messages API client")?;
+    let twilio_callbacks = format!("{}/webhooks/twilio/status", settings.public_url().trim_end_matches('/'));
     let outbox =
         Outbox::new(store.clone(), SendPacing::per_second(settings.whatsapp_sends_per_second), OutboxPolicy::default())
-            .with_channel(Provider::Meta, Arc::new(MetaChannel::new(graph)));
+            .with_channel(Provider::Meta, meta.clone())
+            .with_channel(Provider::Twilio, Arc::new(TwilioChannel::new(twilio, Some(twilio_callbacks))));
     let outbox_wake = outbox.waker();
     let responder: Arc<dyn Responder> = Arc::new(OfflineResponder);
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
-    let turns = Arc::new(TurnWorker::new(
-        store.clone(),
-        responder,
-        Arc::new(SystemClock),
-        owner,
-        TurnPolicy::default(),
-        outbox_wake.clone(),
-    ));
+    let turns = Arc::new(
+        TurnWorker::new(
+            store.clone(),
+            responder,
+            Arc::new(SystemClock),
+            owner,
+            TurnPolicy::default(),
+            outbox_wake.clone(),
+        )
+        .with_read_receipts(meta),
+    );
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {

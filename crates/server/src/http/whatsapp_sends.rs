@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use confab_domain::{
-    Conversation, ConversationStatus, MessageKind, PhoneNumber, Role, Sender, SenderId, ServiceWindow, TemplateName,
-    ValidationError, WorkspaceId,
+    Conversation, ConversationStatus, MessageKind, PhoneNumber, Provider, Role, Sender, SenderId, ServiceWindow,
+    TemplateName, ValidationError, WorkspaceId,
 };
 use confab_storage::{ConversationFilter, NewMessage, PageRequest};
 use serde::Deserialize;
@@ -105,6 +105,20 @@ async fn send_template(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let sender = find_sender(&state, auth.workspace_id, &body.sender_id).await?;
     let to = parse_recipient("to", &body.to)?;
+    let payload = match sender.provider {
+        Provider::Meta => meta_template(&body)?,
+        Provider::Twilio => twilio_template(&body)?,
+    };
+    let now = OffsetDateTime::now_utc();
+    let conversation = state.store.open_whatsapp_conversation(&sender, &to, now).await?;
+    let mut message = NewMessage::text(Role::Agent, template_summary(&body.template, &body.language, &body.parameters));
+    message.kind = MessageKind::Template;
+    message.payload = payload;
+    queue(&state, &conversation, &[message], now).await
+}
+
+/// Meta sends templates by name and language, with Meta's `components` for parameters.
+fn meta_template(body: &SendTemplate) -> Result<Value, ApiError> {
     let name = TemplateName::parse(&body.template)?;
     if body.language.is_empty()
         || body.language.len() > 15
@@ -112,8 +126,8 @@ async fn send_template(
     {
         return Err(ValidationError::new("language", "language is a template language code such as en_US or es").into());
     }
-    let components = match body.components {
-        Some(Value::Array(components)) => Value::Array(components),
+    let components = match &body.components {
+        Some(Value::Array(components)) => Value::Array(components.clone()),
         Some(_) => return Err(ValidationError::new("components", "components must be Meta's components array").into()),
         None if body.parameters.is_empty() => json!([]),
         None => json!([{
@@ -121,12 +135,22 @@ async fn send_template(
             "parameters": body.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect::<Vec<_>>(),
         }]),
     };
-    let now = OffsetDateTime::now_utc();
-    let conversation = state.store.open_whatsapp_conversation(&sender, &to, now).await?;
-    let mut message = NewMessage::text(Role::Agent, template_summary(name.as_str(), &body.language, &body.parameters));
-    message.kind = MessageKind::Template;
-    message.payload = json!({ "template": { "name": name.as_str(), "language": { "code": body.language }, "components": components } });
-    queue(&state, &conversation, &[message], now).await
+    Ok(
+        json!({ "template": { "name": name.as_str(), "language": { "code": body.language }, "components": components } }),
+    )
+}
+
+/// Twilio sends templates by Content SID (`HX…`), with positional variables.
+fn twilio_template(body: &SendTemplate) -> Result<Value, ApiError> {
+    let sid = confab_channels::twilio::ContentSid::parse(&body.template).map_err(|_| {
+        ValidationError::new(
+            "template",
+            "for a Twilio number, template is the Content SID (HX followed by 32 hex digits)",
+        )
+    })?;
+    let variables: serde_json::Map<String, Value> =
+        body.parameters.iter().enumerate().map(|(i, p)| ((i + 1).to_string(), Value::String(p.clone()))).collect();
+    Ok(json!({ "template": { "content_sid": sid.as_str(), "language": body.language, "variables": variables } }))
 }
 
 fn template_summary(name: &str, language: &str, parameters: &[String]) -> String {
