@@ -52,6 +52,8 @@ pub struct TurnWorker {
     policy: TurnPolicy,
     outbox_wake: Arc<tokio::sync::Notify>,
     read_receipts: Option<Arc<dyn ReadReceipts>>,
+    committed: Option<tokio::sync::broadcast::Sender<ConversationId>>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl TurnWorker {
@@ -63,7 +65,28 @@ impl TurnWorker {
         policy: TurnPolicy,
         outbox_wake: Arc<tokio::sync::Notify>,
     ) -> Self {
-        Self { store, responder, clock, owner: owner.into(), policy, outbox_wake, read_receipts: None }
+        Self {
+            store,
+            responder,
+            clock,
+            owner: owner.into(),
+            policy,
+            outbox_wake,
+            read_receipts: None,
+            committed: None,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// A handle that wakes an idle worker at once (after a message that wants a reply).
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
+    }
+
+    /// Announces each committed turn's conversation (API callers wait for their reply on it).
+    pub fn with_commit_events(mut self, committed: tokio::sync::broadcast::Sender<ConversationId>) -> Self {
+        self.committed = Some(committed);
+        self
     }
 
     /// Marks the customer's last message read, with a typing indicator, as each turn starts.
@@ -79,7 +102,13 @@ impl TurnWorker {
         };
         let conversation_id = lease.conversation_id;
         match self.turn(lease).await {
-            Ok(()) => Ok(StepOutcome::Committed(conversation_id)),
+            Ok(()) => {
+                if let Some(committed) = &self.committed {
+                    // nobody listening is fine
+                    let _ = committed.send(conversation_id);
+                }
+                Ok(StepOutcome::Committed(conversation_id))
+            }
             Err(StoreError::LeaseLost) => {
                 tracing::warn!(%conversation_id, owner = %self.owner, "turn dropped: the lease was lost before the commit");
                 Ok(StepOutcome::LeaseLost(conversation_id))
@@ -186,6 +215,7 @@ impl TurnWorker {
                         }
                         tokio::select! {
                             _ = stop.changed() => return,
+                            () = worker.wake.notified() => {}
                             () = tokio::time::sleep(worker.policy.idle_poll) => {}
                         }
                     }

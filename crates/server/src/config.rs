@@ -44,6 +44,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
     pub log: String,
+    /// How long `POST /api/v1/conversations/{id}/messages` waits for the reply before
+    /// answering 202 with where to poll.
+    pub api_reply_timeout_secs: u64,
     /// The largest request body accepted, in bytes (Meta sends up to 3 MB).
     pub max_body_bytes: usize,
     /// Name of the workspace made on first start.
@@ -76,6 +79,7 @@ impl Default for Settings {
             llm_model: None,
             log_format: LogFormat::Text,
             log: "info".into(),
+            api_reply_timeout_secs: 30,
             max_body_bytes: 4 * 1024 * 1024,
             default_workspace_name: "My workspace".into(),
         }
@@ -184,6 +188,7 @@ impl fmt::Debug for Settings {
             .field("llm_model", &self.llm_model)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
+            .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("default_workspace_name", &self.default_workspace_name)
             .finish()
@@ -227,6 +232,9 @@ twilio_api_url = "https://api.twilio.com"
 # Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
 log_format = "text"
 log = "info"
+
+# How long an API message waits for the assistant's reply before answering 202 (poll then).
+api_reply_timeout_secs = 30
 
 # The largest request body accepted, in bytes.
 max_body_bytes = 4194304

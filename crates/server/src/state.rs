@@ -13,4 +13,8 @@ pub struct AppState {
     pub default_workspace: WorkspaceId,
     /// Wakes the outbox sender when a message was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Wakes an idle turn worker when a message wants a reply.
+    pub turn_wake: Arc<tokio::sync::Notify>,
+    /// Each committed turn's conversation: API callers wait here for their reply.
+    pub turn_committed: tokio::sync::broadcast::Sender<confab_domain::ConversationId>,
 }

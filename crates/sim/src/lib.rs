@@ -7,6 +7,7 @@
 
 pub mod ascii_json;
 pub mod fake_graph_api;
+pub mod fake_llm;
 pub mod fake_twilio_api;
 pub mod meta_webhook;
 pub mod twilio_webhook;

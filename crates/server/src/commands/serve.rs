@@ -53,6 +53,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let outbox_wake = outbox.waker();
     let responder: Arc<dyn Responder> = Arc::new(OfflineResponder);
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
+    let (turn_committed, _) = tokio::sync::broadcast::channel(1024);
     let turns = Arc::new(
         TurnWorker::new(
             store.clone(),
@@ -62,8 +63,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             TurnPolicy::default(),
             outbox_wake.clone(),
         )
-        .with_read_receipts(meta),
+        .with_read_receipts(meta)
+        .with_commit_events(turn_committed.clone()),
     );
+    let turn_wake = turns.waker();
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
@@ -74,7 +77,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped))),
     ];
 
-    let state = AppState { store, settings: Arc::new(settings), default_workspace: workspace.id, outbox_wake };
+    let state = AppState {
+        store,
+        settings: Arc::new(settings),
+        default_workspace: workspace.id,
+        outbox_wake,
+        turn_wake,
+        turn_committed,
+    };
     http::launch(state, listener, shutdown_signal()).await?;
     let _ = stop.send(true);
     for task in background {

@@ -2,6 +2,7 @@
 //! testable core that serves a router on a given listener until a shutdown signal.
 //! Handlers are "extract → call one store or engine function → map the result".
 
+mod api_conversations;
 mod api_key_auth;
 mod assistants;
 mod conversation_json;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
             whoami::router()
                 .merge(assistants::router())
                 .merge(conversations::router())
+                .merge(api_conversations::router())
                 .merge(export::router())
                 .merge(senders::router())
                 .merge(whatsapp_sends::router())

@@ -21,6 +21,7 @@ pub struct TestApp {
     pub workspace: WorkspaceId,
     pub client: reqwest::Client,
     _shutdown: oneshot::Sender<()>,
+    _stop_turns: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -48,6 +49,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    start(backend, None, |_| {}).await
+}
+
+/// The app with a turn worker answering through `responder`, and settings adjusted by `tune`.
+/// (Plain `spawn_app` runs no worker, so tests can drive turns themselves.)
+pub async fn spawn_app_with(
+    backend: Backend,
+    responder: Arc<dyn confab_engine::responder::Responder>,
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
+    start(backend, Some(responder), tune).await
+}
+
+async fn start(
+    backend: Backend,
+    responder: Option<Arc<dyn confab_engine::responder::Responder>>,
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     let (database_url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -63,21 +82,53 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
         whatsapp_verify_token: Some(Secret::new(VERIFY_TOKEN)),
         ..Settings::default()
     };
+    let mut settings = settings;
+    tune(&mut settings);
     let store = confab_server::commands::open_store(&settings).await.expect("store");
     let workspace = store.ensure_default_workspace("Test workspace").await.expect("workspace").id;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
+    let (turn_committed, _) = tokio::sync::broadcast::channel(64);
+    let turns = responder.map(|responder| {
+        Arc::new(
+            confab_engine::turn_worker::TurnWorker::new(
+                store.clone(),
+                responder,
+                Arc::new(confab_engine::clock::SystemClock),
+                "test-worker",
+                confab_engine::turn_worker::TurnPolicy::default(),
+                Arc::new(tokio::sync::Notify::new()),
+            )
+            .with_commit_events(turn_committed.clone()),
+        )
+    });
     let state = AppState {
         store: store.clone(),
         settings: Arc::new(settings),
         default_workspace: workspace,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        turn_wake: turns.as_ref().map_or_else(|| Arc::new(tokio::sync::Notify::new()), |t| t.waker()),
+        turn_committed,
     };
+    let (stop_turns, turns_stopped) = oneshot::channel::<()>();
+    if let Some(turns) = turns {
+        tokio::spawn(turns.run(2, async {
+            let _ = turns_stopped.await;
+        }));
+    }
     tokio::spawn(http::launch(state, listener, async {
         let _ = rx.await;
     }));
-    TestApp { addr, store, workspace, client: reqwest::Client::new(), _shutdown: tx, _dir: dir }
+    TestApp {
+        addr,
+        store,
+        workspace,
+        client: reqwest::Client::new(),
+        _shutdown: tx,
+        _stop_turns: stop_turns,
+        _dir: dir,
+    }
 }
 
 impl TestApp {

@@ -246,10 +246,14 @@ async fn ingest_one(
             return Ok(IngestOutcome::Duplicate);
         }
     }
-    let customer_id = find_or_create_customer(tx, m.workspace_id, customer, m.customer_name.as_deref(), now).await?;
+    // a message that names its conversation belongs to that conversation's customer
     let (conversation_id, conversation_created) = match m.conversation_id {
         Some(id) => (id, false),
-        None => find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?,
+        None => {
+            let customer_id =
+                find_or_create_customer(tx, m.workspace_id, customer, m.customer_name.as_deref(), now).await?;
+            find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?
+        }
     };
     // lock the conversation before taking its next inbound seq (this also checks that a
     // conversation the caller named is the workspace's)

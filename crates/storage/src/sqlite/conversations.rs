@@ -200,8 +200,7 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
             return Ok(IngestOutcome::Duplicate);
         }
     }
-    let keys = CustomerKeys::of_inbound(m)?;
-    let customer_id = find_or_create_customer(tx, m.workspace_id, &keys, m.customer_name.as_deref(), now).await?;
+    // a message that names its conversation belongs to that conversation's customer
     let (conversation_id, conversation_created) = match m.conversation_id {
         Some(id) => {
             let found: Option<Uuid> =
@@ -213,7 +212,12 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
             found.ok_or(StoreError::NotFound("conversation"))?;
             (id, false)
         }
-        None => find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?,
+        None => {
+            let keys = CustomerKeys::of_inbound(m)?;
+            let customer_id =
+                find_or_create_customer(tx, m.workspace_id, &keys, m.customer_name.as_deref(), now).await?;
+            find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?
+        }
     };
     let from_customer = m.role == Role::User;
     let seq: Option<i64> = if from_customer && m.wants_reply {

@@ -1,0 +1,266 @@
+//! Conversations that run over the API itself ("API" and "Test" conversations):
+//! `POST /api/v1/conversations` starts one (answering with the assistant's first message),
+//! `POST /api/v1/conversations/{id}/messages` adds the caller's message and answers with the
+//! assistant's reply and its function calls once the turn commits (202 with where to poll if
+//! that takes longer than the reply timeout), and `POST /api/v1/generate-reply` does both for
+//! a (assistant, customer identifier) pair in one call. An `Idempotency-Key` header makes a
+//! retried message count once.
+
+use super::conversation_json::message_json;
+use super::conversations::detail_json;
+use super::json_body::ApiJson;
+use super::{ApiError, ApiKeyAuth};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use confab_domain::{
+    AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType, CustomerIdentity, InboundMessage,
+    IngestOutcome, MessageKind, Role, ValidationError,
+};
+use confab_storage::{ConversationFilter, NewConversation, PageRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/conversations", post(create))
+        .route("/conversations/{id}/messages", post(post_message))
+        .route("/generate-reply", post(generate_reply))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateConversation {
+    assistant_id: AssistantId,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    customer_identifier: Option<String>,
+    #[serde(default)]
+    variables: serde_json::Map<String, Value>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    ApiJson(body): ApiJson<CreateConversation>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let kind = match body.kind.as_deref().unwrap_or("api") {
+        "api" => ConversationType::Api,
+        "test" => ConversationType::Test,
+        _ => {
+            return Err(ValidationError::new(
+                "type",
+                "type must be api or test (WhatsApp conversations start with the customer)",
+            )
+            .into())
+        }
+    };
+    let identifier = parse_identifier(body.customer_identifier.as_deref())?;
+    let conversation = start(&state, auth.workspace_id, body.assistant_id, kind, identifier, body.variables).await?;
+    Ok((StatusCode::CREATED, Json(detail_json(&state, &conversation).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostMessage {
+    message: String,
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PostMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id: ConversationId = id.parse().map_err(|_| ApiError::NotFound("conversation"))?;
+    let conversation = state.store.get_conversation(auth.workspace_id, id).await?;
+    if !matches!(conversation.kind, ConversationType::Api | ConversationType::Test) {
+        return Err(ApiError::Conflict {
+            code: "not_an_api_conversation",
+            message: "messages can be posted only to api and test conversations; reply to WhatsApp customers with agent-messages".into(),
+        });
+    }
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    exchange(&state, &conversation, body.message, idempotency_key).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenerateReply {
+    assistant_id: AssistantId,
+    customer_identifier: String,
+    message: String,
+    #[serde(default)]
+    variables: serde_json::Map<String, Value>,
+}
+
+async fn generate_reply(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<GenerateReply>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let identifier = parse_identifier(Some(&body.customer_identifier))?;
+    let filter = ConversationFilter {
+        kind: Some(ConversationType::Api),
+        assistant_id: Some(body.assistant_id),
+        status: Some(ConversationStatus::Active),
+        customer: identifier.clone(),
+        ..Default::default()
+    };
+    let existing = state
+        .store
+        .list_conversations(auth.workspace_id, &filter, PageRequest::first(1))
+        .await?
+        .items
+        .into_iter()
+        .next();
+    let conversation = match existing {
+        Some(c) => c,
+        None => {
+            start(&state, auth.workspace_id, body.assistant_id, ConversationType::Api, identifier, body.variables)
+                .await?
+        }
+    };
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    exchange(&state, &conversation, body.message, idempotency_key).await
+}
+
+async fn start(
+    state: &AppState,
+    workspace_id: confab_domain::WorkspaceId,
+    assistant_id: AssistantId,
+    kind: ConversationType,
+    customer_identifier: Option<String>,
+    variables: serde_json::Map<String, Value>,
+) -> Result<Conversation, ApiError> {
+    let assistant = state.store.get_assistant(workspace_id, assistant_id).await.map_err(|e| match e {
+        confab_storage::StoreError::NotFound(_) => {
+            ApiError::Validation(vec![ValidationError::new("assistant_id", "no such assistant in this workspace")])
+        }
+        other => other.into(),
+    })?;
+    let new = NewConversation {
+        workspace_id,
+        assistant_id,
+        kind,
+        customer_identifier,
+        variables,
+        first_message: assistant.first_message,
+    };
+    Ok(state.store.create_conversation(new, OffsetDateTime::now_utc()).await?)
+}
+
+/// Stores the caller's message, waits for the turn that answers it, and returns the reply.
+async fn exchange(
+    state: &AppState,
+    conversation: &Conversation,
+    text: String,
+    idempotency_key: Option<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if text.trim().is_empty() {
+        return Err(ValidationError::new("message", "message must not be empty").into());
+    }
+    let mut committed = state.turn_committed.subscribe();
+    let inbound = InboundMessage {
+        workspace_id: conversation.workspace_id,
+        role: Role::User,
+        conversation_type: conversation.kind,
+        assistant_id: conversation.assistant_id,
+        sender_id: None,
+        conversation_id: Some(conversation.id),
+        customer: CustomerIdentity::External(format!("conversation:{}", conversation.id)),
+        customer_name: None,
+        provider_message_id: idempotency_key.map(|k| format!("api:{}:{k}", conversation.id)),
+        kind: MessageKind::Text,
+        content: text,
+        payload: Value::Null,
+        reply_to: None,
+        forwarded: false,
+        sent_at: OffsetDateTime::now_utc(),
+        response_delay: Default::default(),
+        wants_reply: conversation.ai_enabled,
+        system_note: None,
+    };
+    let message_id = match state.store.ingest(&[inbound], OffsetDateTime::now_utc()).await?[0] {
+        IngestOutcome::Stored { message_id, .. } => message_id,
+        IngestOutcome::Duplicate => {
+            return Ok((
+                StatusCode::OK,
+                Json(
+                    json!({ "conversation_id": conversation.id, "duplicate": true, "poll": poll_url(conversation.id) }),
+                ),
+            ));
+        }
+    };
+    if !conversation.ai_enabled {
+        return Ok((
+            StatusCode::OK,
+            Json(
+                json!({ "conversation_id": conversation.id, "message_id": message_id, "ai_disabled": true, "reply": null, "function_calls": [] }),
+            ),
+        ));
+    }
+    state.turn_wake.notify_one();
+    let timeout = Duration::from_secs(state.settings.api_reply_timeout_secs);
+    let answered = tokio::time::timeout(timeout, async {
+        loop {
+            match committed.recv().await {
+                Ok(id) if id == conversation.id => return true,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if !answered {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(
+                json!({ "conversation_id": conversation.id, "message_id": message_id, "status": "pending", "poll": poll_url(conversation.id) }),
+            ),
+        ));
+    }
+    let after = state.store.list_messages(conversation.workspace_id, conversation.id, Some(message_id), 200).await?;
+    let reply: Vec<&str> = after.iter().filter(|m| m.role == Role::Assistant).map(|m| m.content.as_str()).collect();
+    let function_calls: Vec<Value> = after
+        .iter()
+        .filter(|m| m.role == Role::Tool)
+        .map(message_json)
+        .flat_map(|m| m["function_calls"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let cost: i64 = after.iter().map(|m| m.cost.0).sum();
+    let handed_over = !state.store.get_conversation(conversation.workspace_id, conversation.id).await?.ai_enabled;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "conversation_id": conversation.id,
+            "message_id": message_id,
+            "reply": if reply.is_empty() { Value::Null } else { Value::String(reply.join("\n\n")) },
+            "messages": after.iter().map(message_json).collect::<Vec<_>>(),
+            "function_calls": function_calls,
+            "cost_micros": cost,
+            "ai_disabled": handed_over,
+        })),
+    ))
+}
+
+fn poll_url(id: ConversationId) -> String {
+    format!("/api/v1/conversations/{id}")
+}
+
+fn parse_identifier(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some(id) if id.is_empty() || id.len() > 200 => {
+            Err(ValidationError::new("customer_identifier", "customer_identifier must be 1 to 200 characters").into())
+        }
+        Some(id) => Ok(Some(id.to_string())),
+    }
+}
