@@ -6,11 +6,14 @@
 //! land — automations. It never parses wire formats (that is `channels`) and never sees SQL
 //! (that is `storage`).
 
+pub mod builtin_tools;
 pub mod channel_client;
 pub mod clock;
+pub mod llm_responder;
 pub mod meta_channel;
 pub mod offline_responder;
 pub mod outbox;
+pub mod prompt;
 pub mod responder;
 pub mod send_pacing;
 pub mod turn_worker;

@@ -4,12 +4,13 @@
 //! hand-over, so no conversation is left silently unanswered.
 
 use async_trait::async_trait;
-use confab_domain::{Assistant, Conversation, Message};
+use confab_domain::{Assistant, Conversation, Customer, Message};
 use confab_storage::NewMessage;
 
 pub struct TurnInput<'a> {
     pub assistant: &'a Assistant,
     pub conversation: &'a Conversation,
+    pub customer: Option<&'a Customer>,
     /// The conversation so far, oldest first (the pending messages included).
     pub history: &'a [Message],
     /// The customer messages this turn answers, oldest first.

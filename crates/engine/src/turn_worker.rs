@@ -126,16 +126,22 @@ impl TurnWorker {
             self.store.commit_turn(&lease, idle, self.clock.now()).await?;
             return Ok(());
         }
-        self.acknowledge(&conversation, &pending.messages).await;
         let assistant = self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await?;
         let history = self.recent_history(&lease).await?;
+        let customer = self.store.customers_by_ids(lease.workspace_id, &[conversation.customer_id]).await?.pop();
         let input = TurnInput {
             assistant: &assistant,
             conversation: &conversation,
+            customer: customer.as_ref(),
             history: &history,
             pending: &pending.messages,
         };
-        let outcome = self.respond_keeping_the_lease(&lease, input).await?;
+        // the read receipt goes while the responder works, adding no time to the answer
+        let ((), outcome) = tokio::join!(
+            self.acknowledge(&conversation, &pending.messages),
+            self.respond_keeping_the_lease(&lease, input)
+        );
+        let outcome = outcome?;
         let messages = if conversation.kind == ConversationType::Whatsapp {
             split_long_replies(outcome.messages)
         } else {

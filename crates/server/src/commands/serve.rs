@@ -6,10 +6,12 @@ use crate::config::{redact_url, Settings};
 use crate::http;
 use crate::state::AppState;
 use anyhow::Context;
+use confab_assistant::{LlmProvider, PriceTable};
 use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
+use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
@@ -51,7 +53,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .with_channel(Provider::Meta, meta.clone())
             .with_channel(Provider::Twilio, Arc::new(TwilioChannel::new(twilio, Some(twilio_callbacks))));
     let outbox_wake = outbox.waker();
-    let responder: Arc<dyn Responder> = Arc::new(OfflineResponder);
+    let responder = responder(&settings)?;
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let (turn_committed, _) = tokio::sync::broadcast::channel(1024);
     let turns = Arc::new(
@@ -92,6 +94,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("confab stopped");
     Ok(())
+}
+
+/// The configured LLM (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`), or the
+/// offline responder when none is configured.
+fn responder(settings: &Settings) -> anyhow::Result<Arc<dyn Responder>> {
+    let Some(provider) = &settings.llm_provider else {
+        return Ok(Arc::new(OfflineResponder));
+    };
+    let provider = LlmProvider::parse(provider).context("invalid llm_provider")?;
+    let model = settings
+        .llm_model
+        .clone()
+        .context("llm_provider is set but llm_model is not: set CONFAB_LLM_MODEL (e.g. gpt-4o-mini)")?;
+    let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
+        .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
+    tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
+    Ok(Arc::new(LlmResponder::new(client, model, PriceTable::default())))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,0 +1,142 @@
+//! The responder backed by an LLM: the system prompt and history go to the model with the
+//! assistant's enabled tools; tool calls run and their results go back, for a bounded number
+//! of steps; every call's tokens and cost are recorded on the message it produced (retries
+//! and discarded attempts included). When the model cannot be reached after its retries, the
+//! assistant's fallback message goes out and the conversation is handed to a person, with a
+//! note that says why — never a silent gap.
+
+use crate::builtin_tools::{self, TRANSFER_TO_HUMAN};
+use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
+use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
+use crate::responder::{Responder, TurnInput, TurnOutcome};
+use async_trait::async_trait;
+use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
+use confab_domain::{MicroUsd, Role, ToolCall, Usage};
+use confab_storage::NewMessage;
+use std::sync::Arc;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+/// Model calls one turn may make (each tool round trip is one).
+pub const MAX_STEPS: usize = 5;
+
+pub struct LlmResponder {
+    client: Arc<dyn LlmClient>,
+    default_model: String,
+    prices: PriceTable,
+}
+
+impl LlmResponder {
+    pub fn new(client: Arc<dyn LlmClient>, default_model: impl Into<String>, prices: PriceTable) -> Self {
+        Self { client, default_model: default_model.into(), prices }
+    }
+
+    fn cost(&self, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
+        billed.iter().fold((MicroUsd::ZERO, Usage::default()), |(cost, usage), attempt| {
+            (cost + self.prices.llm_cost(&attempt.model, &attempt.usage), usage + attempt.usage)
+        })
+    }
+}
+
+#[async_trait]
+impl Responder for LlmResponder {
+    async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
+        let assistant = input.assistant;
+        let model = assistant.model.clone().unwrap_or_else(|| self.default_model.clone());
+        let tools = builtin_tools::enabled_tools(assistant);
+        let mut request = ChatRequest {
+            model: model.clone(),
+            system: system_prompt(assistant, input.conversation, input.customer, OffsetDateTime::now_utc()),
+            messages: chat_history(input.history, HISTORY_BUDGET_CHARS),
+            tool_choice: if tools.is_empty() { ToolChoice::None } else { ToolChoice::Auto },
+            tools,
+            temperature: assistant.temperature.map(|t| t.value()),
+            max_tokens: None,
+        };
+        let mut outcome = TurnOutcome::default();
+        for _ in 0..MAX_STEPS {
+            let started = Instant::now();
+            let response = match self.client.chat(&request).await {
+                Ok(response) => response,
+                Err(err) => {
+                    let (cost, usage) = self.cost(err.billed());
+                    tracing::warn!(conversation_id = %input.conversation.id, kind = ?err.kind(), attempts = err.attempts(), "LLM unavailable: handing over");
+                    let mut fallback = NewMessage::text(
+                        Role::Assistant,
+                        assistant
+                            .fallback_message
+                            .clone()
+                            .filter(|m| !m.trim().is_empty())
+                            .unwrap_or_else(|| DEFAULT_HANDOVER_REPLY.into()),
+                    );
+                    fallback.cost = cost;
+                    fallback.usage = (usage != Usage::default()).then_some(usage);
+                    outcome.messages.push(fallback);
+                    outcome.messages.push(NewMessage::text(
+                        Role::System,
+                        format!(
+                            "The assistant could not reach its LLM ({}) and handed the conversation to a person.",
+                            err.message()
+                        ),
+                    ));
+                    outcome.hand_over = true;
+                    return outcome;
+                }
+            };
+            let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let (cost, usage) = self.cost(&response.billed());
+            if response.tool_calls.is_empty() {
+                if let Some(text) = response.content.filter(|t| !t.trim().is_empty()) {
+                    let mut reply = NewMessage::text(Role::Assistant, text);
+                    reply.cost = cost;
+                    reply.usage = Some(usage);
+                    reply.payload = serde_json::json!({ "model": response.model, "llm_latency_ms": latency_ms });
+                    outcome.messages.push(reply);
+                }
+                return outcome;
+            }
+            request
+                .messages
+                .push(ChatMessage::assistant_tool_calls(response.content.clone(), response.tool_calls.clone()));
+            for (i, call) in response.tool_calls.iter().enumerate() {
+                let tool_started = Instant::now();
+                let run = builtin_tools::run(&call.name, &call.arguments);
+                let duration_ms = i64::try_from(tool_started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let result_text = match &run.result {
+                    Ok(value) => value.to_string(),
+                    Err(error) => format!("error: {error}"),
+                };
+                request.messages.push(ChatMessage::tool_result(call.id.clone(), result_text));
+                let mut record = NewMessage::text(Role::Tool, format!("{}({})", call.name, call.arguments));
+                record.tool_call = Some(ToolCall {
+                    call_id: call.id.clone(),
+                    name: call.name.clone(),
+                    arguments: call.arguments.clone(),
+                    result: run.result.as_ref().ok().cloned(),
+                    error: run.result.as_ref().err().cloned(),
+                    duration_ms,
+                });
+                if i == 0 {
+                    // the model call that asked for the tools is billed on the first of them
+                    record.cost = cost;
+                    record.usage = Some(usage);
+                    record.payload = serde_json::json!({ "model": response.model, "llm_latency_ms": latency_ms });
+                }
+                outcome.messages.push(record);
+                if let Some(reason) = run.hand_over {
+                    outcome.hand_over = true;
+                    outcome.messages.push(NewMessage::text(
+                        Role::System,
+                        format!("Handed over to a person by the assistant ({TRANSFER_TO_HUMAN}): {reason}"),
+                    ));
+                }
+            }
+        }
+        outcome.messages.push(NewMessage::text(
+            Role::System,
+            format!("The assistant stopped after {MAX_STEPS} model calls without a final answer."),
+        ));
+        outcome.hand_over = true;
+        outcome
+    }
+}

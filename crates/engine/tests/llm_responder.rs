@@ -1,0 +1,86 @@
+//! The LLM responder through a real OpenAI-compatible client against the scripted fake LLM,
+//! inside a real turn: tools, cost and tokens recorded; an unreachable model hands over.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use confab_assistant::{OpenAiClient, OpenAiConfig, PriceTable, RetryPolicy};
+use confab_domain::*;
+use confab_engine::clock::ManualClock;
+use confab_engine::llm_responder::LlmResponder;
+use confab_engine::turn_worker::{StepOutcome, TurnPolicy, TurnWorker};
+use confab_sim::fake_llm::{FakeLlm, Step};
+use std::sync::Arc;
+use support::Fixture;
+use time::OffsetDateTime;
+
+async fn worker(fx: &Fixture, fake: &FakeLlm) -> TurnWorker {
+    let config = OpenAiConfig::compatible(fake.base_url())
+        .with_retry(RetryPolicy { max_attempts: 2, ..RetryPolicy::no_retries() });
+    let client = Arc::new(OpenAiClient::new(config).unwrap());
+    let responder = LlmResponder::new(client, "gpt-4o-mini", PriceTable::default());
+    TurnWorker::new(
+        fx.store.clone(),
+        Arc::new(responder),
+        Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
+        "w",
+        TurnPolicy::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+}
+
+#[tokio::test]
+async fn a_tool_call_is_run_recorded_and_answered_with_costs() {
+    let fx = Fixture::new(|a| {
+        a.system_prompt = "You are {{assistant_name}}. The customer is {{customer_phone}}.".into();
+        a.tools = vec![ToolName::parse("transfer_to_human").unwrap()];
+    })
+    .await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.script([
+        Step::tool_call("transfer_to_human", serde_json::json!({ "reason": "billing dispute" })),
+        Step::reply("I've asked a colleague to join; they'll reply here shortly."),
+    ]);
+    let conv = fx.customer_writes("+16505551234", "I was charged twice!", OffsetDateTime::now_utc()).await;
+    let w = worker(&fx, &fake).await;
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv));
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    let first = &requests[0].body;
+    assert_eq!(first["model"], "gpt-4o-mini");
+    assert!(first["messages"][0]["content"].as_str().unwrap().contains("You are Desk. The customer is +16505551234."));
+    assert!(first["messages"][0]["content"].as_str().unwrap().contains("WhatsApp formatting"));
+    assert_eq!(first["tools"][0]["function"]["name"], "transfer_to_human");
+    assert_eq!(requests[1].body["messages"].as_array().unwrap().last().unwrap()["role"], "tool");
+
+    let messages = fx.messages(conv).await;
+    let roles: Vec<_> = messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Tool, Role::System, Role::Assistant]);
+    let tool = messages[1].tool_call.as_ref().unwrap();
+    assert_eq!((tool.name.as_str(), tool.arguments["reason"].as_str()), ("transfer_to_human", Some("billing dispute")));
+    assert_eq!(tool.result.as_ref().unwrap()["status"], "transferred");
+    assert!(messages[1].usage.is_some() && messages[3].usage.is_some(), "every model call's tokens are kept");
+    assert!(messages[1].cost.0 > 0 && messages[3].cost.0 > 0, "and priced");
+    let conversation = fx.store.get_conversation(fx.ws, conv).await.unwrap();
+    assert_eq!(conversation.total_cost, messages.iter().map(|m| m.cost).sum());
+    assert!(conversation.total_tokens > 0);
+    assert!(!conversation.ai_enabled, "transferred to a person");
+}
+
+#[tokio::test]
+async fn an_llm_that_keeps_failing_hands_over_with_the_fallback() {
+    let fx = Fixture::new(|a| a.fallback_message = Some("Sorry, a colleague will answer you soon.".into())).await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.script([Step::error(500, "upstream exploded"), Step::error(500, "upstream exploded")]);
+    let conv = fx.customer_writes("+16505551234", "hello", OffsetDateTime::now_utc()).await;
+    worker(&fx, &fake).await.step().await.unwrap();
+    assert_eq!(fake.requests().len(), 2, "retried once, then gave up");
+    let messages = fx.messages(conv).await;
+    let texts: Vec<_> = messages.iter().map(|m| (m.role, m.content.as_str())).collect();
+    assert_eq!(texts[1], (Role::Assistant, "Sorry, a colleague will answer you soon."));
+    assert_eq!(texts[2].0, Role::System);
+    assert!(texts[2].1.contains("could not reach its LLM"));
+    assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled);
+}
