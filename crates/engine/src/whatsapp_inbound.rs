@@ -109,15 +109,13 @@ pub async fn accept(
                 error: update.error().cloned(),
                 pricing: update.pricing.clone().unwrap_or(serde_json::Value::Null),
             }),
-            (Some(route), None) => events.push(NewWebhookEvent {
-                workspace_id: Some(route.sender.workspace_id),
-                provider: Provider::Meta,
-                kind: WebhookEventKind::Event,
-                field: Some("messages".into()),
-                phone_number_id: Some(update.phone_number_id.clone()),
-                reason: Some(format!("status `{}` is not one confab tracks", update.raw_status)),
-                body: json_bytes(&serde_json::json!({ "id": update.wamid, "status": update.raw_status })),
-            }),
+            (Some(route), None) => events.push(kept_event(
+                route.sender.workspace_id,
+                "messages",
+                Some(&update.phone_number_id),
+                Some(format!("status `{}` is not one confab tracks", update.raw_status)),
+                json_bytes(&serde_json::json!({ "id": update.wamid, "status": update.raw_status })),
+            )),
             (None, _) => *unrouted.entry(&update.phone_number_id).or_default() += 1,
         }
     }
@@ -132,36 +130,26 @@ pub async fn accept(
     }
 
     for other in &batch.other_events {
-        let workspace_id = other
-            .phone_number_id
-            .as_ref()
-            .and_then(|id| routes.get(id))
-            .map_or(policy.default_workspace, |r| r.sender.workspace_id);
-        events.push(NewWebhookEvent {
-            workspace_id: Some(workspace_id),
-            provider: Provider::Meta,
-            kind: WebhookEventKind::Event,
-            field: Some(other.field.clone()),
-            phone_number_id: other.phone_number_id.clone(),
-            reason: None,
-            body: json_bytes(&other.value),
-        });
+        let workspace_id = routes.workspace_of(other.phone_number_id.as_deref(), policy.default_workspace);
+        events.push(kept_event(
+            workspace_id,
+            &other.field,
+            other.phone_number_id.as_deref(),
+            None,
+            json_bytes(&other.value),
+        ));
     }
     for change_error in &batch.change_errors {
-        let workspace_id = change_error
-            .phone_number_id
-            .as_ref()
-            .and_then(|id| routes.get(id))
-            .map_or(policy.default_workspace, |r| r.sender.workspace_id);
-        events.push(NewWebhookEvent {
-            workspace_id: Some(workspace_id),
-            provider: Provider::Meta,
-            kind: WebhookEventKind::Event,
-            field: Some(change_error.field.clone()),
-            phone_number_id: change_error.phone_number_id.clone(),
-            reason: Some(format!("Meta reported an error: {}", change_error.error.title)),
-            body: json_bytes(&serde_json::to_value(&change_error.error).unwrap_or_default()),
-        });
+        let workspace_id = routes.workspace_of(change_error.phone_number_id.as_deref(), policy.default_workspace);
+        let reason = format!("Meta reported an error: {}", change_error.error.title);
+        let body = json_bytes(&serde_json::to_value(&change_error.error).unwrap_or_default());
+        events.push(kept_event(
+            workspace_id,
+            &change_error.field,
+            change_error.phone_number_id.as_deref(),
+            Some(reason),
+            body,
+        ));
     }
     for unparsed in &batch.unparsed {
         events.push(NewWebhookEvent {
@@ -254,6 +242,11 @@ impl Routes {
     fn get(&self, phone_number_id: &str) -> Option<&Route> {
         self.0.get(phone_number_id)
     }
+
+    /// The workspace of the sender with this phone-number id, or `fallback`.
+    fn workspace_of(&self, phone_number_id: Option<&str>, fallback: WorkspaceId) -> WorkspaceId {
+        phone_number_id.and_then(|id| self.get(id)).map_or(fallback, |r| r.sender.workspace_id)
+    }
 }
 
 /// Reactions, deletions and WhatsApp's own notices are recorded but do not call for an answer.
@@ -312,6 +305,25 @@ fn business_app_echo(route: &Route, e: &EchoMessage) -> InboundMessage {
         response_delay: route.assistant.response_delay,
         wants_reply: false,
         system_note: None,
+    }
+}
+
+/// A payload item kept as an event: a field confab records but does not act on yet.
+fn kept_event(
+    workspace_id: WorkspaceId,
+    field: &str,
+    phone_number_id: Option<&str>,
+    reason: Option<String>,
+    body: Vec<u8>,
+) -> NewWebhookEvent {
+    NewWebhookEvent {
+        workspace_id: Some(workspace_id),
+        provider: Provider::Meta,
+        kind: WebhookEventKind::Event,
+        field: Some(field.to_string()),
+        phone_number_id: phone_number_id.map(str::to_string),
+        reason,
+        body,
     }
 }
 
