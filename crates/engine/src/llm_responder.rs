@@ -71,6 +71,8 @@ impl Responder for LlmResponder {
                     );
                     fallback.cost = cost;
                     fallback.usage = (usage != Usage::default()).then_some(usage);
+                    // the metrics count these (llm_failures, and timeouts by kind)
+                    fallback.payload = serde_json::json!({ "llm_error": err.kind().as_str() });
                     outcome.messages.push(fallback);
                     outcome.messages.push(NewMessage::text(
                         Role::System,

@@ -148,8 +148,10 @@ impl TurnWorker {
             outcome.messages
         };
         let sends = messages.iter().any(|m| matches!(m.role, Role::Assistant | Role::Agent));
+        let now = self.clock.now();
+        let messages = with_response_time(messages, &pending.messages, now);
         let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over: outcome.hand_over };
-        self.store.commit_turn(&lease, commit, self.clock.now()).await?;
+        self.store.commit_turn(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");
         if sends {
             self.outbox_wake.notify_one();
@@ -236,6 +238,21 @@ impl TurnWorker {
     }
 }
 
+/// Records the turn's response time on its first assistant message: `now` (the commit) minus
+/// when confab received the oldest customer message the turn answers.
+fn with_response_time(
+    mut messages: Vec<NewMessage>,
+    pending: &[confab_domain::Message],
+    now: time::OffsetDateTime,
+) -> Vec<NewMessage> {
+    let oldest = pending.iter().map(|m| m.created_at).min();
+    if let (Some(oldest), Some(first)) = (oldest, messages.iter_mut().find(|m| m.role == Role::Assistant)) {
+        let ms = (now - oldest).whole_milliseconds().max(0);
+        first.response_time_ms = Some(i64::try_from(ms).unwrap_or(i64::MAX));
+    }
+    messages
+}
+
 /// WhatsApp takes at most 4096 characters a message: longer replies go as several, split on
 /// paragraph boundaries.
 fn split_long_replies(messages: Vec<NewMessage>) -> Vec<NewMessage> {
@@ -255,6 +272,14 @@ fn split_long_replies(messages: Vec<NewMessage>) -> Vec<NewMessage> {
                     piece.usage = message.usage;
                 }
                 piece.payload = serde_json::json!({ "part": i + 1, "of": count });
+                if i == 0 {
+                    // and the model call's details (the metrics read its latency)
+                    for key in ["model", "llm_latency_ms", "llm_error"] {
+                        if let Some(value) = message.payload.get(key) {
+                            piece.payload[key] = value.clone();
+                        }
+                    }
+                }
                 out.push(piece);
             }
         } else {

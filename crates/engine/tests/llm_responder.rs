@@ -82,5 +82,6 @@ async fn an_llm_that_keeps_failing_hands_over_with_the_fallback() {
     assert_eq!(texts[1], (Role::Assistant, "Sorry, a colleague will answer you soon."));
     assert_eq!(texts[2].0, Role::System);
     assert!(texts[2].1.contains("could not reach its LLM"));
+    assert_eq!(messages[1].payload["llm_error"], "server", "the metrics count it by kind");
     assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled);
 }

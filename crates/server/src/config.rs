@@ -47,6 +47,9 @@ pub struct Settings {
     /// How long `POST /api/v1/conversations/{id}/messages` waits for the reply before
     /// answering 202 with where to poll.
     pub api_reply_timeout_secs: u64,
+    /// Requests per minute one API key may make to `/api/v1` (bursts up to this many); 0 turns
+    /// the limit off. Counted in memory by each process.
+    pub api_rate_limit_per_minute: u32,
     /// The largest request body accepted, in bytes (Meta sends up to 3 MB).
     pub max_body_bytes: usize,
     /// Name of the workspace made on first start.
@@ -80,6 +83,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             log: "info".into(),
             api_reply_timeout_secs: 30,
+            api_rate_limit_per_minute: 600,
             max_body_bytes: 4 * 1024 * 1024,
             default_workspace_name: "My workspace".into(),
         }
@@ -189,6 +193,7 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("log", &self.log)
             .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
+            .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("default_workspace_name", &self.default_workspace_name)
             .finish()
@@ -235,6 +240,10 @@ log = "info"
 
 # How long an API message waits for the assistant's reply before answering 202 (poll then).
 api_reply_timeout_secs = 30
+
+# Requests per minute one API key may make to /api/v1 (it may burst up to this many); 0 = off.
+# Each process counts on its own: with several processes a key gets this much from each.
+api_rate_limit_per_minute = 600
 
 # The largest request body accepted, in bytes.
 max_body_bytes = 4194304

@@ -8,6 +8,7 @@
 //! tokens ([`WorkQueue`]).
 
 mod error;
+mod metrics;
 mod migrations;
 pub mod postgres;
 mod precision;
@@ -17,6 +18,7 @@ mod store;
 mod values;
 
 pub use error::StoreError;
+pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
 pub use store::*;
 

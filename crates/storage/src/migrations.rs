@@ -25,6 +25,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_outbox.sql"),
         include_str!("../migrations/postgres/0003_outbox.sql"),
     ),
+    (
+        4,
+        "response_times",
+        include_str!("../migrations/sqlite/0004_response_times.sql"),
+        include_str!("../migrations/postgres/0004_response_times.sql"),
+    ),
+    (
+        5,
+        "soft_delete",
+        include_str!("../migrations/sqlite/0005_soft_delete.sql"),
+        include_str!("../migrations/postgres/0005_soft_delete.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

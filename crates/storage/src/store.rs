@@ -1,6 +1,7 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::metrics::MetricsStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
@@ -44,7 +45,37 @@ pub trait ConfigStore: Send + Sync {
     async fn get_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender>;
     /// Routing for webhooks: which sender has this provider id (Meta phone-number id…).
     async fn sender_by_provider_id(&self, provider: Provider, provider_sender_id: &str) -> Result<Option<Sender>>;
+
+    /// The workspace's assistants that are not deleted, oldest first.
+    async fn list_assistants(&self, workspace_id: WorkspaceId) -> Result<Vec<Assistant>>;
+    /// Applies the given changes and bumps `updated_at`. Not found for another workspace's or a
+    /// deleted assistant.
+    async fn update_assistant(
+        &self,
+        workspace_id: WorkspaceId,
+        id: AssistantId,
+        changes: AssistantChanges,
+    ) -> Result<Assistant>;
+    /// Soft delete: the row stays (conversations keep pointing at it) but the assistant is not
+    /// found any more, and its active conversations end so nothing is left for it to answer.
+    /// Refused with a conflict on [`ASSISTANT_IN_USE`] while a sender is linked to it.
+    async fn delete_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<()>;
+
+    /// The workspace's senders, oldest first.
+    async fn list_senders(&self, workspace_id: WorkspaceId) -> Result<Vec<Sender>>;
+    /// Applies the given changes. A new assistant must be the workspace's own and not deleted
+    /// (not found otherwise, naming `assistant`).
+    async fn update_sender(&self, workspace_id: WorkspaceId, id: SenderId, changes: SenderChanges) -> Result<Sender>;
+    /// Hard delete (its templates go with it). Refused with a conflict on [`SENDER_IN_USE`]
+    /// while any conversation references the sender: its history must keep its number, so a
+    /// sender with conversations is switched off (`ai_enabled`, `status`) or re-linked instead.
+    async fn delete_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<()>;
 }
+
+/// The conflict [`ConfigStore::delete_assistant`] reports while a sender uses the assistant.
+pub const ASSISTANT_IN_USE: &str = "assistants_in_use_by_senders";
+/// The conflict [`ConfigStore::delete_sender`] reports while conversations reference it.
+pub const SENDER_IN_USE: &str = "senders_in_use_by_conversations";
 
 /// Conversations and their messages.
 #[async_trait]
@@ -164,7 +195,9 @@ pub trait OutboxStore: Send + Sync {
 
 /// Everything the server needs from a database.
 #[async_trait]
-pub trait Store: TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore {
+pub trait Store:
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// One round trip, for `/readyz`.
@@ -219,6 +252,83 @@ impl NewAssistant {
             knowledge_base_ids: Vec::new(),
             extraction_schema: serde_json::json!({}),
         }
+    }
+}
+
+/// A partial update of an assistant: `None` leaves a field as it is; for the optional fields,
+/// `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct AssistantChanges {
+    pub name: Option<String>,
+    pub system_prompt: Option<String>,
+    pub first_message: Option<Option<String>>,
+    pub fallback_message: Option<Option<String>>,
+    pub response_delay: Option<ResponseDelay>,
+    pub inactivity_timeout: Option<InactivityTimeout>,
+    pub timezone: Option<String>,
+    pub provider: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub temperature: Option<Option<Temperature>>,
+    pub tools: Option<Vec<ToolName>>,
+    pub knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
+    pub extraction_schema: Option<serde_json::Value>,
+}
+
+impl AssistantChanges {
+    /// `assistant` with these changes made (both backends write the result back whole).
+    pub fn apply_to(self, mut a: Assistant) -> Assistant {
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        set(&mut a.name, self.name);
+        set(&mut a.system_prompt, self.system_prompt);
+        set(&mut a.first_message, self.first_message);
+        set(&mut a.fallback_message, self.fallback_message);
+        set(&mut a.response_delay, self.response_delay);
+        set(&mut a.inactivity_timeout, self.inactivity_timeout);
+        set(&mut a.timezone, self.timezone);
+        set(&mut a.provider, self.provider);
+        set(&mut a.model, self.model);
+        set(&mut a.temperature, self.temperature);
+        set(&mut a.tools, self.tools);
+        set(&mut a.knowledge_base_ids, self.knowledge_base_ids);
+        set(&mut a.extraction_schema, self.extraction_schema);
+        a
+    }
+}
+
+/// A partial update of a sender: `None` leaves a field as it is. The provider and its number
+/// id are what the sender is; they do not change.
+#[derive(Clone, Debug, Default)]
+pub struct SenderChanges {
+    pub display_phone: Option<PhoneNumber>,
+    pub access_token: Option<Secret>,
+    pub assistant_id: Option<AssistantId>,
+    pub ai_enabled: Option<bool>,
+    pub status: Option<SenderStatus>,
+}
+
+impl SenderChanges {
+    /// `sender` with these changes made.
+    pub fn apply_to(self, mut s: Sender) -> Sender {
+        if let Some(v) = self.display_phone {
+            s.display_phone = v;
+        }
+        if let Some(v) = self.access_token {
+            s.access_token = v;
+        }
+        if let Some(v) = self.assistant_id {
+            s.assistant_id = v;
+        }
+        if let Some(v) = self.ai_enabled {
+            s.ai_enabled = v;
+        }
+        if let Some(v) = self.status {
+            s.status = v;
+        }
+        s
     }
 }
 
@@ -334,6 +444,9 @@ pub struct NewMessage {
     pub cost: MicroUsd,
     pub usage: Option<Usage>,
     pub tool_call: Option<ToolCall>,
+    /// On the first assistant message of a turn: its commit time minus when confab received the
+    /// oldest customer message it answers. Feeds the response-time metrics.
+    pub response_time_ms: Option<i64>,
 }
 
 impl NewMessage {
@@ -346,6 +459,7 @@ impl NewMessage {
             cost: MicroUsd::ZERO,
             usage: None,
             tool_call: None,
+            response_time_ms: None,
         }
     }
 }

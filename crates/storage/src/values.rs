@@ -104,3 +104,9 @@ pub(crate) fn token_count(m: &NewMessage) -> i64 {
 pub(crate) fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+/// How long the model call behind a message took, as the responder put it in the payload
+/// (`llm_latency_ms`); stored in its own column for the metrics.
+pub(crate) fn llm_latency_ms(m: &NewMessage) -> Option<i64> {
+    m.payload.get("llm_latency_ms").and_then(serde_json::Value::as_i64)
+}

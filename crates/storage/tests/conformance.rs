@@ -64,6 +64,11 @@ conformance!(
     concurrent_senders_send_each_message_once_in_order,
     a_turn_can_hand_the_conversation_to_a_person,
     api_conversations_start_explicitly_and_ai_can_be_handed_back,
+    assistants_are_listed_updated_in_part_and_soft_deleted,
+    an_assistant_a_sender_uses_cannot_be_deleted_and_deleting_ends_its_conversations,
+    senders_are_listed_updated_and_deleted_only_without_conversations,
+    metrics_aggregate_a_known_workload,
+    metrics_of_an_empty_range_are_zero,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -838,4 +843,275 @@ async fn api_conversations_start_explicitly_and_ai_can_be_handed_back(store: Arc
     let pending = store.pending_customer_messages(&lease).await.unwrap();
     assert_eq!(pending.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["new question"]);
     assert!(matches!(store.set_conversation_ai(other.id, conversation_id, false).await, Err(StoreError::NotFound(_))));
+}
+
+async fn assistants_are_listed_updated_in_part_and_soft_deleted(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let other = store.create_workspace("Other").await.unwrap();
+    let mut new = NewAssistant::new(fx.ws, "Sales", "You sell.");
+    new.first_message = Some("Hello!".into());
+    new.temperature = Some(Temperature::new(0.5).unwrap());
+    let sales = store.create_assistant(new).await.unwrap();
+    store.create_assistant(NewAssistant::new(other.id, "Theirs", "x")).await.unwrap();
+    let listed: Vec<_> = store.list_assistants(fx.ws).await.unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(listed, vec![fx.assistant.id, sales.id], "oldest first, this workspace only");
+
+    let changes = AssistantChanges {
+        name: Some("Sales team".into()),
+        first_message: Some(None),
+        response_delay: Some(ResponseDelay::from_millis(2000).unwrap()),
+        tools: Some(vec![ToolName::parse("transfer_to_human").unwrap()]),
+        ..AssistantChanges::default()
+    };
+    let updated = store.update_assistant(fx.ws, sales.id, changes.clone()).await.unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.first_message.as_deref(), updated.response_delay.as_millis()),
+        ("Sales team", None, 2000)
+    );
+    assert_eq!(updated.tools.len(), 1);
+    // what was not named stays as it was
+    assert_eq!((updated.system_prompt.as_str(), updated.temperature), ("You sell.", sales.temperature));
+    assert_eq!(updated.created_at, sales.created_at);
+    assert!(updated.updated_at > sales.updated_at, "updated_at moves on");
+    assert_eq!(store.get_assistant(fx.ws, sales.id).await.unwrap(), updated);
+    assert!(matches!(store.update_assistant(other.id, sales.id, changes.clone()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_assistant(other.id, sales.id).await, Err(StoreError::NotFound(_))));
+
+    store.delete_assistant(fx.ws, sales.id).await.unwrap();
+    assert!(matches!(store.get_assistant(fx.ws, sales.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.update_assistant(fx.ws, sales.id, changes).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_assistant(fx.ws, sales.id).await, Err(StoreError::NotFound(_))));
+    let listed: Vec<_> = store.list_assistants(fx.ws).await.unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(listed, vec![fx.assistant.id]);
+    // a deleted assistant cannot be linked to a sender
+    let mut sender = fx.new_sender();
+    sender.provider_sender_id = "777".into();
+    sender.assistant_id = sales.id;
+    assert!(matches!(store.create_sender(sender).await, Err(StoreError::NotFound("assistant"))));
+    let relink = SenderChanges { assistant_id: Some(sales.id), ..SenderChanges::default() };
+    assert!(matches!(store.update_sender(fx.ws, fx.sender.id, relink).await, Err(StoreError::NotFound("assistant"))));
+}
+
+async fn an_assistant_a_sender_uses_cannot_be_deleted_and_deleting_ends_its_conversations(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let err = store.delete_assistant(fx.ws, fx.assistant.id).await.unwrap_err();
+    assert!(err.is_conflict_on(ASSISTANT_IN_USE, ASSISTANT_IN_USE), "{err:?}");
+    assert!(store.get_assistant(fx.ws, fx.assistant.id).await.is_ok(), "still there");
+
+    // a customer is waiting for an answer from the fixture's assistant
+    let outcome = store.ingest(&[fx.inbound("wamid.del1", "+34600000001", "hola")], OffsetDateTime::now_utc()).await;
+    let conversation_id = match outcome.unwrap()[0] {
+        IngestOutcome::Stored { conversation_id, .. } => conversation_id,
+        other => panic!("{other:?}"),
+    };
+    // the number moves to another assistant; the old one can go now
+    let next = store.create_assistant(NewAssistant::new(fx.ws, "Next", "You help.")).await.unwrap();
+    let relink = SenderChanges { assistant_id: Some(next.id), ..SenderChanges::default() };
+    assert_eq!(store.update_sender(fx.ws, fx.sender.id, relink).await.unwrap().assistant_id, next.id);
+    store.delete_assistant(fx.ws, fx.assistant.id).await.unwrap();
+    let conversation = store.get_conversation(fx.ws, conversation_id).await.unwrap();
+    assert_eq!(conversation.status, ConversationStatus::Ended);
+    assert!(conversation.ended_at.is_some());
+    let later = OffsetDateTime::now_utc() + Duration::hours(1);
+    assert!(store.claim_due("w", later, Duration::minutes(1)).await.unwrap().is_none(), "nothing left to answer");
+}
+
+async fn senders_are_listed_updated_and_deleted_only_without_conversations(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let other = store.create_workspace("Other").await.unwrap();
+    let theirs = store.create_assistant(NewAssistant::new(other.id, "Theirs", "x")).await.unwrap();
+    let mut second = fx.new_sender();
+    second.provider_sender_id = "222".into();
+    let second = store.create_sender(second).await.unwrap();
+    let listed: Vec<_> = store.list_senders(fx.ws).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, vec![fx.sender.id, second.id]);
+    assert!(store.list_senders(other.id).await.unwrap().is_empty());
+
+    let changes = SenderChanges {
+        display_phone: Some(PhoneNumber::parse("+15550000002").unwrap()),
+        access_token: Some(Secret::new("EAAG-rotated")),
+        ai_enabled: Some(false),
+        status: Some(SenderStatus::Offline),
+        ..SenderChanges::default()
+    };
+    let updated = store.update_sender(fx.ws, second.id, changes.clone()).await.unwrap();
+    assert_eq!(
+        (updated.display_phone.as_str(), updated.access_token.expose(), updated.ai_enabled, updated.status),
+        ("+15550000002", "EAAG-rotated", false, SenderStatus::Offline)
+    );
+    assert_eq!((updated.assistant_id, updated.provider_sender_id.as_str()), (fx.assistant.id, "222"));
+    assert_eq!(store.get_sender(fx.ws, second.id).await.unwrap(), updated);
+    assert!(matches!(store.update_sender(other.id, second.id, changes).await, Err(StoreError::NotFound("sender"))));
+    let foreign = SenderChanges { assistant_id: Some(theirs.id), ..SenderChanges::default() };
+    assert!(matches!(store.update_sender(fx.ws, second.id, foreign).await, Err(StoreError::NotFound("assistant"))));
+
+    // a sender with a conversation keeps it: deleting is refused
+    store.ingest(&[fx.inbound("wamid.s1", "+34600000002", "hi")], OffsetDateTime::now_utc()).await.unwrap();
+    let err = store.delete_sender(fx.ws, fx.sender.id).await.unwrap_err();
+    assert!(err.is_conflict_on(SENDER_IN_USE, SENDER_IN_USE), "{err:?}");
+    assert!(store.get_sender(fx.ws, fx.sender.id).await.is_ok());
+
+    // one without conversations goes, and its number can be linked again
+    assert!(matches!(store.delete_sender(other.id, second.id).await, Err(StoreError::NotFound(_))));
+    store.delete_sender(fx.ws, second.id).await.unwrap();
+    assert!(matches!(store.get_sender(fx.ws, second.id).await, Err(StoreError::NotFound(_))));
+    assert!(store.sender_by_provider_id(Provider::Meta, "222").await.unwrap().is_none());
+    assert!(matches!(store.delete_sender(fx.ws, second.id).await, Err(StoreError::NotFound(_))));
+    let mut again = fx.new_sender();
+    again.provider_sender_id = "222".into();
+    store.create_sender(again).await.unwrap();
+}
+
+/// An assistant reply as a turn would commit it.
+fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Value) -> NewMessage {
+    let mut message = NewMessage::text(Role::Assistant, text);
+    message.cost = MicroUsd(cost);
+    message.response_time_ms = Some(response_time_ms);
+    message.payload = payload;
+    message
+}
+
+/// Claims the one due conversation at `at` and commits `messages` `after` later.
+async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
+    let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
+    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over };
+    store.commit_turn(&lease, commit, at + after).await.unwrap();
+}
+
+/// Four conversations over two days (numbers worked out by hand in the comments).
+async fn metrics_aggregate_a_known_workload(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let other_assistant = store.create_assistant(NewAssistant::new(fx.ws, "API desk", "Help.")).await.unwrap();
+    let t0 = time::macros::datetime!(2026-03-10 09:00 UTC);
+    let t1 = t0 + Duration::days(1);
+    let quiet = |mut m: InboundMessage| {
+        m.wants_reply = false;
+        m
+    };
+
+    // conversation 0: started two days before the range; one unanswered message inside it
+    store.ingest(&[quiet(fx.inbound("wamid.m0a", "+15550000004", "old"))], t0 - Duration::days(2)).await.unwrap();
+    store
+        .ingest(&[quiet(fx.inbound("wamid.m0b", "+15550000004", "back again"))], t0 + Duration::minutes(2))
+        .await
+        .unwrap();
+
+    // conversation 1 (day 1): two questions, answered in 2 s and 4 s; the first reply fails
+    store.ingest(&[fx.inbound("wamid.m1a", "+15550000001", "hi")], t0).await.unwrap();
+    let latency = |ms: i64| serde_json::json!({ "model": "m", "llm_latency_ms": ms });
+    turn(&store, t0, Duration::seconds(2), vec![answer("hello", 120, 2_000, latency(800))], false).await;
+    let jobs = store.claim_outbound(t0 + Duration::seconds(2), Duration::seconds(30), 10).await.unwrap();
+    let error = DeliveryError { code: Some(131026), title: "Message undeliverable".into(), details: None };
+    store
+        .record_send_result(jobs[0].message.id, SendResult::Failed { error }, t0 + Duration::seconds(3))
+        .await
+        .unwrap();
+    store.ingest(&[fx.inbound("wamid.m1b", "+15550000001", "thanks")], t0 + Duration::seconds(60)).await.unwrap();
+    turn(
+        &store,
+        t0 + Duration::seconds(60),
+        Duration::seconds(4),
+        vec![answer("welcome", 120, 4_000, latency(1_000))],
+        false,
+    )
+    .await;
+
+    // conversation 3 (day 1): an API conversation of the other assistant, answered in 8 s
+    let mut api = fx.inbound("api-m3", "+15550000003", "question");
+    api.conversation_type = ConversationType::Api;
+    api.sender_id = None;
+    api.assistant_id = other_assistant.id;
+    api.customer = CustomerIdentity::External("crm-m3".into());
+    store.ingest(&[api], t0 + Duration::seconds(30)).await.unwrap();
+    turn(
+        &store,
+        t0 + Duration::seconds(30),
+        Duration::seconds(8),
+        vec![answer("answer", 300, 8_000, latency(1_200))],
+        false,
+    )
+    .await;
+
+    // conversation 2 (day 2): the LLM timed out; fallback in 6 s, handed over, a later message unanswered
+    store.ingest(&[fx.inbound("wamid.m2a", "+15550000002", "help")], t1).await.unwrap();
+    let fallback = answer("A person will answer.", 60, 6_000, serde_json::json!({ "llm_error": "timeout" }));
+    let note = NewMessage::text(Role::System, "The assistant could not reach its LLM");
+    turn(&store, t1, Duration::seconds(6), vec![fallback, note], true).await;
+    store.ingest(&[fx.inbound("wamid.m2b", "+15550000002", "hello?")], t1 + Duration::seconds(10)).await.unwrap();
+
+    let range = MetricsFilter {
+        from: time::macros::datetime!(2026-03-10 00:00 UTC),
+        to: time::macros::datetime!(2026-03-12 00:00 UTC),
+        kind: None,
+        assistant_id: None,
+    };
+    let m = store.metrics(fx.ws, &range).await.unwrap();
+    assert_eq!(m.conversations, 3, "0 started before the range");
+    assert_eq!(m.active_conversations, 4);
+    // c0: 1, c1: 4, c3: 2, c2: 4 (with the system note)
+    assert_eq!(m.messages, 11);
+    assert_eq!(m.messages_per_conversation, Some(11.0 / 4.0));
+    // c0's and c2's last go unanswered
+    assert_eq!((m.customer_messages, m.answered_customer_messages), (6, 4));
+    assert_eq!(m.response_rate, Some(4.0 / 6.0));
+    assert_eq!(m.responses_timed, 4);
+    assert_eq!(m.avg_response_time_ms, Some(5_000.0));
+    assert_eq!(m.p90_response_time_ms, Some(8_000), "nearest rank: the 4th of 4");
+    assert_eq!(m.total_cost_micros, 600);
+    assert_eq!(m.cost_per_conversation_micros, Some(150));
+    assert_eq!(m.avg_llm_latency_ms, Some(1_000.0));
+    assert_eq!((m.llm_failures, m.timeouts), (1, 1));
+    assert_eq!(m.failed_deliveries, 1);
+    let daily: Vec<_> =
+        m.daily.iter().map(|d| (d.date.to_string(), d.conversations, d.messages, d.cost_micros)).collect();
+    assert_eq!(daily, [("2026-03-10".to_string(), 2, 7, 540), ("2026-03-11".to_string(), 1, 4, 60)]);
+
+    // filters: the API conversation alone
+    let api_only = MetricsFilter { kind: Some(ConversationType::Api), ..range };
+    let by_assistant = MetricsFilter { assistant_id: Some(other_assistant.id), ..range };
+    for filter in [api_only, by_assistant] {
+        let m = store.metrics(fx.ws, &filter).await.unwrap();
+        assert_eq!((m.conversations, m.messages, m.customer_messages, m.answered_customer_messages), (1, 2, 1, 1));
+        assert_eq!((m.avg_response_time_ms, m.p90_response_time_ms), (Some(8_000.0), Some(8_000)));
+        assert_eq!((m.total_cost_micros, m.cost_per_conversation_micros), (300, Some(300)));
+        assert_eq!((m.llm_failures, m.failed_deliveries), (0, 0));
+    }
+    // WhatsApp of the first assistant: everything else
+    let whatsapp =
+        MetricsFilter { kind: Some(ConversationType::Whatsapp), assistant_id: Some(fx.assistant.id), ..range };
+    let m = store.metrics(fx.ws, &whatsapp).await.unwrap();
+    assert_eq!((m.conversations, m.active_conversations, m.messages), (2, 3, 9));
+    // 2000, 4000, 6000: nearest-rank p90 is the 3rd
+    assert_eq!((m.responses_timed, m.avg_response_time_ms, m.p90_response_time_ms), (3, Some(4_000.0), Some(6_000)));
+    assert_eq!((m.total_cost_micros, m.cost_per_conversation_micros), (300, Some(100)));
+
+    // the second day alone
+    let day2 = MetricsFilter { from: time::macros::datetime!(2026-03-11 00:00 UTC), ..range };
+    let m = store.metrics(fx.ws, &day2).await.unwrap();
+    assert_eq!((m.conversations, m.messages, m.total_cost_micros, m.timeouts), (1, 4, 60, 1));
+    assert_eq!(m.response_rate, Some(0.5));
+    assert_eq!(m.daily.len(), 1);
+
+    // another workspace sees none of it
+    let other = store.create_workspace("Other").await.unwrap();
+    let m = store.metrics(other.id, &range).await.unwrap();
+    assert_eq!((m.conversations, m.messages), (0, 0));
+}
+
+async fn metrics_of_an_empty_range_are_zero(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let range = MetricsFilter {
+        from: time::macros::datetime!(2026-01-01 00:00 UTC),
+        to: time::macros::datetime!(2026-01-03 12:00 UTC),
+        kind: None,
+        assistant_id: None,
+    };
+    let m = store.metrics(fx.ws, &range).await.unwrap();
+    assert_eq!((m.conversations, m.active_conversations, m.messages, m.total_cost_micros), (0, 0, 0, 0));
+    assert_eq!((m.messages_per_conversation, m.response_rate, m.cost_per_conversation_micros), (None, None, None));
+    assert_eq!((m.avg_response_time_ms, m.p90_response_time_ms, m.avg_llm_latency_ms), (None, None, None));
+    assert_eq!((m.llm_failures, m.timeouts, m.failed_deliveries), (0, 0, 0));
+    let days: Vec<_> = m.daily.iter().map(|d| (d.date.to_string(), d.messages)).collect();
+    assert_eq!(days, [("2026-01-01".into(), 0), ("2026-01-02".into(), 0), ("2026-01-03".to_string(), 0)]);
 }

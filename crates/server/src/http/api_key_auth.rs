@@ -18,6 +18,10 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // already authenticated by the rate limit layer
+        if let Some(auth) = parts.extensions.get::<ApiKeyAuth>() {
+            return Ok(auth.clone());
+        }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::Unauthorized(
             "send an API key as `Authorization: Bearer <key>` (make one with `confab apikey create`)",
         ))?;

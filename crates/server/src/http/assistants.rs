@@ -1,4 +1,5 @@
-//! `POST /api/v1/assistants` and `GET /api/v1/assistants/{id}`.
+//! `/api/v1/assistants`: create, list, read, partial update and (soft) delete. Create and
+//! update share one body type and one parser, so the rules cannot drift apart.
 
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
@@ -6,92 +7,136 @@ use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
 use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
-use confab_storage::NewAssistant;
-use serde::Deserialize;
+use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assistants", post(create)).route("/assistants/{id}", get(read))
+    Router::new()
+        .route("/assistants", get(list).post(create))
+        .route("/assistants/{id}", get(read).patch(update).delete(delete))
 }
 
+/// The body of both `POST` (where `name` and `system_prompt` are required) and `PATCH` (where
+/// every field is optional, and `null` clears an optional one).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateAssistant {
-    name: String,
-    system_prompt: String,
-    first_message: Option<String>,
-    fallback_message: Option<String>,
+struct AssistantBody {
+    name: Option<String>,
+    system_prompt: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    first_message: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    fallback_message: Option<Option<String>>,
     response_delay_ms: Option<i64>,
     inactivity_timeout_minutes: Option<i64>,
     timezone: Option<String>,
-    provider: Option<String>,
-    model: Option<String>,
-    temperature: Option<f64>,
-    #[serde(default)]
-    tools: Vec<String>,
-    #[serde(default)]
-    knowledge_base_ids: Vec<KnowledgeBaseId>,
+    #[serde(default, deserialize_with = "nullable")]
+    provider: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    temperature: Option<Option<f64>>,
+    tools: Option<Vec<String>>,
+    knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     extraction_schema: Option<Value>,
+}
+
+/// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl AssistantBody {
+    /// Checks every field given, noting each problem in `errors`; the fields that are valid
+    /// come back as changes.
+    fn parse(self, errors: &mut FieldErrors) -> AssistantChanges {
+        let name = self.name.and_then(|n| errors.check(parse_assistant_name(&n)));
+        if self.system_prompt.as_ref().is_some_and(|p| p.trim().is_empty() || p.len() > 100_000) {
+            errors.push("system_prompt", "system_prompt must be 1 to 100000 characters");
+        }
+        let response_delay = self.response_delay_ms.and_then(|ms| errors.check(ResponseDelay::from_millis(ms)));
+        let inactivity_timeout =
+            self.inactivity_timeout_minutes.and_then(|m| errors.check(InactivityTimeout::from_minutes(m)));
+        let temperature = self.temperature.and_then(|t| errors.check(t.map(Temperature::new).transpose()));
+        let tools = self
+            .tools
+            .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
+        if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
+            errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
+        }
+        if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
+            errors.push("provider", "provider must be openai or anthropic");
+        }
+        if self.extraction_schema.as_ref().is_some_and(|s| !s.is_object()) {
+            errors.push("extraction_schema", "extraction_schema must be a JSON object");
+        }
+        AssistantChanges {
+            name,
+            system_prompt: self.system_prompt,
+            first_message: self.first_message,
+            fallback_message: self.fallback_message,
+            response_delay,
+            inactivity_timeout,
+            timezone: self.timezone,
+            provider: self.provider,
+            model: self.model,
+            temperature,
+            tools,
+            knowledge_base_ids: self.knowledge_base_ids,
+            extraction_schema: self.extraction_schema,
+        }
+    }
 }
 
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    ApiJson(body): ApiJson<CreateAssistant>,
+    ApiJson(body): ApiJson<AssistantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = FieldErrors::default();
-    let name = errors.check(parse_assistant_name(&body.name));
-    if body.system_prompt.trim().is_empty() || body.system_prompt.len() > 100_000 {
-        errors.push("system_prompt", "system_prompt must be 1 to 100000 characters");
+    let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
+    let changes = body.parse(&mut errors);
+    if !has_name {
+        errors.push("name", "name is required");
     }
-    let response_delay = errors.check(ResponseDelay::from_millis(body.response_delay_ms.unwrap_or(0)));
-    let inactivity_timeout = errors.check(
-        body.inactivity_timeout_minutes.map_or(Ok(InactivityTimeout::default()), InactivityTimeout::from_minutes),
-    );
-    let temperature = errors.check(body.temperature.map(Temperature::new).transpose());
-    let tools = errors.check(body.tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>());
-    let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
-    if !is_plausible_timezone(&timezone) {
-        errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
-    }
-    if body.provider.as_deref().is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
-        errors.push("provider", "provider must be openai or anthropic");
-    }
-    let extraction_schema = body.extraction_schema.unwrap_or_else(|| json!({}));
-    if !extraction_schema.is_object() {
-        errors.push("extraction_schema", "extraction_schema must be a JSON object");
+    if !has_prompt {
+        errors.push("system_prompt", "system_prompt is required");
     }
     errors.finish()?;
-    let (Some(name), Some(response_delay), Some(inactivity_timeout), Some(temperature), Some(tools)) =
-        (name, response_delay, inactivity_timeout, temperature, tools)
-    else {
+    let (Some(name), Some(system_prompt)) = (changes.name.clone(), changes.system_prompt.clone()) else {
         return Err(ApiError::BadRequest("invalid assistant".into()));
     };
+    // the defaults of a new assistant, with what the caller gave on top
+    let defaults = NewAssistant::new(auth.workspace_id, name, system_prompt);
     let assistant = state
         .store
         .create_assistant(NewAssistant {
-            workspace_id: auth.workspace_id,
-            name,
-            system_prompt: body.system_prompt,
-            first_message: body.first_message,
-            fallback_message: body.fallback_message,
-            response_delay,
-            inactivity_timeout,
-            timezone,
-            provider: body.provider,
-            model: body.model,
-            temperature,
-            tools,
-            knowledge_base_ids: body.knowledge_base_ids,
-            extraction_schema,
+            first_message: changes.first_message.flatten(),
+            fallback_message: changes.fallback_message.flatten(),
+            response_delay: changes.response_delay.unwrap_or(defaults.response_delay),
+            inactivity_timeout: changes.inactivity_timeout.unwrap_or(defaults.inactivity_timeout),
+            timezone: changes.timezone.unwrap_or(defaults.timezone.clone()),
+            provider: changes.provider.flatten(),
+            model: changes.model.flatten(),
+            temperature: changes.temperature.flatten(),
+            tools: changes.tools.unwrap_or_default(),
+            knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
+            extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
+            ..defaults
         })
         .await?;
     Ok((StatusCode::CREATED, Json(assistant_json(&assistant))))
+}
+
+async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
+    let assistants = state.store.list_assistants(auth.workspace_id).await?;
+    Ok(Json(json!({ "items": assistants.iter().map(assistant_json).collect::<Vec<_>>() })))
 }
 
 async fn read(
@@ -99,8 +144,42 @@ async fn read(
     auth: ApiKeyAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: AssistantId = id.parse().map_err(|_| ApiError::NotFound("assistant"))?;
+    let id = parse_id(&id)?;
     Ok(Json(assistant_json(&state.store.get_assistant(auth.workspace_id, id).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AssistantBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut errors = FieldErrors::default();
+    let changes = body.parse(&mut errors);
+    errors.finish()?;
+    Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    match state.store.delete_assistant(auth.workspace_id, id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::Conflict { constraint }) if constraint == ASSISTANT_IN_USE => Err(ApiError::Conflict {
+            code: "assistant_in_use",
+            message: "a sender still uses this assistant: link the sender to another assistant or delete it first"
+                .into(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound("assistant"))
 }
 
 fn is_plausible_timezone(tz: &str) -> bool {

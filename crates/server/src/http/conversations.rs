@@ -194,12 +194,12 @@ pub async fn customers_of(
     Ok(customers.into_iter().map(|c| (c.id, c)).collect())
 }
 
-fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<T, ValidationError> {
+pub(super) fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<T, ValidationError> {
     raw.parse().map_err(|_| ValidationError::new(field, format!("{field} is not a valid id")))
 }
 
 /// An RFC 3339 time, or a date (`2026-11-25`, meaning its start in UTC).
-fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
+pub(super) fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
     OffsetDateTime::parse(raw, &Rfc3339)
         .or_else(|_| {
             Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))

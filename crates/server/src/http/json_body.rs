@@ -68,6 +68,7 @@ fn leak_field(field: &str) -> &'static str {
         "language",
         "parameters",
         "components",
+        "status",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

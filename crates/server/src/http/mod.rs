@@ -12,6 +12,8 @@ mod export;
 mod field_errors;
 mod health;
 mod json_body;
+mod metrics;
+mod rate_limit;
 mod request_id;
 mod senders;
 mod twilio_webhook;
@@ -34,6 +36,7 @@ use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
+    let rate_limit_per_minute = state.settings.api_rate_limit_per_minute;
     Router::new()
         .merge(health::router())
         .merge(whatsapp_webhook::router())
@@ -45,10 +48,15 @@ pub fn router(state: AppState) -> Router {
                 .merge(conversations::router())
                 .merge(api_conversations::router())
                 .merge(export::router())
+                .merge(metrics::router())
                 .merge(senders::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
-                .fallback(error::api_not_found),
+                .fallback(error::api_not_found)
+                .layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), std::sync::Arc::new(rate_limit::RateLimiter::per_minute(rate_limit_per_minute))),
+                    rate_limit::enforce,
+                )),
         )
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -1,5 +1,6 @@
-//! `POST /api/v1/senders` and `GET /api/v1/senders/{id}`: WhatsApp numbers linked to an
-//! assistant. The access token is write-only: no answer ever contains it.
+//! `/api/v1/senders`: WhatsApp numbers linked to an assistant — create, list, read, partial
+//! update and delete. The access token is write-only: no answer ever contains it. Create and
+//! update share one body type and one parser.
 
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
@@ -7,58 +8,107 @@ use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::sender::parse_provider_sender_id;
 use confab_domain::{AssistantId, PhoneNumber, Provider, Secret, Sender, SenderId, SenderStatus, ValidationError};
-use confab_storage::NewSender;
+use confab_storage::{NewSender, SenderChanges, StoreError, SENDER_IN_USE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/senders", post(create)).route("/senders/{id}", get(read))
+    Router::new()
+        .route("/senders", get(list).post(create))
+        .route("/senders/{id}", get(read).patch(update).delete(delete))
 }
 
+/// The body of both `POST` (provider, phone_number_id, display_phone_number, access_token and
+/// assistant_id required) and `PATCH` (every field optional; provider and phone_number_id are
+/// what the sender is and cannot change).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateSender {
-    provider: String,
-    phone_number_id: String,
-    display_phone_number: String,
-    access_token: String,
-    assistant_id: AssistantId,
+struct SenderBody {
+    provider: Option<String>,
+    phone_number_id: Option<String>,
+    display_phone_number: Option<String>,
+    access_token: Option<String>,
+    assistant_id: Option<AssistantId>,
     ai_enabled: Option<bool>,
+    status: Option<String>,
+}
+
+impl SenderBody {
+    /// Checks the changeable fields given, noting each problem in `errors`.
+    fn parse_changes(&self, errors: &mut FieldErrors) -> SenderChanges {
+        let display_phone = self.display_phone_number.as_deref().and_then(|raw| {
+            errors.check(PhoneNumber::parse(raw).map_err(|e| ValidationError::new("display_phone_number", e.message)))
+        });
+        let access_token = self.access_token.as_deref().and_then(|token| {
+            if token.trim().is_empty() {
+                errors.push(
+                    "access_token",
+                    "access_token is required (Meta: a system user token; Twilio: AccountSid:AuthToken)",
+                );
+                None
+            } else {
+                Some(Secret::new(token.trim()))
+            }
+        });
+        let status = self.status.as_deref().and_then(|raw| {
+            let parsed = SenderStatus::parse(raw);
+            if parsed.is_none() {
+                errors.push("status", "status must be online, offline or needs_attention");
+            }
+            parsed
+        });
+        SenderChanges {
+            display_phone,
+            access_token,
+            assistant_id: self.assistant_id,
+            ai_enabled: self.ai_enabled,
+            status,
+        }
+    }
 }
 
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    ApiJson(body): ApiJson<CreateSender>,
+    ApiJson(body): ApiJson<SenderBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = FieldErrors::default();
-    let provider = errors.check(Provider::parse(&body.provider));
-    let provider_sender_id = provider.and_then(|p| errors.check(parse_provider_sender_id(p, &body.phone_number_id)));
-    let display_phone = errors.check(
-        PhoneNumber::parse(&body.display_phone_number)
-            .map_err(|e| ValidationError::new("display_phone_number", e.message)),
-    );
-    if body.access_token.trim().is_empty() {
-        errors
-            .push("access_token", "access_token is required (Meta: a system user token; Twilio: AccountSid:AuthToken)");
+    let provider = match body.provider.as_deref() {
+        Some(raw) => errors.check(Provider::parse(raw)),
+        None => {
+            errors.push("provider", "provider is required: meta or twilio");
+            None
+        }
+    };
+    let provider_sender_id = match (provider, body.phone_number_id.as_deref()) {
+        (Some(p), Some(raw)) => errors.check(parse_provider_sender_id(p, raw)),
+        (_, None) => {
+            errors.push("phone_number_id", "phone_number_id is required");
+            None
+        }
+        (None, Some(_)) => None,
+    };
+    let changes = body.parse_changes(&mut errors);
+    for (field, given) in [
+        ("display_phone_number", body.display_phone_number.is_some()),
+        ("access_token", body.access_token.is_some()),
+        ("assistant_id", body.assistant_id.is_some()),
+    ] {
+        if !given {
+            errors.push(field, format!("{field} is required"));
+        }
     }
     errors.finish()?;
-    let (Some(provider), Some(provider_sender_id), Some(display_phone)) = (provider, provider_sender_id, display_phone)
+    let (Some(provider), Some(provider_sender_id), Some(display_phone), Some(access_token), Some(assistant_id)) =
+        (provider, provider_sender_id, changes.display_phone, changes.access_token, changes.assistant_id)
     else {
         return Err(ApiError::BadRequest("invalid sender".into()));
     };
-    // the assistant must be this workspace's own
-    state.store.get_assistant(auth.workspace_id, body.assistant_id).await.map_err(|e| match e {
-        confab_storage::StoreError::NotFound(_) => {
-            ApiError::Validation(vec![ValidationError::new("assistant_id", "no such assistant in this workspace")])
-        }
-        other => other.into(),
-    })?;
     let created = state
         .store
         .create_sender(NewSender {
@@ -66,10 +116,10 @@ async fn create(
             provider,
             provider_sender_id,
             display_phone,
-            access_token: Secret::new(body.access_token.trim()),
-            assistant_id: body.assistant_id,
-            ai_enabled: body.ai_enabled.unwrap_or(true),
-            status: SenderStatus::Online,
+            access_token,
+            assistant_id,
+            ai_enabled: changes.ai_enabled.unwrap_or(true),
+            status: changes.status.unwrap_or(SenderStatus::Online),
         })
         .await;
     match created {
@@ -78,8 +128,13 @@ async fn create(
             code: "sender_exists",
             message: "this number is already linked to a sender".into(),
         }),
-        Err(err) => Err(err.into()),
+        Err(err) => Err(no_such_assistant(err)),
     }
+}
+
+async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
+    let senders = state.store.list_senders(auth.workspace_id).await?;
+    Ok(Json(json!({ "items": senders.iter().map(sender_json).collect::<Vec<_>>() })))
 }
 
 async fn read(
@@ -87,8 +142,63 @@ async fn read(
     auth: ApiKeyAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: SenderId = id.parse().map_err(|_| ApiError::NotFound("sender"))?;
+    let id = parse_id(&id)?;
     Ok(Json(sender_json(&state.store.get_sender(auth.workspace_id, id).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SenderBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut errors = FieldErrors::default();
+    if body.provider.is_some() {
+        errors.push("provider", "provider cannot be changed: create a new sender instead");
+    }
+    if body.phone_number_id.is_some() {
+        errors.push("phone_number_id", "phone_number_id cannot be changed: create a new sender instead");
+    }
+    let changes = body.parse_changes(&mut errors);
+    errors.finish()?;
+    let updated = state.store.update_sender(auth.workspace_id, id, changes).await.map_err(no_such_assistant)?;
+    Ok(Json(sender_json(&updated)))
+}
+
+/// Refused with 409 `sender_in_use` while conversations reference the sender (see
+/// [`confab_storage::ConfigStore::delete_sender`]).
+async fn delete(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    match state.store.delete_sender(auth.workspace_id, id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::Conflict { constraint }) if constraint == SENDER_IN_USE => Err(ApiError::Conflict {
+            code: "sender_in_use",
+            message: "this sender has conversations, which keep it: turn it off instead \
+                      (`ai_enabled: false` or `status: offline`) or link it to another assistant"
+                .into(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn parse_id(id: &str) -> Result<SenderId, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound("sender"))
+}
+
+/// The store's "assistant not found" is the caller's `assistant_id` naming no live assistant
+/// of this workspace: a field error, not a missing resource.
+fn no_such_assistant(err: StoreError) -> ApiError {
+    match err {
+        StoreError::NotFound("assistant") => {
+            ApiError::Validation(vec![ValidationError::new("assistant_id", "no such assistant in this workspace")])
+        }
+        other => other.into(),
+    }
 }
 
 pub fn sender_json(s: &Sender) -> Value {

@@ -8,6 +8,7 @@
 
 mod conversations;
 mod events;
+mod metrics;
 mod outbox;
 mod queue;
 mod settings;

@@ -8,7 +8,7 @@
 
 use super::PgStore;
 use crate::rows::{self, LEASE_COLUMNS};
-use crate::values::{count, produced_status, to_customer, token_count};
+use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
 use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
@@ -126,8 +126,9 @@ pub(super) async fn insert_produced_message(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, status, sent_at, \
-         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)",
+         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at, \
+         response_time_ms, llm_latency_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(id.as_uuid())
     .bind(workspace_id.as_uuid())
@@ -144,6 +145,8 @@ pub(super) async fn insert_produced_message(
     .bind(m.usage.map(|u| u.cached_input_tokens as i64))
     .bind(m.tool_call.as_ref().map(Json))
     .bind((to_customer(m.role) && send).then_some(now))
+    .bind(m.response_time_ms)
+    .bind(llm_latency_ms(m))
     .execute(&mut *tx)
     .await?;
     Ok(())

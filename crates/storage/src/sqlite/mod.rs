@@ -7,6 +7,7 @@
 
 mod conversations;
 mod events;
+mod metrics;
 mod outbox;
 mod queue;
 mod settings;

@@ -3,7 +3,7 @@
 
 use super::{from_micros, micros, SqliteStore};
 use crate::rows::{self, LEASE_COLUMNS};
-use crate::values::{count, produced_status, to_customer, token_count};
+use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
 use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
@@ -127,8 +127,9 @@ pub(super) async fn insert_produced_message(
         m.tool_call.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, status, sent_at, \
-         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15)",
+         created_at, cost_micros, input_tokens, output_tokens, cached_input_tokens, tool_call, next_attempt_at, \
+         response_time_ms, llm_latency_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(id.as_uuid())
     .bind(workspace_id.as_uuid())
@@ -145,6 +146,8 @@ pub(super) async fn insert_produced_message(
     .bind(m.usage.map(|u| u.cached_input_tokens as i64))
     .bind(tool_call)
     .bind((to_customer(m.role) && send).then(|| micros(now)))
+    .bind(m.response_time_ms)
+    .bind(llm_latency_ms(m))
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -2,9 +2,13 @@
 
 use super::{micros, SqliteStore};
 use crate::rows::{self, ASSISTANT_COLUMNS, SENDER_COLUMNS};
-use crate::{ConfigStore, NewAssistant, NewSender, Result, StoreError};
+use crate::{
+    AssistantChanges, ConfigStore, NewAssistant, NewSender, Result, SenderChanges, StoreError, ASSISTANT_IN_USE,
+    SENDER_IN_USE,
+};
 use async_trait::async_trait;
 use confab_domain::{Assistant, AssistantId, Provider, Sender, SenderId, WorkspaceId};
+use sqlx::SqliteConnection;
 
 #[async_trait]
 impl ConfigStore for SqliteStore {
@@ -39,15 +43,18 @@ impl ConfigStore for SqliteStore {
     }
 
     async fn get_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<Assistant> {
-        let sql = format!("SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE id = $1 AND workspace_id = $2");
+        let sql = format!(
+            "SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL"
+        );
         let row =
             sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.reader).await?;
         rows::assistant(&row.ok_or(StoreError::NotFound("assistant"))?)
     }
 
     async fn create_sender(&self, s: NewSender) -> Result<Sender> {
-        // the assistant must be the workspace's own
-        self.get_assistant(s.workspace_id, s.assistant_id).await?;
+        let mut tx = self.writer.begin().await?;
+        // the assistant must be the workspace's own, and not deleted
+        live_assistant(&mut tx, s.workspace_id, s.assistant_id).await?;
         let id = SenderId::new();
         sqlx::query(
             "INSERT INTO senders (id, workspace_id, provider, provider_sender_id, display_phone, access_token, \
@@ -63,10 +70,11 @@ impl ConfigStore for SqliteStore {
         .bind(s.ai_enabled)
         .bind(s.status.as_str())
         .bind(micros(crate::precision::now()))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1");
-        rows::sender(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&self.reader).await?)
+        let created = sender_in(&mut tx, s.workspace_id, id).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn get_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender> {
@@ -82,4 +90,142 @@ impl ConfigStore for SqliteStore {
             sqlx::query(&sql).bind(provider.as_str()).bind(provider_sender_id).fetch_optional(&self.reader).await?;
         row.as_ref().map(rows::sender).transpose()
     }
+
+    async fn list_assistants(&self, workspace_id: WorkspaceId) -> Result<Vec<Assistant>> {
+        let sql = format!(
+            "SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE workspace_id = $1 AND deleted_at IS NULL \
+             ORDER BY created_at, id"
+        );
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::assistant).collect()
+    }
+
+    async fn update_assistant(
+        &self,
+        workspace_id: WorkspaceId,
+        id: AssistantId,
+        changes: AssistantChanges,
+    ) -> Result<Assistant> {
+        // the one writer connection serialises this read-modify-write
+        let mut tx = self.writer.begin().await?;
+        let current = live_assistant(&mut tx, workspace_id, id).await?;
+        let a = changes.apply_to(current);
+        sqlx::query(
+            "UPDATE assistants SET name = $3, system_prompt = $4, first_message = $5, fallback_message = $6, \
+             response_delay_ms = $7, inactivity_timeout_minutes = $8, timezone = $9, provider = $10, model = $11, \
+             temperature = $12, tools = $13, knowledge_base_ids = $14, extraction_schema = $15, \
+             updated_at = MAX($16, updated_at + 1) WHERE id = $1 AND workspace_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(&a.name)
+        .bind(&a.system_prompt)
+        .bind(&a.first_message)
+        .bind(&a.fallback_message)
+        .bind(a.response_delay.as_millis())
+        .bind(a.inactivity_timeout.as_minutes())
+        .bind(&a.timezone)
+        .bind(&a.provider)
+        .bind(&a.model)
+        .bind(a.temperature.map(|t| t.value()))
+        .bind(serde_json::to_string(&a.tools).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(serde_json::to_string(&a.knowledge_base_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(a.extraction_schema.to_string())
+        .bind(micros(crate::precision::now()))
+        .execute(&mut *tx)
+        .await?;
+        let updated = live_assistant(&mut tx, workspace_id, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        live_assistant(&mut tx, workspace_id, id).await?;
+        let in_use: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM senders WHERE assistant_id = $1)")
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        if in_use {
+            return Err(StoreError::Conflict { constraint: ASSISTANT_IN_USE.into() });
+        }
+        let now = micros(crate::precision::now());
+        sqlx::query("UPDATE assistants SET deleted_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE conversations SET status = 'ended', ended_at = $2, due_at = NULL \
+             WHERE assistant_id = $1 AND status = 'active'",
+        )
+        .bind(id.as_uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_senders(&self, workspace_id: WorkspaceId) -> Result<Vec<Sender>> {
+        let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE workspace_id = $1 ORDER BY created_at, id");
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::sender).collect()
+    }
+
+    async fn update_sender(&self, workspace_id: WorkspaceId, id: SenderId, changes: SenderChanges) -> Result<Sender> {
+        let mut tx = self.writer.begin().await?;
+        let current = sender_in(&mut tx, workspace_id, id).await?;
+        if let Some(assistant_id) = changes.assistant_id {
+            live_assistant(&mut tx, workspace_id, assistant_id).await?;
+        }
+        let s = changes.apply_to(current);
+        sqlx::query(
+            "UPDATE senders SET display_phone = $3, access_token = $4, assistant_id = $5, ai_enabled = $6, \
+             status = $7 WHERE id = $1 AND workspace_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(s.display_phone.as_str())
+        .bind(s.access_token.expose())
+        .bind(s.assistant_id.as_uuid())
+        .bind(s.ai_enabled)
+        .bind(s.status.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let updated = sender_in(&mut tx, workspace_id, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sender_in(&mut tx, workspace_id, id).await?;
+        let in_use: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE sender_id = $1)")
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        if in_use {
+            return Err(StoreError::Conflict { constraint: SENDER_IN_USE.into() });
+        }
+        sqlx::query("DELETE FROM senders WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The workspace's assistant unless it is deleted, read inside a write transaction.
+async fn live_assistant(conn: &mut SqliteConnection, workspace_id: WorkspaceId, id: AssistantId) -> Result<Assistant> {
+    let sql = format!(
+        "SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL"
+    );
+    let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(conn).await?;
+    rows::assistant(&row.ok_or(StoreError::NotFound("assistant"))?)
+}
+
+/// The workspace's sender, read inside a write transaction.
+async fn sender_in(conn: &mut SqliteConnection, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender> {
+    let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1 AND workspace_id = $2");
+    let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(conn).await?;
+    rows::sender(&row.ok_or(StoreError::NotFound("sender"))?)
 }
