@@ -126,7 +126,18 @@ impl TurnWorker {
             self.store.commit_turn(&lease, idle, self.clock.now()).await?;
             return Ok(());
         }
-        let assistant = self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await?;
+        let assistant = match self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await {
+            Ok(assistant) => assistant,
+            Err(StoreError::NotFound(_)) => {
+                // the assistant was deleted: nobody answers, and the work must not come back
+                tracing::warn!(conversation_id = %conversation.id, "turn skipped: the conversation's assistant was deleted");
+                let idle =
+                    TurnCommit { answered_through_seq: pending.through_seq, messages: Vec::new(), hand_over: false };
+                self.store.commit_turn(&lease, idle, self.clock.now()).await?;
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
         let history = self.recent_history(&lease).await?;
         let customer = self.store.customers_by_ids(lease.workspace_id, &[conversation.customer_id]).await?.pop();
         let input = TurnInput {

@@ -179,3 +179,29 @@ async fn long_whatsapp_replies_are_split_into_parts() {
     assert!(parts.iter().all(|m| m.content == paragraph.trim()), "split on paragraph boundaries");
     assert_eq!(parts.iter().map(|m| m.cost.0).sum::<i64>(), 900, "the cost is counted once");
 }
+
+#[tokio::test]
+async fn a_conversation_whose_assistant_was_deleted_is_cleared_not_retried_forever() {
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let gone = fx.store.create_assistant(NewAssistant::new(fx.ws, "Old desk", "Help.")).await.unwrap();
+    let new = NewConversation {
+        workspace_id: fx.ws,
+        assistant_id: gone.id,
+        kind: ConversationType::Api,
+        customer_identifier: Some("crm-1".into()),
+        variables: serde_json::Map::new(),
+        first_message: None,
+    };
+    let conv = fx.store.create_conversation(new, start).await.unwrap();
+    fx.store.delete_assistant(fx.ws, gone.id).await.unwrap();
+    let mut message = fx.inbound("+16505551234", "anyone?", start, true);
+    message.conversation_type = ConversationType::Api;
+    message.sender_id = None;
+    message.conversation_id = Some(conv.id);
+    fx.store.ingest(&[message], start).await.unwrap();
+    let w = worker(&fx, Arc::new(Echo::default()), Arc::new(ManualClock::new(start)), "w");
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv.id));
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Idle, "the work is gone");
+    assert!(assistant_texts(&fx.messages(conv.id).await).is_empty());
+}
