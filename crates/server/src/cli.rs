@@ -52,6 +52,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Benchmarks: load a confab with realistic traffic and print what it sustained.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Signed WhatsApp webhooks only (no replies): throughput, ack latency, durability.
+    Ingest(crate::commands::bench::IngestArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +106,13 @@ pub fn main() -> ExitCode {
     };
     let flags = FlagOverrides { bind, database_url: cli.global.database_url.clone() };
     let settings = match Settings::load(cli.global.config.as_deref(), &flags) {
+        // a benchmark measures the server, not its request logs (CONFAB_LOG still wins)
+        Ok(mut settings)
+            if matches!(cli.command, Command::Bench { .. }) && std::env::var_os("CONFAB_LOG").is_none() =>
+        {
+            settings.log = "warn".into();
+            settings
+        }
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("confab: {err:#}");
@@ -119,6 +137,7 @@ pub fn main() -> ExitCode {
             Command::Apikey { command: ApiKeyCommand::Create { name } } => {
                 commands::apikey::create(settings, &name).await
             }
+            Command::Bench { command: BenchCommand::Ingest(args) } => commands::bench::ingest(args).await,
             Command::Config { .. } => Ok(()),
         }
     });

@@ -134,3 +134,22 @@ fn config_example_and_user_add() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn bench_ingest_runs_and_checks_durability() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("ingest.json");
+    let out = confab(dir.path(), "sqlite://unused.db")
+        .args(["bench", "ingest", "--duration-secs", "1", "--connections", "4", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ack latency (ms)"), "{stdout}");
+    let figures: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let acknowledged = figures["report"]["acknowledged_unique_messages"].as_u64().unwrap();
+    assert!(acknowledged > 0);
+    assert_eq!(figures["stored_messages"].as_u64(), Some(acknowledged), "every acknowledged message is stored");
+    assert!(!dir.path().join("unused.db").exists(), "the benchmark uses a database of its own");
+}

@@ -9,5 +9,6 @@ pub mod ascii_json;
 pub mod fake_graph_api;
 pub mod fake_llm;
 pub mod fake_twilio_api;
+pub mod load;
 pub mod meta_webhook;
 pub mod twilio_webhook;

@@ -1,6 +1,7 @@
 //! One module per CLI subcommand.
 
 pub mod apikey;
+pub mod bench;
 pub mod migrate;
 pub mod serve;
 pub mod user;
