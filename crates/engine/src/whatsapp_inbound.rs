@@ -7,6 +7,7 @@
 //! Every write is idempotent, so when one fails the caller answers 500, Meta retries, and the
 //! retry completes what is missing without doubling anything.
 
+use crate::ingest_batcher::IngestSink;
 use confab_channels::whatsapp::{parse_webhook, EchoMessage, InboundWhatsappMessage, WebhookBatch};
 use confab_domain::{
     Assistant, AssistantId, ConversationType, CustomerIdentity, InboundMessage, IngestOutcome, MessageKind,
@@ -44,6 +45,7 @@ pub struct AcceptSummary {
 /// whole as a dead letter (and is not an error: Meta would only send it again).
 pub async fn accept(
     store: &dyn Store,
+    ingest: &dyn IngestSink,
     raw_body: &[u8],
     now: OffsetDateTime,
     policy: InboundPolicy,
@@ -89,7 +91,7 @@ pub async fn accept(
         }
     }
     if !inbound.is_empty() {
-        for outcome in store.ingest(&inbound, now).await? {
+        for outcome in ingest.ingest(inbound, now).await? {
             match outcome {
                 IngestOutcome::Stored { .. } => summary.messages_stored += 1,
                 IngestOutcome::Duplicate => summary.messages_duplicate += 1,

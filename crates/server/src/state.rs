@@ -11,6 +11,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The workspace made on first start; webhooks for unknown numbers are kept under it.
     pub default_workspace: WorkspaceId,
+    /// Where webhooks' messages are stored: grouped into shared transactions under load.
+    pub ingest: Arc<dyn confab_engine::ingest_batcher::IngestSink>,
     /// Wakes the outbox sender when a message was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Wakes an idle turn worker when a message wants a reply.

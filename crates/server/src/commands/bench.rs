@@ -199,6 +199,7 @@ impl LocalServer {
         let url = format!("http://{}", listener.local_addr()?);
         let backend = store.backend();
         let state = AppState {
+            ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
             store: store.clone(),
             settings: Arc::new(settings),
             default_workspace: workspace,

@@ -11,6 +11,7 @@ use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
+use confab_engine::ingest_batcher::IngestBatcher;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
@@ -80,6 +81,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     ];
 
     let state = AppState {
+        ingest: Arc::new(IngestBatcher::start(store.clone())),
         store,
         settings: Arc::new(settings),
         default_workspace: workspace.id,

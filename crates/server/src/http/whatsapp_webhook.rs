@@ -54,9 +54,10 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         stale_after: Duration::seconds(i64::try_from(state.settings.whatsapp_stale_after_secs).unwrap_or(i64::MAX)),
         default_workspace: state.default_workspace,
     };
-    let summary = whatsapp_inbound::accept(state.store.as_ref(), &body, OffsetDateTime::now_utc(), policy)
-        .await
-        .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("storing a WhatsApp webhook")))?;
+    let summary =
+        whatsapp_inbound::accept(state.store.as_ref(), state.ingest.as_ref(), &body, OffsetDateTime::now_utc(), policy)
+            .await
+            .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("storing a WhatsApp webhook")))?;
     tracing::info!(
         stored = summary.messages_stored,
         duplicates = summary.messages_duplicate,

@@ -104,6 +104,7 @@ async fn start(
         )
     });
     let state = AppState {
+        ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
         store: store.clone(),
         settings: Arc::new(settings),
         default_workspace: workspace,
