@@ -20,3 +20,19 @@ pub struct AppState {
     /// Each committed turn's conversation: API callers wait here for their reply.
     pub turn_committed: tokio::sync::broadcast::Sender<confab_domain::ConversationId>,
 }
+
+impl AppState {
+    /// State with its own ingest batcher, and wake-ups and commit events nobody listens to
+    /// yet: `serve` replaces those with its workers' own.
+    pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>, default_workspace: WorkspaceId) -> Self {
+        Self {
+            ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
+            store,
+            settings,
+            default_workspace,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            turn_wake: Arc::new(tokio::sync::Notify::new()),
+            turn_committed: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
+}

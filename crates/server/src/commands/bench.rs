@@ -198,15 +198,7 @@ impl LocalServer {
         let listener = tokio::net::TcpListener::bind(settings.bind).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let backend = store.backend();
-        let state = AppState {
-            ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
-            store: store.clone(),
-            settings: Arc::new(settings),
-            default_workspace: workspace,
-            outbox_wake: Arc::new(tokio::sync::Notify::new()),
-            turn_wake: Arc::new(tokio::sync::Notify::new()),
-            turn_committed: tokio::sync::broadcast::channel(1).0,
-        };
+        let state = AppState::new(store.clone(), Arc::new(settings), workspace);
         tokio::spawn(http::launch(state, listener, std::future::pending()));
         Ok(Self { url, secret, store, workspace, backend, _dir: dir })
     }

@@ -11,7 +11,6 @@ use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
-use confab_engine::ingest_batcher::IngestBatcher;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
@@ -80,15 +79,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped))),
     ];
 
-    let state = AppState {
-        ingest: Arc::new(IngestBatcher::start(store.clone())),
-        store,
-        settings: Arc::new(settings),
-        default_workspace: workspace.id,
-        outbox_wake,
-        turn_wake,
-        turn_committed,
-    };
+    let state =
+        AppState { outbox_wake, turn_wake, turn_committed, ..AppState::new(store, Arc::new(settings), workspace.id) };
     http::launch(state, listener, shutdown_signal()).await?;
     let _ = stop.send(true);
     for task in background {

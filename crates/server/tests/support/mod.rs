@@ -104,13 +104,9 @@ async fn start(
         )
     });
     let state = AppState {
-        ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
-        store: store.clone(),
-        settings: Arc::new(settings),
-        default_workspace: workspace,
-        outbox_wake: Arc::new(tokio::sync::Notify::new()),
         turn_wake: turns.as_ref().map_or_else(|| Arc::new(tokio::sync::Notify::new()), |t| t.waker()),
         turn_committed,
+        ..AppState::new(store.clone(), Arc::new(settings), workspace)
     };
     let (stop_turns, turns_stopped) = oneshot::channel::<()>();
     if let Some(turns) = turns {
