@@ -73,6 +73,17 @@ async fn list_filter_page_and_read_conversations() {
     assert_eq!(first["customer"]["phone"].as_str().map(|p| p.starts_with("+1650555")), Some(true));
     assert_eq!(first["window"]["is_open"], true);
     assert_eq!(first["sender_id"], sender.id.to_string());
+    let by_number: Value = app
+        .get("/api/v1/conversations?sender_phone=%2B1%20555%20078%203881&limit=100", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_number["items"].as_array().unwrap().len(), 12, "the sender's number, typed any way");
+    let other_number: Value =
+        app.get("/api/v1/conversations?sender_phone=%2B15559999999", Some(&key)).await.json().await.unwrap();
+    assert!(other_number["items"].as_array().unwrap().is_empty());
+    assert_eq!(app.get("/api/v1/conversations?sender_phone=call-me", Some(&key)).await.status(), 422);
     let by_customer: Value =
         app.get("/api/v1/conversations?external_identifier=crm-42", Some(&key)).await.json().await.unwrap();
     assert_eq!(by_customer["items"].as_array().unwrap().len(), 1);

@@ -42,6 +42,8 @@ pub struct ListQuery {
     kind: Option<String>,
     assistant_id: Option<String>,
     sender_id: Option<String>,
+    /// The business number, as an alternative to `sender_id`.
+    sender_phone: Option<String>,
     customer: Option<String>,
     external_identifier: Option<String>,
     status: Option<String>,
@@ -75,6 +77,26 @@ impl ListQuery {
         Ok(ConversationFilter { kind, assistant_id, sender_id, status, customer, from, to })
     }
 
+    /// The filter with `sender_phone` resolved to the workspace's sender on that number;
+    /// `None` when no sender has it (so nothing can match).
+    pub async fn resolve(
+        &self,
+        state: &AppState,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<ConversationFilter>, ApiError> {
+        let mut filter = self.filter()?;
+        let Some(raw) = &self.sender_phone else { return Ok(Some(filter)) };
+        let phone =
+            confab_domain::PhoneNumber::parse(raw).map_err(|e| ValidationError::new("sender_phone", e.message))?;
+        let senders = state.store.list_senders(workspace_id).await?;
+        let Some(sender) = senders.iter().find(|s| s.display_phone == phone) else { return Ok(None) };
+        if filter.sender_id.is_some_and(|id| id != sender.id) {
+            return Ok(None);
+        }
+        filter.sender_id = Some(sender.id);
+        Ok(Some(filter))
+    }
+
     fn page(&self) -> Result<PageRequest, ApiError> {
         let after = match &self.cursor {
             Some(token) => Some(
@@ -92,8 +114,12 @@ async fn list(
     auth: ApiKeyAuth,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = query.filter()?;
-    let page = state.store.list_conversations(auth.workspace_id, &filter, query.page()?).await?;
+    let resolved = query.resolve(&state, auth.workspace_id).await?;
+    let page_request = query.page()?;
+    let Some(filter) = resolved else {
+        return Ok(Json(json!({ "items": [], "next_cursor": null })));
+    };
+    let page = state.store.list_conversations(auth.workspace_id, &filter, page_request).await?;
     let customers = customers_of(&state, auth.workspace_id, &page.items).await?;
     let now = OffsetDateTime::now_utc();
     let items: Vec<Value> =

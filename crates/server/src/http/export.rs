@@ -100,7 +100,11 @@ async fn export(
         "message" => Level::Message,
         _ => return Err(ValidationError::new("level", "level must be conversation or message").into()),
     };
-    let filter = query.filters.filter()?;
+    // no sender on that number: a filter no conversation matches
+    let filter = query.filters.resolve(&state, auth.workspace_id).await?.unwrap_or_else(|| ConversationFilter {
+        sender_id: Some(confab_domain::SenderId::new()),
+        ..query.filters.filter().unwrap_or_default()
+    });
     let exporter = Exporter {
         state,
         workspace_id: auth.workspace_id,
