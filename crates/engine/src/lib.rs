@@ -9,6 +9,7 @@
 pub mod builtin_tools;
 pub mod channel_client;
 pub mod clock;
+pub mod inactivity;
 pub mod ingest_batcher;
 pub mod llm_responder;
 pub mod meta_channel;

@@ -5,7 +5,7 @@
 //! assistant's fallback message goes out and the conversation is handed to a person, with a
 //! note that says why — never a silent gap.
 
-use crate::builtin_tools::{self, TRANSFER_TO_HUMAN};
+use crate::builtin_tools::{self, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
 use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
 use crate::responder::{Responder, TurnInput, TurnOutcome};
@@ -125,6 +125,13 @@ impl Responder for LlmResponder {
                     record.payload = serde_json::json!({ "model": response.model, "llm_latency_ms": latency_ms });
                 }
                 outcome.messages.push(record);
+                if let Some(summary) = run.end {
+                    outcome.end = true;
+                    outcome.messages.push(NewMessage::text(
+                        Role::System,
+                        format!("Conversation ended by the assistant ({END_CONVERSATION}): {summary}"),
+                    ));
+                }
                 if let Some(reason) = run.hand_over {
                     outcome.hand_over = true;
                     outcome.messages.push(NewMessage::text(

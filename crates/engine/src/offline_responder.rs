@@ -27,6 +27,7 @@ impl Responder for OfflineResponder {
         TurnOutcome {
             messages: vec![NewMessage::text(Role::Assistant, reply), NewMessage::text(Role::System, NO_LLM_NOTE)],
             hand_over: true,
+            end: false,
         }
     }
 }

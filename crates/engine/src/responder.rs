@@ -23,6 +23,8 @@ pub struct TurnOutcome {
     pub messages: Vec<NewMessage>,
     /// Hand the conversation to a person (AI off for it).
     pub hand_over: bool,
+    /// End the conversation (the assistant decided it is done).
+    pub end: bool,
 }
 
 #[async_trait]

@@ -122,7 +122,7 @@ impl TurnWorker {
         let pending = self.store.pending_customer_messages(&lease).await?;
         if !conversation.ai_enabled || pending.messages.is_empty() {
             // a person took over since, or nothing is left: clear the work without answering
-            let idle = TurnCommit { answered_through_seq: pending.through_seq, messages: Vec::new(), hand_over: false };
+            let idle = TurnCommit::nothing(pending.through_seq);
             self.store.commit_turn(&lease, idle, self.clock.now()).await?;
             return Ok(());
         }
@@ -131,8 +131,7 @@ impl TurnWorker {
             Err(StoreError::NotFound(_)) => {
                 // the assistant was deleted: nobody answers, and the work must not come back
                 tracing::warn!(conversation_id = %conversation.id, "turn skipped: the conversation's assistant was deleted");
-                let idle =
-                    TurnCommit { answered_through_seq: pending.through_seq, messages: Vec::new(), hand_over: false };
+                let idle = TurnCommit::nothing(pending.through_seq);
                 self.store.commit_turn(&lease, idle, self.clock.now()).await?;
                 return Ok(());
             }
@@ -161,7 +160,12 @@ impl TurnWorker {
         let sends = messages.iter().any(|m| matches!(m.role, Role::Assistant | Role::Agent));
         let now = self.clock.now();
         let messages = with_response_time(messages, &pending.messages, now);
-        let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over: outcome.hand_over };
+        let commit = TurnCommit {
+            answered_through_seq: pending.through_seq,
+            messages,
+            hand_over: outcome.hand_over,
+            end: outcome.end,
+        };
         self.store.commit_turn(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");
         if sends {

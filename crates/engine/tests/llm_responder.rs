@@ -85,3 +85,20 @@ async fn an_llm_that_keeps_failing_hands_over_with_the_fallback() {
     assert_eq!(messages[1].payload["llm_error"], "server", "the metrics count it by kind");
     assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled);
 }
+
+#[tokio::test]
+async fn the_model_can_end_the_conversation() {
+    let fx = Fixture::new(|a| a.tools = vec![ToolName::parse("end_conversation").unwrap()]).await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.script([
+        Step::tool_call("end_conversation", serde_json::json!({ "summary": "order status given" })),
+        Step::reply("Have a great day!"),
+    ]);
+    let conv = fx.customer_writes("+16505551234", "that's all, thanks", OffsetDateTime::now_utc()).await;
+    worker(&fx, &fake).await.step().await.unwrap();
+    let conversation = fx.store.get_conversation(fx.ws, conv).await.unwrap();
+    assert_eq!(conversation.status, ConversationStatus::Ended);
+    let messages = fx.messages(conv).await;
+    assert!(messages.iter().any(|m| m.role == Role::System && m.content.contains("order status given")));
+    assert_eq!(messages.last().unwrap().content, "Have a great day!");
+}

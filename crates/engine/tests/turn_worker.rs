@@ -29,7 +29,7 @@ impl Responder for Echo {
         self.turns.lock().unwrap().push(texts.clone());
         TurnOutcome {
             messages: vec![NewMessage::text(Role::Assistant, format!("re: {}", texts.join(" + ")))],
-            hand_over: false,
+            ..Default::default()
         }
     }
 }
@@ -45,7 +45,7 @@ impl Responder for Stalled {
     async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
         self.entered.notify_one();
         self.gate.notified().await;
-        TurnOutcome { messages: vec![NewMessage::text(Role::Assistant, "late answer")], hand_over: false }
+        TurnOutcome { messages: vec![NewMessage::text(Role::Assistant, "late answer")], ..Default::default() }
     }
 }
 
@@ -163,7 +163,7 @@ async fn long_whatsapp_replies_are_split_into_parts() {
             let text = [paragraph.trim(); 4].join("\n\n");
             let mut reply = NewMessage::text(Role::Assistant, text);
             reply.cost = MicroUsd(900);
-            TurnOutcome { messages: vec![reply], hand_over: false }
+            TurnOutcome { messages: vec![reply], ..Default::default() }
         }
     }
     let fx = Fixture::new(|_| {}).await;

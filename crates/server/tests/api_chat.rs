@@ -22,7 +22,7 @@ impl Responder for Echo {
         let said: Vec<&str> = input.pending.iter().map(|m| m.content.as_str()).collect();
         let mut reply = NewMessage::text(Role::Assistant, format!("You said: {}", said.join(" / ")));
         reply.cost = confab_domain::MicroUsd(250);
-        TurnOutcome { messages: vec![reply], hand_over: false }
+        TurnOutcome { messages: vec![reply], ..Default::default() }
     }
 }
 

@@ -29,7 +29,7 @@ impl Responder for Scripted {
         let mut reply = NewMessage::text(Role::Assistant, "On it.");
         reply.cost = MicroUsd(250);
         reply.payload = serde_json::json!({ "model": "scripted", "llm_latency_ms": 400 });
-        TurnOutcome { messages: vec![reply], hand_over: false }
+        TurnOutcome { messages: vec![reply], ..Default::default() }
     }
 }
 

@@ -37,6 +37,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_soft_delete.sql"),
         include_str!("../migrations/postgres/0005_soft_delete.sql"),
     ),
+    (
+        6,
+        "inactivity",
+        include_str!("../migrations/sqlite/0006_inactivity.sql"),
+        include_str!("../migrations/postgres/0006_inactivity.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

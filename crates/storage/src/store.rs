@@ -136,6 +136,9 @@ pub trait WorkQueue: Send + Sync {
     async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>>;
     /// When the earliest due conversation becomes due, for a worker deciding how long to sleep.
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>>;
+    /// Ends up to `limit` active conversations silent for longer than their assistant's
+    /// inactivity timeout (none with work due or a turn running); returns them.
+    async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>>;
 }
 
 /// Provider events other than messages: delivery statuses, and payloads kept for inspection.
@@ -473,6 +476,15 @@ pub struct TurnCommit {
     pub messages: Vec<NewMessage>,
     /// Hand the conversation to a person: AI off for it, and nothing left due.
     pub hand_over: bool,
+    /// End the conversation; the customer's next message starts a new one.
+    pub end: bool,
+}
+
+impl TurnCommit {
+    /// A turn that answers nothing but clears the work up to `answered_through_seq`.
+    pub fn nothing(answered_through_seq: i64) -> Self {
+        Self { answered_through_seq, messages: Vec::new(), hand_over: false, end: false }
+    }
 }
 
 /// One delivery status reported by a provider.

@@ -69,6 +69,7 @@ conformance!(
     senders_are_listed_updated_and_deleted_only_without_conversations,
     metrics_aggregate_a_known_workload,
     metrics_of_an_empty_range_are_zero,
+    conversations_end_by_turn_or_after_inactivity,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -975,7 +976,7 @@ fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Val
 async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
     let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
     let pending = store.pending_customer_messages(&lease).await.unwrap();
-    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over };
+    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over, end: false };
     store.commit_turn(&lease, commit, at + after).await.unwrap();
 }
 
@@ -1114,4 +1115,40 @@ async fn metrics_of_an_empty_range_are_zero(store: Arc<dyn Store>) {
     assert_eq!((m.llm_failures, m.timeouts, m.failed_deliveries), (0, 0, 0));
     let days: Vec<_> = m.daily.iter().map(|d| (d.date.to_string(), d.messages)).collect();
     assert_eq!(days, [("2026-01-01".into(), 0), ("2026-01-02".into(), 0), ("2026-01-03".to_string(), 0)]);
+}
+
+async fn conversations_end_by_turn_or_after_inactivity(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    // ended by a turn: the next message starts a new conversation
+    store.ingest(&[fx.inbound("wamid.e1", "+15550000001", "bye")], t).await.unwrap();
+    let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let mut turn = reply(pending.through_seq, "Goodbye!");
+    turn.end = true;
+    store.commit_turn(&lease, turn, t).await.unwrap();
+    let ended = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+    assert_eq!(ended.status, ConversationStatus::Ended);
+    assert!(ended.ended_at.is_some());
+    let next = store.ingest(&[fx.inbound("wamid.e2", "+15550000001", "one more thing")], t).await.unwrap();
+    assert!(
+        matches!(next[0], IngestOutcome::Stored { conversation_id, conversation_created: true, .. } if conversation_id != lease.conversation_id)
+    );
+
+    // ended after the assistant's inactivity timeout (30 min), unless work is due
+    let mut quiet = fx.inbound("wamid.q1", "+15550000002", "thanks");
+    quiet.wants_reply = false;
+    let IngestOutcome::Stored { conversation_id: quiet_id, .. } = store.ingest(&[quiet], t).await.unwrap()[0] else {
+        panic!()
+    };
+    assert!(store.end_inactive(t + Duration::minutes(29), 100).await.unwrap().is_empty());
+    let swept = store.end_inactive(t + Duration::minutes(31), 100).await.unwrap();
+    assert!(swept.contains(&quiet_id), "{swept:?}");
+    assert!(!swept.contains(&lease.conversation_id), "already ended");
+    let due_conversation = match next[0] {
+        IngestOutcome::Stored { conversation_id, .. } => conversation_id,
+        _ => unreachable!(),
+    };
+    assert!(!swept.contains(&due_conversation), "work is due: not ended under it");
+    assert_eq!(store.get_conversation(fx.ws, quiet_id).await.unwrap().status, ConversationStatus::Ended);
 }

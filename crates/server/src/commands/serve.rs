@@ -11,6 +11,7 @@ use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
+use confab_engine::inactivity;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
@@ -24,6 +25,9 @@ use tokio::net::TcpListener;
 
 /// Turns answered at once (each waits mostly on its LLM).
 const TURN_CONCURRENCY: usize = 8;
+
+/// How often conversations silent past their assistant's inactivity timeout are ended.
+const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -76,7 +80,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let background = [
         tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
-        tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped))),
+        tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped.clone()))),
+        tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped))),
     ];
 
     let state =

@@ -68,7 +68,9 @@ impl WorkQueue for PgStore {
         let tokens: i64 = turn.messages.iter().map(token_count).sum();
         let fenced: Option<String> = sqlx::query_scalar(
             "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
-             due_at = CASE WHEN $9 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
+             due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
+             status = CASE WHEN $10 THEN 'ended' ELSE status END, \
+             ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
@@ -85,6 +87,7 @@ impl WorkQueue for PgStore {
         .bind(lease.token)
         .bind(&lease.owner)
         .bind(turn.hand_over)
+        .bind(turn.end)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {
@@ -110,6 +113,22 @@ impl WorkQueue for PgStore {
         )
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>> {
+        let ended: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "UPDATE conversations SET status = 'ended', ended_at = $1, due_at = NULL \
+             WHERE id IN (SELECT c.id FROM conversations c JOIN assistants a ON a.id = c.assistant_id \
+                 WHERE c.status = 'active' AND c.due_at IS NULL AND (c.lease_until IS NULL OR c.lease_until <= $1) \
+                 AND c.last_message_at + make_interval(mins => a.inactivity_timeout_minutes::int) <= $1 \
+                 ORDER BY c.last_message_at LIMIT $2 FOR UPDATE OF c SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ended.into_iter().map(Into::into).collect())
     }
 }
 

@@ -66,7 +66,9 @@ impl WorkQueue for SqliteStore {
         let tokens: i64 = turn.messages.iter().map(token_count).sum();
         let fenced = sqlx::query(
             "UPDATE conversations SET answered_seq = MAX(answered_seq, $1), \
-             due_at = CASE WHEN $9 THEN NULL WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
+             due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
+             status = CASE WHEN $10 THEN 'ended' ELSE status END, \
+             ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
@@ -83,6 +85,7 @@ impl WorkQueue for SqliteStore {
         .bind(lease.token)
         .bind(&lease.owner)
         .bind(turn.hand_over)
+        .bind(turn.end)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {
@@ -109,6 +112,22 @@ impl WorkQueue for SqliteStore {
         .fetch_one(&self.writer)
         .await?;
         next.map(from_micros).transpose()
+    }
+
+    async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>> {
+        let ended: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "UPDATE conversations SET status = 'ended', ended_at = $1, due_at = NULL \
+             WHERE id IN (SELECT c.id FROM conversations c JOIN assistants a ON a.id = c.assistant_id \
+                 WHERE c.status = 'active' AND c.due_at IS NULL AND (c.lease_until IS NULL OR c.lease_until <= $1) \
+                 AND c.last_message_at + a.inactivity_timeout_minutes * 60000000 <= $1 \
+                 ORDER BY c.last_message_at LIMIT $2) \
+             RETURNING id",
+        )
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(ended.into_iter().map(Into::into).collect())
     }
 }
 
