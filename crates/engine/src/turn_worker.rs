@@ -137,7 +137,7 @@ impl TurnWorker {
             }
             Err(err) => return Err(err),
         };
-        let history = self.recent_history(&lease).await?;
+        let history = self.store.recent_messages(lease.workspace_id, lease.conversation_id, HISTORY_LIMIT).await?;
         let customer = self.store.customers_by_ids(lease.workspace_id, &[conversation.customer_id]).await?.pop();
         let input = TurnInput {
             assistant: &assistant,
@@ -182,23 +182,6 @@ impl TurnWorker {
             Ok(sender) => receipts.mark_read_and_typing(&sender, wamid).await,
             Err(err) => tracing::warn!(error = %err, "no read receipt: the sender could not be loaded"),
         }
-    }
-
-    async fn recent_history(&self, lease: &Lease) -> Result<Vec<confab_domain::Message>, StoreError> {
-        // newest HISTORY_LIMIT messages, oldest first
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.list_messages(lease.workspace_id, lease.conversation_id, after, 500).await?;
-            let done = page.len() < 500;
-            after = page.last().map(|m| m.id);
-            all.extend(page);
-            if done {
-                break;
-            }
-        }
-        let skip = all.len().saturating_sub(HISTORY_LIMIT as usize);
-        Ok(all.split_off(skip))
     }
 
     /// Runs the responder, renewing the lease every third of its length; gives up (LeaseLost)

@@ -216,6 +216,13 @@ async fn exports_stream_every_row_and_parse_back() {
     let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 130);
     assert!(lines.iter().all(|c| c["type"] == "whatsapp" && c["customer_message_count"] == 1));
+    let unknown_number = app
+        .get("/api/v1/conversations/export?format=csv&sender_phone=%2B15559999999", Some(&key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(unknown_number.lines().count(), 1, "no sender on that number: just the header");
     let none = app.get("/api/v1/conversations/export?format=csv&type=api", Some(&key)).await.text().await.unwrap();
     assert_eq!(none.lines().count(), 1, "just the header");
     assert_eq!(app.get("/api/v1/conversations/export?format=xml", Some(&key)).await.status(), 422);

@@ -293,3 +293,12 @@ pub(crate) fn customer(row: &impl RowExt) -> Result<confab_domain::Customer> {
         created_at: row.time("created_at")?,
     })
 }
+
+/// The newest `$3` messages of conversation `$2` in workspace `$1`, oldest first.
+pub(crate) fn recent_messages_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) recent \
+         ORDER BY created_at, id"
+    )
+}

@@ -103,6 +103,13 @@ pub trait ConversationStore: Send + Sync {
         after: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// The newest `limit` messages of a conversation, oldest first (what a turn shows its model).
+    async fn recent_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
     /// The customer messages a turn has not answered yet (inbound seq above the lease's
     /// `answered_seq`), oldest first.
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;

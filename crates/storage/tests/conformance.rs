@@ -70,6 +70,7 @@ conformance!(
     metrics_aggregate_a_known_workload,
     metrics_of_an_empty_range_are_zero,
     conversations_end_by_turn_or_after_inactivity,
+    recent_messages_are_the_newest_oldest_first,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1151,4 +1152,16 @@ async fn conversations_end_by_turn_or_after_inactivity(store: Arc<dyn Store>) {
     };
     assert!(!swept.contains(&due_conversation), "work is due: not ended under it");
     assert_eq!(store.get_conversation(fx.ws, quiet_id).await.unwrap().status, ConversationStatus::Ended);
+}
+
+async fn recent_messages_are_the_newest_oldest_first(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    let batch: Vec<_> = (0..7).map(|i| fx.inbound(&format!("wamid.r{i}"), "+15550000001", &format!("m{i}"))).collect();
+    let IngestOutcome::Stored { conversation_id, .. } = store.ingest(&batch, t).await.unwrap()[0] else { panic!() };
+    let recent = store.recent_messages(fx.ws, conversation_id, 3).await.unwrap();
+    assert_eq!(recent.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["m4", "m5", "m6"]);
+    assert_eq!(store.recent_messages(fx.ws, conversation_id, 100).await.unwrap().len(), 7);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.recent_messages(other.id, conversation_id, 100).await.unwrap().is_empty());
 }

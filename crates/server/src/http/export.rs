@@ -100,11 +100,8 @@ async fn export(
         "message" => Level::Message,
         _ => return Err(ValidationError::new("level", "level must be conversation or message").into()),
     };
-    // no sender on that number: a filter no conversation matches
-    let filter = query.filters.resolve(&state, auth.workspace_id).await?.unwrap_or_else(|| ConversationFilter {
-        sender_id: Some(confab_domain::SenderId::new()),
-        ..query.filters.filter().unwrap_or_default()
-    });
+    // `None`: no sender has the number asked for, so nothing matches (the file is just a header)
+    let filter = query.filters.resolve(&state, auth.workspace_id).await?;
     let exporter = Exporter {
         state,
         workspace_id: auth.workspace_id,
@@ -142,7 +139,8 @@ async fn export(
 struct Exporter {
     state: AppState,
     workspace_id: WorkspaceId,
-    filter: ConversationFilter,
+    /// `None` when nothing can match.
+    filter: Option<ConversationFilter>,
     format: Format,
     level: Level,
     after: Option<Cursor>,
@@ -164,10 +162,14 @@ impl Exporter {
                 write_csv_row(&mut out, header.iter().map(|h| (*h).to_string()))?;
             }
         }
+        let Some(filter) = &self.filter else {
+            self.done = true;
+            return Ok(Some(Bytes::from(out)));
+        };
         let page = self
             .state
             .store
-            .list_conversations(self.workspace_id, &self.filter, PageRequest { limit: PAGE, after: self.after })
+            .list_conversations(self.workspace_id, filter, PageRequest { limit: PAGE, after: self.after })
             .await?;
         self.after = page.next;
         self.done = page.next.is_none();

@@ -120,6 +120,21 @@ impl ConversationStore for PgStore {
         fetched.iter().map(rows::message).collect()
     }
 
+    async fn recent_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let fetched = sqlx::query(&rows::recent_messages_sql())
+            .bind(workspace_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        fetched.iter().map(rows::message).collect()
+    }
+
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
