@@ -6,7 +6,6 @@
 //! land — automations. It never parses wire formats (that is `channels`) and never sees SQL
 //! (that is `storage`).
 
-pub mod builtin_tools;
 pub mod channel_client;
 pub mod clock;
 pub mod inactivity;
@@ -18,6 +17,7 @@ pub mod outbox;
 pub mod prompt;
 pub mod responder;
 pub mod send_pacing;
+pub mod tools;
 pub mod turn_worker;
 pub mod twilio_channel;
 pub mod twilio_inbound;

@@ -5,10 +5,10 @@
 //! assistant's fallback message goes out and the conversation is handed to a person, with a
 //! note that says why — never a silent gap.
 
-use crate::builtin_tools::{self, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
 use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
 use crate::responder::{Responder, TurnInput, TurnOutcome};
+use crate::tools::{ToolCatalog, ToolContext, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use async_trait::async_trait;
 use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
 use confab_domain::{MicroUsd, Role, ToolCall, Usage};
@@ -24,11 +24,19 @@ pub struct LlmResponder {
     client: Arc<dyn LlmClient>,
     default_model: String,
     prices: PriceTable,
+    tools: ToolCatalog,
 }
 
 impl LlmResponder {
     pub fn new(client: Arc<dyn LlmClient>, default_model: impl Into<String>, prices: PriceTable) -> Self {
-        Self { client, default_model: default_model.into(), prices }
+        Self { client, default_model: default_model.into(), prices, tools: ToolCatalog::builtin() }
+    }
+
+    /// Where each turn's tools come from (only the built-in ones that need no storage unless
+    /// set).
+    pub fn with_tools(mut self, tools: ToolCatalog) -> Self {
+        self.tools = tools;
+        self
     }
 
     fn cost(&self, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
@@ -43,10 +51,13 @@ impl Responder for LlmResponder {
     async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
         let assistant = input.assistant;
         let model = assistant.model.clone().unwrap_or_else(|| self.default_model.clone());
-        let tools = builtin_tools::enabled_tools(assistant);
+        let now = OffsetDateTime::now_utc();
+        let toolbox = self.tools.toolbox(assistant).await;
+        let tools = toolbox.specs();
+        let context = ToolContext { assistant, conversation: input.conversation, customer: input.customer, now };
         let mut request = ChatRequest {
             model: model.clone(),
-            system: system_prompt(assistant, input.conversation, input.customer, OffsetDateTime::now_utc()),
+            system: system_prompt(assistant, input.conversation, input.customer, now),
             messages: chat_history(input.history, HISTORY_BUDGET_CHARS),
             tool_choice: if tools.is_empty() { ToolChoice::None } else { ToolChoice::Auto },
             tools,
@@ -102,7 +113,8 @@ impl Responder for LlmResponder {
                 .push(ChatMessage::assistant_tool_calls(response.content.clone(), response.tool_calls.clone()));
             for (i, call) in response.tool_calls.iter().enumerate() {
                 let tool_started = Instant::now();
-                let run = builtin_tools::run(&call.name, &call.arguments);
+                let mut run = toolbox.call(&call.name, &context, &call.arguments).await;
+                outcome.variables.append(&mut run.variables);
                 let duration_ms = i64::try_from(tool_started.elapsed().as_millis()).unwrap_or(i64::MAX);
                 let result_text = match &run.result {
                     Ok(value) => value.to_string(),

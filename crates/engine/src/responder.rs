@@ -25,6 +25,8 @@ pub struct TurnOutcome {
     pub hand_over: bool,
     /// End the conversation (the assistant decided it is done).
     pub end: bool,
+    /// Merged into the conversation's variables (e.g. what `collect_data` validated).
+    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 #[async_trait]

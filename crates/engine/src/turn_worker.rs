@@ -165,6 +165,7 @@ impl TurnWorker {
             messages,
             hand_over: outcome.hand_over,
             end: outcome.end,
+            variables: outcome.variables,
         };
         self.store.commit_turn(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");

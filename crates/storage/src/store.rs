@@ -125,6 +125,14 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Conversation>;
     /// Starts an API or test conversation, with the assistant's first message if it has one.
     async fn create_conversation(&self, conversation: NewConversation, now: OffsetDateTime) -> Result<Conversation>;
+    /// Merges `patch` into the conversation's variables (JSON merge patch: a `null` value
+    /// removes the variable). Not found for another workspace's conversation.
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation>;
 }
 
 /// The work queue: due conversations, claimed one worker at a time with a lease whose token
@@ -485,12 +493,21 @@ pub struct TurnCommit {
     pub hand_over: bool,
     /// End the conversation; the customer's next message starts a new one.
     pub end: bool,
+    /// Merged into the conversation's variables (a JSON merge patch: a `null` value removes
+    /// the variable), e.g. what `collect_data` validated.
+    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TurnCommit {
     /// A turn that answers nothing but clears the work up to `answered_through_seq`.
     pub fn nothing(answered_through_seq: i64) -> Self {
-        Self { answered_through_seq, messages: Vec::new(), hand_over: false, end: false }
+        Self {
+            answered_through_seq,
+            messages: Vec::new(),
+            hand_over: false,
+            end: false,
+            variables: serde_json::Map::new(),
+        }
     }
 }
 

@@ -71,6 +71,7 @@ conformance!(
     metrics_of_an_empty_range_are_zero,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
+    conversation_variables_merge_from_turns_and_calls,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -977,7 +978,7 @@ fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Val
 async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
     let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
     let pending = store.pending_customer_messages(&lease).await.unwrap();
-    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over, end: false };
+    let commit = TurnCommit { messages, hand_over, ..TurnCommit::nothing(pending.through_seq) };
     store.commit_turn(&lease, commit, at + after).await.unwrap();
 }
 
@@ -1164,4 +1165,32 @@ async fn recent_messages_are_the_newest_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(store.recent_messages(fx.ws, conversation_id, 100).await.unwrap().len(), 7);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(store.recent_messages(other.id, conversation_id, 100).await.unwrap().is_empty());
+}
+
+/// Variables merge as a JSON merge patch, from a turn's commit and from a direct call; `null`
+/// removes one; another workspace's conversation is not found.
+async fn conversation_variables_merge_from_turns_and_calls(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.v1", "+15550000001", "hi")], now).await.unwrap();
+    let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().expect("due");
+    let mut commit = reply(1, "hello");
+    commit.variables.insert("email".into(), serde_json::json!("ana@example.com"));
+    commit.variables.insert("party_size".into(), serde_json::json!(4));
+    store.commit_turn(&lease, commit, now).await.unwrap();
+    let c = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert_eq!(c.variables["party_size"], 4);
+
+    let patch = serde_json::json!({ "party_size": null, "plan": "pro" });
+    let patch = patch.as_object().unwrap();
+    let c = store.merge_conversation_variables(fx.ws, c.id, patch).await.unwrap();
+    assert_eq!(c.variables.len(), 2, "{:?}", c.variables);
+    assert_eq!(c.variables["plan"], "pro");
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert!(!c.variables.contains_key("party_size"));
+
+    let other = store.create_workspace("Other").await.unwrap();
+    let err = store.merge_conversation_variables(other.id, c.id, patch).await;
+    assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
 }

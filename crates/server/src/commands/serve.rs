@@ -18,8 +18,10 @@ use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
 use confab_engine::send_pacing::SendPacing;
+use confab_engine::tools::ToolCatalog;
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
+use confab_storage::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -57,7 +59,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .with_channel(Provider::Meta, meta.clone())
             .with_channel(Provider::Twilio, Arc::new(TwilioChannel::new(twilio, Some(twilio_callbacks))));
     let outbox_wake = outbox.waker();
-    let responder = responder(&settings)?;
+    let responder = responder(&settings, store.clone())?;
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let (turn_committed, _) = tokio::sync::broadcast::channel(1024);
     let turns = Arc::new(
@@ -97,7 +99,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
 /// The configured LLM (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`), or the
 /// offline responder when none is configured.
-fn responder(settings: &Settings) -> anyhow::Result<Arc<dyn Responder>> {
+fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Responder>> {
     let Some(provider) = &settings.llm_provider else {
         return Ok(Arc::new(OfflineResponder));
     };
@@ -109,7 +111,8 @@ fn responder(settings: &Settings) -> anyhow::Result<Arc<dyn Responder>> {
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    Ok(Arc::new(LlmResponder::new(client, model, PriceTable::default())))
+    let responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    Ok(Arc::new(responder))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -66,6 +66,7 @@ impl WorkQueue for PgStore {
         let mut tx = self.pool.begin().await?;
         let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
         let tokens: i64 = turn.messages.iter().map(token_count).sum();
+        let (sets, removes) = crate::values::merge_patch_parts(&turn.variables);
         let fenced: Option<String> = sqlx::query_scalar(
             "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
              due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
@@ -74,7 +75,8 @@ impl WorkQueue for PgStore {
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5) \
+             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5), \
+             variables = (variables || $11) - $12::text[] \
              WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
              RETURNING type",
         )
@@ -88,6 +90,8 @@ impl WorkQueue for PgStore {
         .bind(&lease.owner)
         .bind(turn.hand_over)
         .bind(turn.end)
+        .bind(sets)
+        .bind(removes)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {

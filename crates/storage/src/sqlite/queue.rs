@@ -72,7 +72,8 @@ impl WorkQueue for SqliteStore {
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5) \
+             total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5), \
+             variables = CASE WHEN $11 = '{}' THEN variables ELSE json_patch(variables, $11) END \
              WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
              RETURNING type",
         )
@@ -86,6 +87,7 @@ impl WorkQueue for SqliteStore {
         .bind(&lease.owner)
         .bind(turn.hand_over)
         .bind(turn.end)
+        .bind(serde_json::Value::Object(turn.variables.clone()).to_string())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {
