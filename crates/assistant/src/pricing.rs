@@ -21,12 +21,13 @@
 //! (confab sets no cache breakpoints, so there are none unless someone adds them); WhatsApp
 //! template rates vary by the recipient's country, and the table holds one rate per category.
 
-use confab_domain::{MicroUsd, Provider, TemplateCategory, Usage};
+use confab_domain::{MicroUsd, Provider, TemplateCategory, Usage, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A model's token prices, in micro-USD per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelPrice {
     /// Uncached input (prompt) tokens.
     pub input_per_million: MicroUsd,
@@ -59,7 +60,7 @@ impl ModelPrice {
 
 /// Fees per message, by channel and kind, in micro-USD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChannelFees {
     /// A message a customer sends on WhatsApp (Meta charges nothing).
     pub whatsapp_inbound: MicroUsd,
@@ -117,7 +118,7 @@ pub enum ChannelMessage {
 /// Token prices per model and fees per message. Serde-(de)serialisable; missing fields take
 /// the defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PriceTable {
     /// Model name (or name prefix) → prices.
     pub models: BTreeMap<String, ModelPrice>,
@@ -210,6 +211,40 @@ impl PriceTable {
     /// The cost of `usage` on `model`, or `None` when the table has no price for it.
     pub fn try_llm_cost(&self, model: &str, usage: &Usage) -> Option<MicroUsd> {
         self.model_price(model).map(|price| price.cost(usage))
+    }
+
+    /// Checks an operator's table: no negative price or fee, model names of 1 to 100
+    /// characters. Every problem is listed.
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        for (name, price) in &self.models {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                errors.push(ValidationError::new("models", format!("model name `{name}` must be 1 to 100 characters")));
+            }
+            let prices = [price.input_per_million, price.cached_input_per_million, price.output_per_million];
+            if prices.iter().any(|p| p.0 < 0) {
+                errors.push(ValidationError::new("models", format!("the prices of `{name}` must not be negative")));
+            }
+        }
+        let f = &self.channel_fees;
+        let fees = [
+            f.whatsapp_inbound,
+            f.whatsapp_session_outbound,
+            f.whatsapp_template_marketing,
+            f.whatsapp_template_utility,
+            f.whatsapp_template_authentication,
+            f.twilio_per_message,
+            f.widget,
+            f.api,
+        ];
+        if fees.iter().any(|fee| fee.0 < 0) {
+            errors.push(ValidationError::new("channel_fees", "channel fees must not be negative"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// The channel fee for one message.

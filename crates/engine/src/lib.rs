@@ -22,3 +22,4 @@ pub mod turn_worker;
 pub mod twilio_channel;
 pub mod twilio_inbound;
 pub mod whatsapp_inbound;
+pub mod workspace_prices;

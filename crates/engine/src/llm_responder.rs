@@ -39,9 +39,11 @@ impl LlmResponder {
         self
     }
 
-    fn cost(&self, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
+    /// What the billed attempts cost at `prices` (the workspace's table, else ours).
+    fn cost(&self, prices: Option<&PriceTable>, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
+        let prices = prices.unwrap_or(&self.prices);
         billed.iter().fold((MicroUsd::ZERO, Usage::default()), |(cost, usage), attempt| {
-            (cost + self.prices.llm_cost(&attempt.model, &attempt.usage), usage + attempt.usage)
+            (cost + prices.llm_cost(&attempt.model, &attempt.usage), usage + attempt.usage)
         })
     }
 }
@@ -70,7 +72,7 @@ impl Responder for LlmResponder {
             let response = match self.client.chat(&request).await {
                 Ok(response) => response,
                 Err(err) => {
-                    let (cost, usage) = self.cost(err.billed());
+                    let (cost, usage) = self.cost(input.prices, err.billed());
                     tracing::warn!(conversation_id = %input.conversation.id, kind = ?err.kind(), attempts = err.attempts(), "LLM unavailable: handing over");
                     let mut fallback = NewMessage::text(
                         Role::Assistant,
@@ -97,7 +99,7 @@ impl Responder for LlmResponder {
                 }
             };
             let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let (cost, usage) = self.cost(&response.billed());
+            let (cost, usage) = self.cost(input.prices, &response.billed());
             if response.tool_calls.is_empty() {
                 if let Some(text) = response.content.filter(|t| !t.trim().is_empty()) {
                     let mut reply = NewMessage::text(Role::Assistant, text);

@@ -4,6 +4,7 @@
 //! hand-over, so no conversation is left silently unanswered.
 
 use async_trait::async_trait;
+use confab_assistant::PriceTable;
 use confab_domain::{Assistant, Conversation, Customer, Message};
 use confab_storage::NewMessage;
 
@@ -15,6 +16,8 @@ pub struct TurnInput<'a> {
     pub history: &'a [Message],
     /// The customer messages this turn answers, oldest first.
     pub pending: &'a [Message],
+    /// The workspace's own price table, when it has one (else the responder's default).
+    pub prices: Option<&'a PriceTable>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_inactivity.sql"),
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
+    (
+        11,
+        "price_tables",
+        include_str!("../migrations/sqlite/0011_price_tables.sql"),
+        include_str!("../migrations/postgres/0011_price_tables.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -31,6 +31,13 @@ pub trait TenantStore: Send + Sync {
     /// The live (not revoked) key with this hash.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
+
+    /// The workspace's own price table as stored (JSON), or `None` when it uses the defaults.
+    async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>>;
+    /// Stores (replaces) the workspace's price table.
+    async fn set_price_table(&self, workspace_id: WorkspaceId, prices: &serde_json::Value) -> Result<()>;
+    /// Forgets the workspace's table: the defaults apply again. Idempotent.
+    async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()>;
 }
 
 /// Assistants and senders: what a workspace configures.

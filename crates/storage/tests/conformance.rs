@@ -72,6 +72,7 @@ conformance!(
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
     conversation_variables_merge_from_turns_and_calls,
+    price_tables_are_per_workspace_and_replaceable,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1193,4 +1194,20 @@ async fn conversation_variables_merge_from_turns_and_calls(store: Arc<dyn Store>
     let other = store.create_workspace("Other").await.unwrap();
     let err = store.merge_conversation_variables(other.id, c.id, patch).await;
     assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
+}
+
+/// A workspace's price table: none until set, replaced whole, its own, forgotten on delete.
+async fn price_tables_are_per_workspace_and_replaceable(store: Arc<dyn Store>) {
+    let a = store.create_workspace("A").await.unwrap().id;
+    let b = store.create_workspace("B").await.unwrap().id;
+    assert_eq!(store.price_table(a).await.unwrap(), None);
+    let first = serde_json::json!({ "models": { "m": { "input_per_million": 1, "cached_input_per_million": 0, "output_per_million": 2 } } });
+    let second = serde_json::json!({ "models": {}, "channel_fees": { "widget": 10 } });
+    store.set_price_table(a, &first).await.unwrap();
+    store.set_price_table(a, &second).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), Some(second));
+    assert_eq!(store.price_table(b).await.unwrap(), None);
+    store.delete_price_table(a).await.unwrap();
+    store.delete_price_table(a).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), None);
 }
