@@ -247,6 +247,25 @@ impl PriceTable {
         }
     }
 
+    /// The fee for a message Meta reported `pricing` for (on a delivery status): nothing when
+    /// Meta says it is not billable; the template fee of its category (`marketing`,
+    /// `marketing_lite`, `utility`, `authentication`, `authentication_international`) or the
+    /// session fee (`service`) when it is; `None` when Meta said nothing we can price.
+    pub fn meta_reported_fee(&self, pricing: &serde_json::Value) -> Option<MicroUsd> {
+        let billable = pricing.get("billable")?.as_bool()?;
+        if !billable {
+            return Some(MicroUsd::ZERO);
+        }
+        let fees = &self.channel_fees;
+        match pricing.get("category")?.as_str()? {
+            "marketing" | "marketing_lite" => Some(fees.whatsapp_template_marketing),
+            "utility" => Some(fees.whatsapp_template_utility),
+            "authentication" | "authentication_international" => Some(fees.whatsapp_template_authentication),
+            "service" => Some(fees.whatsapp_session_outbound),
+            _ => None,
+        }
+    }
+
     /// The channel fee for one message.
     pub fn message_fee(&self, message: ChannelMessage) -> MicroUsd {
         let fees = &self.channel_fees;
@@ -279,6 +298,23 @@ mod tests {
 
     fn usage(input_tokens: u64, cached_input_tokens: u64, output_tokens: u64) -> Usage {
         Usage { input_tokens, output_tokens, cached_input_tokens }
+    }
+
+    #[test]
+    fn meta_reported_pricing_maps_to_fees() {
+        let table = PriceTable::default();
+        let fee = |v: serde_json::Value| table.meta_reported_fee(&v);
+        assert_eq!(fee(serde_json::json!({ "billable": false, "category": "marketing" })), Some(MicroUsd::ZERO));
+        assert_eq!(
+            fee(serde_json::json!({ "billable": true, "category": "marketing", "pricing_model": "PMP" })),
+            Some(table.channel_fees.whatsapp_template_marketing)
+        );
+        assert_eq!(
+            fee(serde_json::json!({ "billable": true, "category": "authentication_international" })),
+            Some(table.channel_fees.whatsapp_template_authentication)
+        );
+        assert_eq!(fee(serde_json::json!({ "billable": true, "category": "referral_conversion" })), None);
+        assert_eq!(fee(serde_json::Value::Null), None);
     }
 
     #[test]

@@ -529,6 +529,9 @@ pub struct StatusInput {
     pub error: Option<DeliveryError>,
     /// The provider's pricing object, or `Null`.
     pub pricing: serde_json::Value,
+    /// The channel fee this status reports (from `pricing` and the workspace's price table),
+    /// added to the message's cost once — whichever of its statuses comes first.
+    pub fee: Option<MicroUsd>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

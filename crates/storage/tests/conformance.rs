@@ -73,6 +73,7 @@ conformance!(
     recent_messages_are_the_newest_oldest_first,
     conversation_variables_merge_from_turns_and_calls,
     price_tables_are_per_workspace_and_replaceable,
+    channel_fees_reported_with_statuses_are_charged_once,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -435,6 +436,7 @@ fn status(fx: &Fixture, wamid: &str, status: DeliveryStatus) -> StatusInput {
         occurred_at: OffsetDateTime::now_utc(),
         error: None,
         pricing: serde_json::json!({ "billable": true, "category": "service" }),
+        fee: None,
     }
 }
 
@@ -1210,4 +1212,36 @@ async fn price_tables_are_per_workspace_and_replaceable(store: Arc<dyn Store>) {
     store.delete_price_table(a).await.unwrap();
     store.delete_price_table(a).await.unwrap();
     assert_eq!(store.price_table(a).await.unwrap(), None);
+}
+
+/// A fee reported with a status is added to the message's cost and the conversation's total
+/// once, however many statuses repeat it, also when it arrived before the send was recorded.
+async fn channel_fees_reported_with_statuses_are_charged_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["template", "another"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    let charged = |wamid: &str, s: DeliveryStatus| StatusInput { fee: Some(MicroUsd(25_000)), ..status(&fx, wamid, s) };
+
+    // the first: sent, then its statuses (each repeating the fee)
+    store.record_send_result(ids[0], SendResult::Sent { provider_message_id: "wamid.t1".into() }, now).await.unwrap();
+    let statuses = [
+        charged("wamid.t1", DeliveryStatus::Sent),
+        charged("wamid.t1", DeliveryStatus::Delivered),
+        charged("wamid.t1", DeliveryStatus::Read),
+    ];
+    store.apply_statuses(&statuses, now).await.unwrap();
+    store.apply_statuses(&statuses[..1], now).await.unwrap();
+    // the second: its status beat the send result
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Delivered)], now).await.unwrap();
+    store.record_send_result(ids[1], SendResult::Sent { provider_message_id: "wamid.t2".into() }, now).await.unwrap();
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Read)], now).await.unwrap();
+
+    let messages = store.list_messages(fx.ws, conv.id, None, 10).await.unwrap();
+    let costs: Vec<_> = messages.iter().map(|m| m.cost).collect();
+    assert_eq!(costs, [MicroUsd(25_000), MicroUsd(25_000)]);
+    let conversation = store.get_conversation(fx.ws, conv.id).await.unwrap();
+    assert_eq!(conversation.total_cost, MicroUsd(50_000));
 }
