@@ -11,8 +11,9 @@ use crate::responder::{Responder, TurnInput, TurnOutcome};
 use crate::tools::{ToolCatalog, ToolContext, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use async_trait::async_trait;
 use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
-use confab_domain::{MicroUsd, Role, ToolCall, Usage};
+use confab_domain::{Assistant, MicroUsd, Role, ToolCall, Usage};
 use confab_storage::NewMessage;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -25,11 +26,19 @@ pub struct LlmResponder {
     default_model: String,
     prices: PriceTable,
     tools: ToolCatalog,
+    /// Providers the assistants may name, by name: client and default model.
+    named: HashMap<String, (Arc<dyn LlmClient>, Option<String>)>,
 }
 
 impl LlmResponder {
     pub fn new(client: Arc<dyn LlmClient>, default_model: impl Into<String>, prices: PriceTable) -> Self {
-        Self { client, default_model: default_model.into(), prices, tools: ToolCatalog::builtin() }
+        Self {
+            client,
+            default_model: default_model.into(),
+            prices,
+            tools: ToolCatalog::builtin(),
+            named: HashMap::new(),
+        }
     }
 
     /// Where each turn's tools come from (only the built-in ones that need no storage unless
@@ -37,6 +46,40 @@ impl LlmResponder {
     pub fn with_tools(mut self, tools: ToolCatalog) -> Self {
         self.tools = tools;
         self
+    }
+
+    /// Adds a provider the assistants can name (`provider` in an assistant's settings), with
+    /// the model used when the assistant names none.
+    pub fn with_named_provider(
+        mut self,
+        name: impl Into<String>,
+        client: Arc<dyn LlmClient>,
+        default_model: Option<String>,
+    ) -> Self {
+        self.named.insert(name.into(), (client, default_model));
+        self
+    }
+
+    /// The client and model for this assistant: its named provider if it names one (or the
+    /// default one when it names the default's kind), its model or the provider's default.
+    /// Err with a note for the conversation when it names a provider nobody configured.
+    fn route(&self, assistant: &Assistant) -> Result<(Arc<dyn LlmClient>, String), String> {
+        let (client, default_model) = match assistant.provider.as_deref() {
+            None => (&self.client, Some(&self.default_model)),
+            Some(name) => match self.named.get(name) {
+                Some((client, model)) => (client, model.as_ref()),
+                None if name == self.client.provider() => (&self.client, Some(&self.default_model)),
+                None => {
+                    return Err(format!(
+                        "The assistant asks for the LLM provider `{name}`, which this server does not configure (CONFAB_LLM_PROVIDERS__{}__KIND…), so it handed the conversation to a person.",
+                        name.to_ascii_uppercase()
+                    ))
+                }
+            },
+        };
+        let model =
+            assistant.model.clone().or_else(|| default_model.cloned()).unwrap_or_else(|| self.default_model.clone());
+        Ok((client.clone(), model))
     }
 
     /// What the billed attempts cost at `prices` (the workspace's table, else ours).
@@ -52,7 +95,16 @@ impl LlmResponder {
 impl Responder for LlmResponder {
     async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
         let assistant = input.assistant;
-        let model = assistant.model.clone().unwrap_or_else(|| self.default_model.clone());
+        let (client, model) = match self.route(assistant) {
+            Ok(route) => route,
+            Err(note) => {
+                tracing::warn!(conversation_id = %input.conversation.id, "the assistant's LLM provider is not configured: handing over");
+                let mut outcome = TurnOutcome::default();
+                let payload = serde_json::json!({ "llm_error": "provider_not_configured" });
+                hand_over(&mut outcome, assistant, (MicroUsd::ZERO, Usage::default()), payload, note);
+                return outcome;
+            }
+        };
         let now = OffsetDateTime::now_utc();
         let toolbox = self.tools.toolbox(assistant).await;
         let tools = toolbox.specs();
@@ -69,32 +121,18 @@ impl Responder for LlmResponder {
         let mut outcome = TurnOutcome::default();
         for _ in 0..MAX_STEPS {
             let started = Instant::now();
-            let response = match self.client.chat(&request).await {
+            let response = match client.chat(&request).await {
                 Ok(response) => response,
                 Err(err) => {
                     let (cost, usage) = self.cost(input.prices, err.billed());
                     tracing::warn!(conversation_id = %input.conversation.id, kind = ?err.kind(), attempts = err.attempts(), "LLM unavailable: handing over");
-                    let mut fallback = NewMessage::text(
-                        Role::Assistant,
-                        assistant
-                            .fallback_message
-                            .clone()
-                            .filter(|m| !m.trim().is_empty())
-                            .unwrap_or_else(|| DEFAULT_HANDOVER_REPLY.into()),
+                    let note = format!(
+                        "The assistant could not reach its LLM ({}) and handed the conversation to a person.",
+                        err.message()
                     );
-                    fallback.cost = cost;
-                    fallback.usage = (usage != Usage::default()).then_some(usage);
                     // the metrics count these (llm_failures, and timeouts by kind)
-                    fallback.payload = serde_json::json!({ "llm_error": err.kind().as_str() });
-                    outcome.messages.push(fallback);
-                    outcome.messages.push(NewMessage::text(
-                        Role::System,
-                        format!(
-                            "The assistant could not reach its LLM ({}) and handed the conversation to a person.",
-                            err.message()
-                        ),
-                    ));
-                    outcome.hand_over = true;
+                    let payload = serde_json::json!({ "llm_error": err.kind().as_str() });
+                    hand_over(&mut outcome, assistant, (cost, usage), payload, note);
                     return outcome;
                 }
             };
@@ -162,4 +200,28 @@ impl Responder for LlmResponder {
         outcome.hand_over = true;
         outcome
     }
+}
+
+/// Ends the turn the deliberate way when the model cannot answer: the assistant's fallback
+/// message (carrying what the failed calls cost), a system note saying why, and the
+/// conversation handed to a person.
+fn hand_over(
+    outcome: &mut TurnOutcome,
+    assistant: &Assistant,
+    (cost, usage): (MicroUsd, Usage),
+    payload: serde_json::Value,
+    note: String,
+) {
+    let text = assistant
+        .fallback_message
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_HANDOVER_REPLY.into());
+    let mut fallback = NewMessage::text(Role::Assistant, text);
+    fallback.cost = cost;
+    fallback.usage = (usage != Usage::default()).then_some(usage);
+    fallback.payload = payload;
+    outcome.messages.push(fallback);
+    outcome.messages.push(NewMessage::text(Role::System, note));
+    outcome.hand_over = true;
 }

@@ -102,3 +102,55 @@ async fn the_model_can_end_the_conversation() {
     assert!(messages.iter().any(|m| m.role == Role::System && m.content.contains("order status given")));
     assert_eq!(messages.last().unwrap().content, "Have a great day!");
 }
+
+/// A responder with a default provider and a named one (`local`), each a fake LLM.
+fn routed_worker(fx: &Fixture, default: &FakeLlm, local: &FakeLlm) -> TurnWorker {
+    let client = |fake: &FakeLlm| Arc::new(OpenAiClient::new(OpenAiConfig::compatible(fake.base_url())).unwrap());
+    let responder = LlmResponder::new(client(default), "gpt-4o-mini", PriceTable::default()).with_named_provider(
+        "local",
+        client(local),
+        Some("llama3.2".into()),
+    );
+    TurnWorker::new(
+        fx.store.clone(),
+        Arc::new(responder),
+        Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
+        "w",
+        TurnPolicy::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+}
+
+#[tokio::test]
+async fn an_assistant_that_names_a_provider_is_answered_by_it() {
+    let fx = Fixture::new(|a| a.provider = Some("local".into())).await;
+    let (default, local) = (FakeLlm::start().await.unwrap(), FakeLlm::start().await.unwrap());
+    local.script([Step::reply("Hi from the local model.")]);
+    let conv = fx.customer_writes("+16505551234", "hello", OffsetDateTime::now_utc()).await;
+    assert_eq!(routed_worker(&fx, &default, &local).step().await.unwrap(), StepOutcome::Committed(conv));
+    assert!(default.requests().is_empty(), "the default provider was not asked");
+    assert_eq!(local.requests()[0].body["model"], "llama3.2", "the named provider's default model");
+    assert_eq!(fx.messages(conv).await.last().unwrap().content, "Hi from the local model.");
+}
+
+#[tokio::test]
+async fn an_assistant_that_names_an_unconfigured_provider_hands_over_and_says_why() {
+    let fx = Fixture::new(|a| {
+        a.provider = Some("anthropic".into());
+        a.fallback_message = Some("A colleague will answer shortly.".into());
+    })
+    .await;
+    let (default, local) = (FakeLlm::start().await.unwrap(), FakeLlm::start().await.unwrap());
+    let conv = fx.customer_writes("+16505551234", "hello", OffsetDateTime::now_utc()).await;
+    assert_eq!(routed_worker(&fx, &default, &local).step().await.unwrap(), StepOutcome::Committed(conv));
+    assert!(default.requests().is_empty() && local.requests().is_empty());
+    let messages = fx.messages(conv).await;
+    assert_eq!(messages[1].content, "A colleague will answer shortly.");
+    assert_eq!(messages[1].role, Role::Assistant);
+    assert!(
+        messages[2].content.contains("`anthropic`, which this server does not configure"),
+        "{}",
+        messages[2].content
+    );
+    assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled);
+}

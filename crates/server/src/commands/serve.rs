@@ -111,7 +111,15 @@ fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<d
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    let responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    let mut responder =
+        LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    for (name, named) in &settings.llm_providers {
+        let kind = LlmProvider::parse(&named.kind).with_context(|| format!("invalid llm_providers.{name}.kind"))?;
+        let client = confab_assistant::connect(kind, named.base_url.as_deref(), named.api_key.clone())
+            .with_context(|| format!("cannot set up the LLM provider {name}: check llm_providers.{name}"))?;
+        tracing::info!(provider = %name, kind = client.provider(), "assistants may name an extra LLM provider");
+        responder = responder.with_named_provider(name.clone(), client, named.model.clone());
+    }
     Ok(Arc::new(responder))
 }
 

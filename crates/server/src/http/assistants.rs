@@ -4,6 +4,7 @@
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::{ApiError, ApiKeyAuth};
+use crate::config::Settings;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -70,9 +71,6 @@ impl AssistantBody {
         if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
             errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
         }
-        if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
-            errors.push("provider", "provider must be openai or anthropic");
-        }
         if self.extraction_schema.as_ref().is_some_and(|s| !s.is_object()) {
             errors.push("extraction_schema", "extraction_schema must be a JSON object");
         }
@@ -94,6 +92,17 @@ impl AssistantBody {
     }
 }
 
+/// An assistant may name `openai`, `anthropic` or one of the providers this server
+/// configures (`llm_providers`).
+fn check_provider(settings: &Settings, changes: &AssistantChanges, errors: &mut FieldErrors) {
+    let Some(Some(provider)) = &changes.provider else { return };
+    if !matches!(provider.as_str(), "openai" | "anthropic") && !settings.llm_providers.contains_key(provider) {
+        let mut known: Vec<&str> = vec!["openai", "anthropic"];
+        known.extend(settings.llm_providers.keys().map(String::as_str));
+        errors.push("provider", format!("provider must be one of {} (configured in llm_providers)", known.join(", ")));
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -102,6 +111,7 @@ async fn create(
     let mut errors = FieldErrors::default();
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
     if !has_name {
         errors.push("name", "name is required");
     }
@@ -157,6 +167,7 @@ async fn update(
     let id = parse_id(&id)?;
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
     errors.finish()?;
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }
