@@ -8,9 +8,11 @@
 
 pub mod channel_client;
 pub mod clock;
+pub mod extraction;
 pub mod inactivity;
 pub mod ingest_batcher;
 pub mod llm_responder;
+pub mod llm_routes;
 pub mod meta_channel;
 pub mod offline_responder;
 pub mod outbox;

@@ -5,6 +5,7 @@
 //! assistant's fallback message goes out and the conversation is handed to a person, with a
 //! note that says why — never a silent gap.
 
+use crate::llm_routes::LlmRoutes;
 use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
 use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
 use crate::responder::{Responder, TurnInput, TurnOutcome};
@@ -13,7 +14,6 @@ use async_trait::async_trait;
 use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
 use confab_domain::{Assistant, MicroUsd, Role, ToolCall, Usage};
 use confab_storage::NewMessage;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -22,23 +22,14 @@ use time::OffsetDateTime;
 pub const MAX_STEPS: usize = 5;
 
 pub struct LlmResponder {
-    client: Arc<dyn LlmClient>,
-    default_model: String,
+    routes: LlmRoutes,
     prices: PriceTable,
     tools: ToolCatalog,
-    /// Providers the assistants may name, by name: client and default model.
-    named: HashMap<String, (Arc<dyn LlmClient>, Option<String>)>,
 }
 
 impl LlmResponder {
     pub fn new(client: Arc<dyn LlmClient>, default_model: impl Into<String>, prices: PriceTable) -> Self {
-        Self {
-            client,
-            default_model: default_model.into(),
-            prices,
-            tools: ToolCatalog::builtin(),
-            named: HashMap::new(),
-        }
+        Self { routes: LlmRoutes::new(client, default_model), prices, tools: ToolCatalog::builtin() }
     }
 
     /// Where each turn's tools come from (only the built-in ones that need no storage unless
@@ -56,30 +47,13 @@ impl LlmResponder {
         client: Arc<dyn LlmClient>,
         default_model: Option<String>,
     ) -> Self {
-        self.named.insert(name.into(), (client, default_model));
+        self.routes = self.routes.with_named(name, client, default_model);
         self
     }
 
-    /// The client and model for this assistant: its named provider if it names one (or the
-    /// default one when it names the default's kind), its model or the provider's default.
-    /// Err with a note for the conversation when it names a provider nobody configured.
-    fn route(&self, assistant: &Assistant) -> Result<(Arc<dyn LlmClient>, String), String> {
-        let (client, default_model) = match assistant.provider.as_deref() {
-            None => (&self.client, Some(&self.default_model)),
-            Some(name) => match self.named.get(name) {
-                Some((client, model)) => (client, model.as_ref()),
-                None if name == self.client.provider() => (&self.client, Some(&self.default_model)),
-                None => {
-                    return Err(format!(
-                        "The assistant asks for the LLM provider `{name}`, which this server does not configure (CONFAB_LLM_PROVIDERS__{}__KIND…), so it handed the conversation to a person.",
-                        name.to_ascii_uppercase()
-                    ))
-                }
-            },
-        };
-        let model =
-            assistant.model.clone().or_else(|| default_model.cloned()).unwrap_or_else(|| self.default_model.clone());
-        Ok((client.clone(), model))
+    /// Which client and model answer which assistant (for other model work, e.g. extraction).
+    pub fn routes(&self) -> LlmRoutes {
+        self.routes.clone()
     }
 
     /// What the billed attempts cost at `prices` (the workspace's table, else ours).
@@ -95,7 +69,7 @@ impl LlmResponder {
 impl Responder for LlmResponder {
     async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
         let assistant = input.assistant;
-        let (client, model) = match self.route(assistant) {
+        let (client, model) = match self.routes.route(assistant) {
             Ok(route) => route,
             Err(note) => {
                 tracing::warn!(conversation_id = %input.conversation.id, "the assistant's LLM provider is not configured: handing over");

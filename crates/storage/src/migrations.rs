@@ -49,6 +49,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_price_tables.sql"),
         include_str!("../migrations/postgres/0011_price_tables.sql"),
     ),
+    (
+        13,
+        "extraction",
+        include_str!("../migrations/sqlite/0013_extraction.sql"),
+        include_str!("../migrations/postgres/0013_extraction.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -6,9 +6,10 @@ use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
-    KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, InboundMessage,
+    IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay,
+    Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace,
+    WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -161,6 +162,16 @@ pub trait WorkQueue: Send + Sync {
     /// Ends up to `limit` active conversations silent for longer than their assistant's
     /// inactivity timeout (none with work due or a turn running); returns them.
     async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>>;
+    /// Claims up to `limit` ended conversations whose post-conversation extraction has not
+    /// run (or whose earlier claim expired), until `now + lease_for`, oldest end first.
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
+    /// Records a claimed extraction's result (and adds what it cost to the conversation).
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()>;
 }
 
 /// Provider events other than messages: delivery statuses, and payloads kept for inspection.
@@ -516,6 +527,16 @@ impl TurnCommit {
             variables: serde_json::Map::new(),
         }
     }
+}
+
+/// What a post-conversation extraction produced.
+#[derive(Clone, Debug)]
+pub struct ExtractionResult {
+    /// `Done`, `Failed` or `Skipped`.
+    pub status: ExtractionStatus,
+    pub extracted: serde_json::Map<String, serde_json::Value>,
+    pub cost: MicroUsd,
+    pub tokens: i64,
 }
 
 /// One delivery status reported by a provider.

@@ -74,6 +74,7 @@ conformance!(
     conversation_variables_merge_from_turns_and_calls,
     price_tables_are_per_workspace_and_replaceable,
     channel_fees_reported_with_statuses_are_charged_once,
+    ended_conversations_are_claimed_once_for_extraction,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1244,4 +1245,41 @@ async fn channel_fees_reported_with_statuses_are_charged_once(store: Arc<dyn Sto
     assert_eq!(costs, [MicroUsd(25_000), MicroUsd(25_000)]);
     let conversation = store.get_conversation(fx.ws, conv.id).await.unwrap();
     assert_eq!(conversation.total_cost, MicroUsd(50_000));
+}
+
+/// Ended conversations (and only those) are claimed for extraction, one claimant at a time
+/// until the claim expires; the result and its cost are kept.
+async fn ended_conversations_are_claimed_once_for_extraction(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.x1", "+15550000001", "bye")], t).await.unwrap();
+    store.ingest(&[fx.inbound("wamid.x2", "+15550000002", "still here")], t).await.unwrap();
+    let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+    let mut turn = reply(1, "Goodbye!");
+    turn.end = true;
+    store.commit_turn(&lease, turn, t).await.unwrap();
+    let ended = lease.conversation_id;
+    assert_eq!(store.get_conversation(fx.ws, ended).await.unwrap().extraction, ExtractionStatus::Pending);
+
+    let claimed = store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [ended], "only the ended one");
+    assert!(store.claim_extractions(t + Duration::minutes(1), Duration::minutes(5), 10).await.unwrap().is_empty());
+    let again = store.claim_extractions(t + Duration::minutes(6), Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(again.len(), 1, "an expired claim comes back");
+
+    let before = store.get_conversation(fx.ws, ended).await.unwrap();
+    let extracted = serde_json::json!({ "status": "resolved", "summary": "Said goodbye." });
+    let result = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: extracted.as_object().unwrap().clone(),
+        cost: MicroUsd(300),
+        tokens: 50,
+    };
+    store.finish_extraction(ended, result).await.unwrap();
+    let after = store.get_conversation(fx.ws, ended).await.unwrap();
+    assert_eq!(after.extraction, ExtractionStatus::Done);
+    assert_eq!(after.extracted["summary"], "Said goodbye.");
+    assert_eq!(after.total_cost, before.total_cost + MicroUsd(300));
+    assert_eq!(after.total_tokens, before.total_tokens + 50);
+    assert!(store.claim_extractions(t + Duration::hours(1), Duration::minutes(5), 10).await.unwrap().is_empty());
 }

@@ -11,6 +11,7 @@ use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
+use confab_engine::extraction::{ExtractionWorker, Extractor, LlmExtractor, OfflineExtractor};
 use confab_engine::inactivity;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
@@ -30,6 +31,8 @@ const TURN_CONCURRENCY: usize = 8;
 
 /// How often conversations silent past their assistant's inactivity timeout are ended.
 const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often ended conversations are looked for to extract (at once again while there is a backlog).
+const EXTRACTION_POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -59,7 +62,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .with_channel(Provider::Meta, meta.clone())
             .with_channel(Provider::Twilio, Arc::new(TwilioChannel::new(twilio, Some(twilio_callbacks))));
     let outbox_wake = outbox.waker();
-    let responder = responder(&settings, store.clone())?;
+    let (responder, extractor) = responder(&settings, store.clone())?;
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let (turn_committed, _) = tokio::sync::broadcast::channel(1024);
     let turns = Arc::new(
@@ -83,7 +86,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let background = [
         tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
         tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped.clone()))),
-        tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped))),
+        tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped.clone()))),
+        tokio::spawn(
+            ExtractionWorker::new(store.clone(), extractor).run(EXTRACTION_POLL_EVERY, until_stopped(stopped)),
+        ),
     ];
 
     let state =
@@ -97,11 +103,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The configured LLM (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`), or the
-/// offline responder when none is configured.
-fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Responder>> {
+/// What answers turns and what reads ended conversations: the configured LLM
+/// (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`, and `llm_providers`), or the
+/// offline responder and extractor when none is configured.
+fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Responder>, Arc<dyn Extractor>)> {
     let Some(provider) = &settings.llm_provider else {
-        return Ok(Arc::new(OfflineResponder));
+        return Ok((Arc::new(OfflineResponder), Arc::new(OfflineExtractor)));
     };
     let provider = LlmProvider::parse(provider).context("invalid llm_provider")?;
     let model = settings
@@ -120,7 +127,8 @@ fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<d
         tracing::info!(provider = %name, kind = client.provider(), "assistants may name an extra LLM provider");
         responder = responder.with_named_provider(name.clone(), client, named.model.clone());
     }
-    Ok(Arc::new(responder))
+    let extractor = LlmExtractor::new(responder.routes(), PriceTable::default());
+    Ok((Arc::new(responder), Arc::new(extractor)))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -71,8 +71,8 @@ impl AssistantBody {
         if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
             errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
         }
-        if self.extraction_schema.as_ref().is_some_and(|s| !s.is_object()) {
-            errors.push("extraction_schema", "extraction_schema must be a JSON object");
+        if let Some(schema) = &self.extraction_schema {
+            errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
         AssistantChanges {
             name,

@@ -7,11 +7,11 @@
 //! messages (into the outbox, on WhatsApp), all in one transaction.
 
 use super::PgStore;
-use crate::rows::{self, LEASE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
-use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
+use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
@@ -133,6 +133,39 @@ impl WorkQueue for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ended.into_iter().map(Into::into).collect())
+    }
+
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "UPDATE conversations SET extraction_status = 'running', extraction_lease_until = $2 \
+             WHERE id IN (SELECT id FROM conversations WHERE status = 'ended' \
+                 AND (extraction_status IS NULL OR (extraction_status = 'running' AND extraction_lease_until <= $1)) \
+                 ORDER BY ended_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let claimed =
+            sqlx::query(&sql).bind(now).bind(now + lease_for).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        claimed.iter().map(rows::conversation).collect()
+    }
+
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET extraction_status = $2, extracted = $3, extraction_lease_until = NULL, \
+             total_cost_micros = total_cost_micros + $4, total_tokens = total_tokens + $5 WHERE id = $1",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(result.status.as_str())
+        .bind(serde_json::Value::Object(result.extracted))
+        .bind(result.cost.0)
+        .bind(result.tokens)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 
