@@ -122,11 +122,12 @@ fn split_long(paragraph: &str) -> Vec<&str> {
         let window = cut_chars(rest, MAX_CHUNK_CHARS);
         let sentence_end = window
             .char_indices()
+            .rev()
             .filter(|(i, c)| {
                 matches!(c, '.' | '!' | '?') && window[i + c.len_utf8()..].starts_with(char::is_whitespace)
             })
             .map(|(i, c)| i + c.len_utf8())
-            .last()
+            .next()
             .filter(|end| *end > window.len() / 2);
         let end = sentence_end.or_else(|| window.rfind(char::is_whitespace).filter(|i| *i > 0)).unwrap_or(window.len());
         pieces.push(rest[..end].trim());

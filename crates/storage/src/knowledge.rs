@@ -104,8 +104,8 @@ const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "have", "hi",
     "hello", "how", "i", "if", "in", "is", "it", "me", "my", "of", "on", "or", "our", "please", "so", "that", "the",
     "there", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would",
-    "you", "your", "al", "como", "con", "de", "del", "el", "en", "es", "la", "las", "lo", "los", "me", "mi", "para",
-    "por", "que", "se", "su", "un", "una", "y",
+    "you", "your", "al", "como", "con", "de", "del", "el", "en", "es", "la", "las", "lo", "los", "mi", "para", "por",
+    "que", "se", "su", "un", "una", "y",
 ];
 
 /// The searchable terms of free text: runs of letters and digits, lower-cased, without
