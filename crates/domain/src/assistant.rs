@@ -1,6 +1,6 @@
 //! An AI persona and the settings that bound it.
 
-use crate::{AssistantId, KnowledgeBaseId, ToolName, ValidationError, WorkspaceId};
+use crate::{AssistantId, KnowledgeBaseId, KnowledgeMode, ToolName, ValidationError, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -139,6 +139,8 @@ pub struct Assistant {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// How the assistant uses its knowledge bases.
+    pub knowledge_mode: KnowledgeMode,
 }
 
 /// Checks an assistant's name: 1 to 100 characters after trimming.

@@ -35,6 +35,7 @@ pub use customer::{Customer, CustomerIdentity};
 pub use delivery::{DeliveryError, DeliveryStatus};
 pub use id::*;
 pub use inbound::{InboundMessage, IngestOutcome};
+pub use knowledge::{Document, DocumentFormat, DocumentStatus, KnowledgeBase, KnowledgeMode, Passage};
 pub use message::{Message, MessageKind, Role};
 pub use phone::PhoneNumber;
 pub use secret::Secret;

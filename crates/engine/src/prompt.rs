@@ -1,9 +1,9 @@
 //! What the model is told: the assistant's system prompt with its variables filled in, a
-//! channel hint, and the conversation as chat messages, trimmed to a budget from the oldest
+//! channel hint, knowledge-base passages in knowledge mode `prompt`, and the conversation as chat messages, trimmed to a budget from the oldest
 //! end without ever separating a tool call from its result.
 
 use confab_assistant::{ChatMessage, ToolCallRequest};
-use confab_domain::{Assistant, Conversation, ConversationType, Customer, Message, Role};
+use confab_domain::{Assistant, Conversation, ConversationType, Customer, Message, Passage, Role};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -41,6 +41,26 @@ pub fn system_prompt(
         prompt.push_str(WHATSAPP_HINT);
     }
     prompt
+}
+
+/// Passages put into the system prompt in knowledge mode `prompt`, per turn.
+pub const PROMPT_PASSAGES: u32 = 3;
+
+/// The knowledge-base passages of a `prompt`-mode turn, as a section appended to the system
+/// prompt; `None` when there are none.
+pub fn knowledge_section(passages: &[Passage]) -> Option<String> {
+    if passages.is_empty() {
+        return None;
+    }
+    let mut section = String::from(
+        "Knowledge base passages that may answer the customer (use them when relevant; do not invent facts \
+         they do not state):",
+    );
+    for (i, p) in passages.iter().enumerate() {
+        let heading = if p.heading.is_empty() { String::new() } else { format!(" > {}", p.heading) };
+        section.push_str(&format!("\n\n[{}] {}{}\n{}", i + 1, p.document_title, heading, p.text.trim()));
+    }
+    Some(section)
 }
 
 fn fill(template: &str, values: &HashMap<String, String>) -> String {

@@ -8,6 +8,7 @@
 //! tokens ([`WorkQueue`]).
 
 mod error;
+mod knowledge;
 mod metrics;
 mod migrations;
 pub mod postgres;
@@ -18,6 +19,9 @@ mod store;
 mod values;
 
 pub use error::StoreError;
+pub use knowledge::{
+    fts5_query, search_terms, tsquery, DocumentWithContent, KnowledgeStore, NewChunk, NewDocument, MAX_QUERY_TERMS,
+};
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
 pub use store::*;

@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
     (
+        8,
+        "knowledge",
+        include_str!("../migrations/sqlite/0008_knowledge.sql"),
+        include_str!("../migrations/postgres/0008_knowledge.sql"),
+    ),
+    (
         11,
         "price_tables",
         include_str!("../migrations/sqlite/0011_price_tables.sql"),

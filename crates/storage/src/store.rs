@@ -1,15 +1,16 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
     Customer, CustomerId, DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, InboundMessage,
-    IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay,
-    Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace,
-    WorkspaceId,
+    IngestOutcome, KnowledgeBaseId, KnowledgeMode, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider,
+    ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User,
+    UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -232,7 +233,7 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + KnowledgeStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -267,6 +268,7 @@ pub struct NewAssistant {
     pub tools: Vec<ToolName>,
     pub knowledge_base_ids: Vec<KnowledgeBaseId>,
     pub extraction_schema: serde_json::Value,
+    pub knowledge_mode: KnowledgeMode,
 }
 
 impl NewAssistant {
@@ -287,6 +289,7 @@ impl NewAssistant {
             tools: Vec::new(),
             knowledge_base_ids: Vec::new(),
             extraction_schema: serde_json::json!({}),
+            knowledge_mode: KnowledgeMode::default(),
         }
     }
 }
@@ -308,6 +311,7 @@ pub struct AssistantChanges {
     pub tools: Option<Vec<ToolName>>,
     pub knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub extraction_schema: Option<serde_json::Value>,
+    pub knowledge_mode: Option<KnowledgeMode>,
 }
 
 impl AssistantChanges {
@@ -331,6 +335,7 @@ impl AssistantChanges {
         set(&mut a.tools, self.tools);
         set(&mut a.knowledge_base_ids, self.knowledge_base_ids);
         set(&mut a.extraction_schema, self.extraction_schema);
+        set(&mut a.knowledge_mode, self.knowledge_mode);
         a
     }
 }

@@ -75,6 +75,11 @@ conformance!(
     price_tables_are_per_workspace_and_replaceable,
     channel_fees_reported_with_statuses_are_charged_once,
     ended_conversations_are_claimed_once_for_extraction,
+    knowledge_bases_and_documents_are_scoped_to_their_workspace,
+    knowledge_search_ranks_the_matching_passage_first,
+    deleting_a_document_or_knowledge_base_removes_its_passages_from_search,
+    odd_knowledge_queries_never_fail,
+    assistants_keep_their_knowledge_mode,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1282,4 +1287,212 @@ async fn ended_conversations_are_claimed_once_for_extraction(store: Arc<dyn Stor
     assert_eq!(after.total_cost, before.total_cost + MicroUsd(300));
     assert_eq!(after.total_tokens, before.total_tokens + 50);
     assert!(store.claim_extractions(t + Duration::hours(1), Duration::minutes(5), 10).await.unwrap().is_empty());
+}
+
+fn chunk(heading: &str, text: &str) -> NewChunk {
+    NewChunk { heading: heading.into(), text: text.into() }
+}
+
+fn document(kb: KnowledgeBaseId, title: &str, chunks: Vec<NewChunk>) -> NewDocument {
+    let content = chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n\n");
+    NewDocument { knowledge_base_id: kb, title: title.into(), format: DocumentFormat::Md, content, chunks }
+}
+
+async fn knowledge_bases_and_documents_are_scoped_to_their_workspace(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let other = store.create_workspace("Other").await.unwrap().id;
+    let faq = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let policies = store.create_knowledge_base(ws, "Policies").await.unwrap();
+    let theirs = store.create_knowledge_base(other, "Theirs").await.unwrap();
+    let listed: Vec<_> = store.list_knowledge_bases(ws).await.unwrap().into_iter().map(|kb| kb.id).collect();
+    assert_eq!(listed, vec![faq.id, policies.id], "oldest first, this workspace only");
+    assert_eq!(store.get_knowledge_base(ws, faq.id).await.unwrap(), faq);
+    assert!(matches!(store.get_knowledge_base(other, faq.id).await, Err(StoreError::NotFound(_))));
+    let renamed = store.rename_knowledge_base(ws, faq.id, "Questions").await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.created_at), ("Questions", faq.created_at));
+    assert!(matches!(store.rename_knowledge_base(other, faq.id, "x").await, Err(StoreError::NotFound(_))));
+
+    let doc = store
+        .add_document(
+            ws,
+            document(faq.id, "Hours", vec![chunk("Hours", "We open at nine."), chunk("", "Closed on Sundays.")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!((doc.status, doc.chunk_count, doc.format), (DocumentStatus::Ready, 2, DocumentFormat::Md));
+    assert_eq!(doc.content_chars, "We open at nine.\n\nClosed on Sundays.".chars().count() as i64);
+    // a document can only go into the workspace's own knowledge base
+    assert!(matches!(
+        store.add_document(other, document(faq.id, "Sneaky", vec![chunk("", "x")])).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.add_document(ws, document(theirs.id, "Sneaky", vec![chunk("", "x")])).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let listed = store.list_documents(ws, faq.id).await.unwrap();
+    assert_eq!(listed, vec![doc.clone()]);
+    assert!(matches!(store.list_documents(other, faq.id).await, Err(StoreError::NotFound(_))));
+    assert!(store.list_documents(ws, policies.id).await.unwrap().is_empty());
+    let full = store.get_document(ws, faq.id, doc.id).await.unwrap();
+    assert_eq!((full.document, full.content.as_str()), (doc.clone(), "We open at nine.\n\nClosed on Sundays."));
+    assert!(matches!(store.get_document(other, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_document(ws, policies.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_document(other, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_document(ws, policies.id, doc.id).await, Err(StoreError::NotFound(_))));
+    // another workspace's knowledge bases are never searched
+    assert!(store.search_knowledge(other, &[faq.id], "sundays", 5).await.unwrap().is_empty());
+    assert_eq!(store.search_knowledge(ws, &[faq.id, theirs.id], "sundays", 5).await.unwrap().len(), 1);
+    assert!(matches!(store.delete_knowledge_base(other, faq.id).await, Err(StoreError::NotFound(_))));
+
+    // deleting a knowledge base detaches it from the assistants that used it
+    let mut new = NewAssistant::new(ws, "Desk", "x");
+    new.knowledge_base_ids = vec![faq.id, policies.id];
+    let assistant = store.create_assistant(new).await.unwrap();
+    store.delete_knowledge_base(ws, faq.id).await.unwrap();
+    assert!(matches!(store.get_knowledge_base(ws, faq.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_document(ws, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.get_assistant(ws, assistant.id).await.unwrap().knowledge_base_ids, vec![policies.id]);
+    assert!(matches!(store.delete_knowledge_base(ws, faq.id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn knowledge_search_ranks_the_matching_passage_first(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let other_kb = store.create_knowledge_base(ws, "Other").await.unwrap();
+    store
+        .add_document(
+            ws,
+            document(
+                kb.id,
+                "Store guide",
+                vec![
+                    chunk("Opening hours", "We are open Monday to Friday from 9:00 to 18:00 and on Saturday mornings."),
+                    chunk("Returns", "You can return any item within 30 days with the receipt for a full refund."),
+                    chunk(
+                        "Shipping",
+                        "Orders ship within two working days. Shipping to the Canary Islands takes a week.",
+                    ),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .add_document(
+            ws,
+            document(
+                kb.id,
+                "Contact",
+                vec![
+                    chunk("Phone", "Call us on weekdays; the line is busiest on Monday mornings."),
+                    chunk("E-mail", "Write to the help desk and we answer within a day."),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .add_document(ws, document(other_kb.id, "Elsewhere", vec![chunk("", "Refund policy of elsewhere.")]))
+        .await
+        .unwrap();
+
+    let found = store.search_knowledge(ws, &[kb.id], "How do I get a refund?", 5).await.unwrap();
+    assert!(!found.is_empty());
+    assert!(found[0].text.contains("full refund"), "{found:?}");
+    assert_eq!((found[0].document_title.as_str(), found[0].heading.as_str()), ("Store guide", "Returns"));
+    assert_eq!(found[0].knowledge_base_id, kb.id, "only the knowledge bases asked for");
+    assert!(found.iter().all(|p| p.knowledge_base_id == kb.id));
+    assert!(found.windows(2).all(|w| w[0].score >= w[1].score), "best first: {found:?}");
+
+    // prefixes match ("open" finds "opening"); accents fold on SQLite, match as typed on PostgreSQL
+    let found = store.search_knowledge(ws, &[kb.id], "when do you OPEN on saturday", 5).await.unwrap();
+    assert_eq!(found[0].heading, "Opening hours", "{found:?}");
+    let found = store.search_knowledge(ws, &[kb.id], "shipping canary islands", 1).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].heading, "Shipping");
+    assert!(store.search_knowledge(ws, &[kb.id], "bicycle", 5).await.unwrap().is_empty());
+    assert!(store.search_knowledge(ws, &[], "refund", 5).await.unwrap().is_empty());
+    let both = store.search_knowledge(ws, &[kb.id, other_kb.id], "refund", 5).await.unwrap();
+    assert_eq!(both.len(), 2);
+}
+
+async fn deleting_a_document_or_knowledge_base_removes_its_passages_from_search(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let keep = store
+        .add_document(ws, document(kb.id, "Keep", vec![chunk("", "Parking is free for customers.")]))
+        .await
+        .unwrap();
+    let drop = store
+        .add_document(
+            ws,
+            document(kb.id, "Drop", vec![chunk("", "Parking costs two euros."), chunk("", "Valet parking.")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().len(), 3);
+    store.delete_document(ws, kb.id, drop.id).await.unwrap();
+    let found = store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].document_id, keep.id);
+    assert!(matches!(store.delete_document(ws, kb.id, drop.id).await, Err(StoreError::NotFound(_))));
+    // a new document after deletions is indexed as usual
+    store.add_document(ws, document(kb.id, "Again", vec![chunk("", "Bike parking at the back.")])).await.unwrap();
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().len(), 2);
+    store.delete_knowledge_base(ws, kb.id).await.unwrap();
+    assert!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().is_empty());
+}
+
+async fn odd_knowledge_queries_never_fail(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    store
+        .add_document(
+            ws,
+            document(kb.id, "Quotes", vec![chunk("Near", "The \"near\" store is NEAR the station - open*.")]),
+        )
+        .await
+        .unwrap();
+    for query in [
+        "",
+        "   ",
+        "\"",
+        "\"unbalanced",
+        "*",
+        "open*",
+        "-",
+        "-open",
+        "NEAR",
+        "NEAR(store station)",
+        "store NEAR/2 station",
+        "AND OR NOT",
+        "a:b",
+        "heading:near",
+        "(((",
+        "'; DROP TABLE documents; --",
+        "!@#$%^&*()_+{}|:<>?",
+        "^open",
+        "ñandú café 東京",
+        "x",
+    ] {
+        let result = store.search_knowledge(ws, &[kb.id], query, 5).await;
+        assert!(result.is_ok(), "query {query:?}: {result:?}");
+    }
+    assert!(store.search_knowledge(ws, &[kb.id], "\"", 5).await.unwrap().is_empty());
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "NEAR(station)", 5).await.unwrap().len(), 1);
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "-open*", 5).await.unwrap().len(), 1);
+}
+
+async fn assistants_keep_their_knowledge_mode(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let created = store.create_assistant(NewAssistant::new(ws, "Desk", "x")).await.unwrap();
+    assert_eq!(created.knowledge_mode, KnowledgeMode::Tool);
+    let mut new = NewAssistant::new(ws, "Prompted", "x");
+    new.knowledge_mode = KnowledgeMode::Prompt;
+    assert_eq!(store.create_assistant(new).await.unwrap().knowledge_mode, KnowledgeMode::Prompt);
+    let changes = AssistantChanges { knowledge_mode: Some(KnowledgeMode::Prompt), ..AssistantChanges::default() };
+    let updated = store.update_assistant(ws, created.id, changes).await.unwrap();
+    assert_eq!(updated.knowledge_mode, KnowledgeMode::Prompt);
+    assert_eq!(store.get_assistant(ws, created.id).await.unwrap().knowledge_mode, KnowledgeMode::Prompt);
 }

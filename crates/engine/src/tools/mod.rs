@@ -9,16 +9,21 @@
 //!
 //! Adding a tool: one file here implementing [`Tool`], and one arm in
 //! [`ToolCatalog::toolbox`] that builds it when the assistant enabled it.
+//! `search_knowledge_base` is the exception: it is there whenever the assistant has knowledge
+//! bases in knowledge mode `tool` and the catalog has the store.
 
 mod end_conversation;
+mod search_knowledge_base;
 mod transfer_to_human;
 
 pub use end_conversation::{EndConversation, END_CONVERSATION};
+pub use search_knowledge_base::{SearchKnowledgeBase, PASSAGES_PER_SEARCH, SEARCH_KNOWLEDGE_BASE};
 pub use transfer_to_human::{TransferToHuman, TRANSFER_TO_HUMAN};
 
+use crate::retriever::{FullTextRetriever, Retriever};
 use async_trait::async_trait;
 use confab_assistant::ToolSpec;
-use confab_domain::{Assistant, Conversation, Customer};
+use confab_domain::{Assistant, Conversation, Customer, KnowledgeMode};
 use confab_storage::Store;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -93,6 +98,8 @@ impl Toolbox {
 #[derive(Clone, Default)]
 pub struct ToolCatalog {
     store: Option<Arc<dyn Store>>,
+    /// Knowledge search, for `search_knowledge_base` (and prompt mode); from the store.
+    retriever: Option<Arc<dyn Retriever>>,
 }
 
 impl ToolCatalog {
@@ -103,12 +110,17 @@ impl ToolCatalog {
 
     /// Every tool, those backed by storage included.
     pub fn with_store(store: Arc<dyn Store>) -> Self {
-        Self { store: Some(store) }
+        Self { retriever: Some(Arc::new(FullTextRetriever::new(store.clone()))), store: Some(store) }
+    }
+
+    /// The knowledge retriever the catalog's tools use, if it has one (prompt mode uses it too).
+    pub fn retriever(&self) -> Option<Arc<dyn Retriever>> {
+        self.retriever.clone()
     }
 
     pub async fn toolbox(&self, assistant: &Assistant) -> Toolbox {
         let _ = &self.store;
-        let tools = assistant
+        let mut tools: Vec<Arc<dyn Tool>> = assistant
             .tools
             .iter()
             .filter_map(|name| -> Option<Arc<dyn Tool>> {
@@ -119,6 +131,13 @@ impl ToolCatalog {
                 }
             })
             .collect();
+        // knowledge search is the model's to call when the assistant has knowledge bases and
+        // uses them in `tool` mode (listing the tool by name is not needed)
+        if let Some(retriever) = &self.retriever {
+            if !assistant.knowledge_base_ids.is_empty() && assistant.knowledge_mode == KnowledgeMode::Tool {
+                tools.push(Arc::new(SearchKnowledgeBase::new(retriever.clone())));
+            }
+        }
         Toolbox::new(tools)
     }
 }

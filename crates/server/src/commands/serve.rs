@@ -18,6 +18,7 @@ use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
+use confab_engine::retriever::FullTextRetriever;
 use confab_engine::send_pacing::SendPacing;
 use confab_engine::tools::ToolCatalog;
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
@@ -108,7 +109,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 /// offline responder and extractor when none is configured.
 fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Responder>, Arc<dyn Extractor>)> {
     let Some(provider) = &settings.llm_provider else {
-        return Ok((Arc::new(OfflineResponder), Arc::new(OfflineExtractor)));
+        // answers from the assistants' knowledge bases, or hands over
+        let responder = OfflineResponder::with_retriever(Arc::new(FullTextRetriever::new(store)));
+        return Ok((Arc::new(responder), Arc::new(OfflineExtractor)));
     };
     let provider = LlmProvider::parse(provider).context("invalid llm_provider")?;
     let model = settings

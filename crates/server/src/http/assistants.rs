@@ -11,7 +11,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
-use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
+use confab_domain::{
+    Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay, Temperature, ToolName,
+    WorkspaceId,
+};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -46,6 +49,7 @@ struct AssistantBody {
     tools: Option<Vec<String>>,
     knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     extraction_schema: Option<Value>,
+    knowledge_mode: Option<String>,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -74,6 +78,7 @@ impl AssistantBody {
         if let Some(schema) = &self.extraction_schema {
             errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
+        let knowledge_mode = self.knowledge_mode.and_then(|m| errors.check(KnowledgeMode::parse(&m)));
         AssistantChanges {
             name,
             system_prompt: self.system_prompt,
@@ -88,6 +93,7 @@ impl AssistantBody {
             tools,
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
+            knowledge_mode,
         }
     }
 }
@@ -118,6 +124,7 @@ async fn create(
     if !has_prompt {
         errors.push("system_prompt", "system_prompt is required");
     }
+    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
     errors.finish()?;
     let (Some(name), Some(system_prompt)) = (changes.name.clone(), changes.system_prompt.clone()) else {
         return Err(ApiError::BadRequest("invalid assistant".into()));
@@ -138,6 +145,7 @@ async fn create(
             tools: changes.tools.unwrap_or_default(),
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
+            knowledge_mode: changes.knowledge_mode.unwrap_or(defaults.knowledge_mode),
             ..defaults
         })
         .await?;
@@ -168,6 +176,7 @@ async fn update(
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
+    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
     errors.finish()?;
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }
@@ -188,6 +197,44 @@ async fn delete(
         Err(err) => Err(err.into()),
     }
 }
+
+/// Notes a field error unless every id is one of the workspace's knowledge bases (at most
+/// [`MAX_KNOWLEDGE_BASES`], no repeats).
+async fn check_knowledge_bases(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    ids: Option<&[KnowledgeBaseId]>,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    let Some(ids) = ids else { return Ok(()) };
+    if ids.len() > MAX_KNOWLEDGE_BASES {
+        errors
+            .push("knowledge_base_ids", format!("an assistant can use at most {MAX_KNOWLEDGE_BASES} knowledge bases"));
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            errors.push("knowledge_base_ids", format!("knowledge base {id} is listed twice"));
+            return Ok(());
+        }
+        match state.store.get_knowledge_base(workspace_id, *id).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                errors.push(
+                    "knowledge_base_ids",
+                    format!("knowledge base {id} does not exist in this workspace: create it first with POST /api/v1/knowledge-bases"),
+                );
+                return Ok(());
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The most knowledge bases one assistant may use.
+const MAX_KNOWLEDGE_BASES: usize = 20;
 
 fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound("assistant"))
@@ -219,5 +266,6 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "extraction_schema": a.extraction_schema,
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "knowledge_mode": a.knowledge_mode.as_str(),
     })
 }

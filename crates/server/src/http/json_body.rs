@@ -69,6 +69,10 @@ fn leak_field(field: &str) -> &'static str {
         "parameters",
         "components",
         "status",
+        "knowledge_mode",
+        "title",
+        "format",
+        "content",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

@@ -7,11 +7,13 @@ mod api_key_auth;
 mod assistants;
 mod conversation_json;
 mod conversations;
+mod documents;
 mod error;
 mod export;
 mod field_errors;
 mod health;
 mod json_body;
+mod knowledge_bases;
 mod metrics;
 mod price_table;
 mod rate_limit;
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(price_table::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
+                .merge(knowledge_bases::router())
+                .merge(documents::router())
                 .fallback(error::api_not_found)
                 .layer(axum::middleware::from_fn_with_state(
                     (state.clone(), std::sync::Arc::new(rate_limit::RateLimiter::per_minute(rate_limit_per_minute))),

@@ -8,6 +8,7 @@
 
 mod conversations;
 mod events;
+mod knowledge;
 mod metrics;
 mod outbox;
 mod queue;
