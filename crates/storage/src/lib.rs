@@ -8,6 +8,7 @@
 //! tokens ([`WorkQueue`]).
 
 mod error;
+mod http_tools;
 mod metrics;
 mod migrations;
 pub mod postgres;
@@ -18,6 +19,7 @@ mod store;
 mod values;
 
 pub use error::StoreError;
+pub use http_tools::{HttpToolStore, HTTP_TOOL_NAME_TAKEN};
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
 pub use store::*;

@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_inactivity.sql"),
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
+    (
+        9,
+        "http_tools",
+        include_str!("../migrations/sqlite/0009_http_tools.sql"),
+        include_str!("../migrations/postgres/0009_http_tools.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]
