@@ -9,15 +9,24 @@
 //!
 //! Adding a tool: one file here implementing [`Tool`], and one arm in
 //! [`ToolCatalog::toolbox`] that builds it when the assistant enabled it.
+//!
+//! HTTP tools are the workspace's own ([`http_tool`]): an assistant enables one by listing its
+//! name, and the catalog loads them from the store when it has the HTTP client
+//! ([`ToolCatalog::with_http_tools`]), whose [`network_guard`] decides where they may go.
 
 mod end_conversation;
+pub mod http_tool;
+pub mod network_guard;
 mod transfer_to_human;
 
 pub use end_conversation::{EndConversation, END_CONVERSATION};
+pub use http_tool::{HttpToolCall, HttpToolClient};
+pub use network_guard::HttpToolPolicy;
 pub use transfer_to_human::{TransferToHuman, TRANSFER_TO_HUMAN};
 
 use async_trait::async_trait;
 use confab_assistant::ToolSpec;
+use confab_domain::tool::BUILT_IN_TOOLS;
 use confab_domain::{Assistant, Conversation, Customer};
 use confab_storage::Store;
 use serde_json::{Map, Value};
@@ -93,6 +102,7 @@ impl Toolbox {
 #[derive(Clone, Default)]
 pub struct ToolCatalog {
     store: Option<Arc<dyn Store>>,
+    http: Option<Arc<HttpToolClient>>,
 }
 
 impl ToolCatalog {
@@ -103,12 +113,39 @@ impl ToolCatalog {
 
     /// Every tool, those backed by storage included.
     pub fn with_store(store: Arc<dyn Store>) -> Self {
-        Self { store: Some(store) }
+        Self { store: Some(store), http: None }
+    }
+
+    /// Adds the workspace's HTTP tools (loaded from the store, so only with
+    /// [`ToolCatalog::with_store`]), sent through `client`.
+    pub fn with_http_tools(mut self, client: Arc<HttpToolClient>) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The assistant's enabled HTTP tools: the names it lists that are not built in and that
+    /// name one of its workspace's HTTP tools. A store error leaves them out of this turn.
+    async fn http_tools(&self, assistant: &Assistant) -> Vec<Arc<dyn Tool>> {
+        let (Some(store), Some(client)) = (&self.store, &self.http) else { return Vec::new() };
+        let wanted: Vec<_> = assistant.tools.iter().filter(|name| !BUILT_IN_TOOLS.contains(&name.as_str())).collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        match store.list_http_tools(assistant.workspace_id).await {
+            Ok(tools) => tools
+                .into_iter()
+                .filter(|tool| wanted.contains(&&tool.definition.name))
+                .map(|tool| Arc::new(HttpToolCall::new(tool, Arc::clone(client))) as Arc<dyn Tool>)
+                .collect(),
+            Err(err) => {
+                tracing::warn!(assistant_id = %assistant.id, error = %err, "HTTP tools could not be loaded for this turn");
+                Vec::new()
+            }
+        }
     }
 
     pub async fn toolbox(&self, assistant: &Assistant) -> Toolbox {
-        let _ = &self.store;
-        let tools = assistant
+        let mut tools: Vec<Arc<dyn Tool>> = assistant
             .tools
             .iter()
             .filter_map(|name| -> Option<Arc<dyn Tool>> {
@@ -119,6 +156,7 @@ impl ToolCatalog {
                 }
             })
             .collect();
+        tools.extend(self.http_tools(assistant).await);
         Toolbox::new(tools)
     }
 }
