@@ -18,7 +18,7 @@ use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
 use confab_engine::send_pacing::SendPacing;
-use confab_engine::tools::ToolCatalog;
+use confab_engine::tools::{HttpToolClient, ToolCatalog};
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
 use confab_storage::Store;
@@ -111,7 +111,9 @@ fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<d
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    let responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    let http_tools = HttpToolClient::new(settings.http_tool_policy()?).map_err(|e| anyhow::anyhow!(e))?;
+    let tools = ToolCatalog::with_store(store).with_http_tools(Arc::new(http_tools));
+    let responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(tools);
     Ok(Arc::new(responder))
 }
 

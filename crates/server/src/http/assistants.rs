@@ -102,6 +102,7 @@ async fn create(
     let mut errors = FieldErrors::default();
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     if !has_name {
         errors.push("name", "name is required");
     }
@@ -157,6 +158,7 @@ async fn update(
     let id = parse_id(&id)?;
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     errors.finish()?;
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }

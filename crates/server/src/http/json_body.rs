@@ -69,6 +69,11 @@ fn leak_field(field: &str) -> &'static str {
         "parameters",
         "components",
         "status",
+        "description",
+        "method",
+        "url",
+        "headers",
+        "timeout_secs",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

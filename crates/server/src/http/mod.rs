@@ -11,6 +11,7 @@ mod error;
 mod export;
 mod field_errors;
 mod health;
+mod http_tools;
 mod json_body;
 mod metrics;
 mod rate_limit;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(export::router())
                 .merge(metrics::router())
                 .merge(senders::router())
+                .merge(http_tools::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
                 .fallback(error::api_not_found)
