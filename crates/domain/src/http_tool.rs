@@ -101,9 +101,7 @@ impl UrlTemplate {
                 return Err(ValidationError::new("url", "url has a `}` without its `{`"));
             }
             let after = &rest[open + 1..];
-            let close = after
-                .find('}')
-                .ok_or_else(|| ValidationError::new("url", "url has a `{` without its `}`"))?;
+            let close = after.find('}').ok_or_else(|| ValidationError::new("url", "url has a `{` without its `}`"))?;
             let name = &after[..close];
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(ValidationError::new(

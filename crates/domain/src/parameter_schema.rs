@@ -132,7 +132,9 @@ fn check_node(node: &Value, path: &str) -> Result<(), ValidationError> {
                 for name in required {
                     match name.as_str() {
                         Some(name) if properties.contains_key(name) => {}
-                        _ => return Err(invalid(path, format!("`required` names {name}, which is not in `properties`"))),
+                        _ => {
+                            return Err(invalid(path, format!("`required` names {name}, which is not in `properties`")))
+                        }
                     }
                 }
             }
@@ -210,7 +212,8 @@ fn validate_node(schema: &Value, value: &Value, path: &str) -> Result<(), String
         Value::Object(fields) => {
             let empty = Map::new();
             let properties = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
-            for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+            {
                 if !fields.contains_key(name) {
                     return Err(format!("`{}` is required", join_value_path(path, name)));
                 }

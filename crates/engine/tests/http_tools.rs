@@ -21,11 +21,11 @@ use time::OffsetDateTime;
 const SECRET: &str = "Bearer sk-live-very-secret-123";
 
 fn worker(fx: &Fixture, llm: &FakeLlm, policy: HttpToolPolicy) -> TurnWorker {
-    let config =
-        OpenAiConfig::compatible(llm.base_url()).with_retry(RetryPolicy { max_attempts: 1, ..RetryPolicy::no_retries() });
+    let config = OpenAiConfig::compatible(llm.base_url())
+        .with_retry(RetryPolicy { max_attempts: 1, ..RetryPolicy::no_retries() });
     let client = Arc::new(OpenAiClient::new(config).unwrap());
-    let catalog = ToolCatalog::with_store(fx.store.clone())
-        .with_http_tools(Arc::new(HttpToolClient::new(policy).unwrap()));
+    let catalog =
+        ToolCatalog::with_store(fx.store.clone()).with_http_tools(Arc::new(HttpToolClient::new(policy).unwrap()));
     let responder = LlmResponder::new(client, "gpt-4o-mini", PriceTable::default()).with_tools(catalog);
     TurnWorker::new(
         fx.store.clone(),
@@ -38,8 +38,10 @@ fn worker(fx: &Fixture, llm: &FakeLlm, policy: HttpToolPolicy) -> TurnWorker {
 }
 
 async fn fixture() -> Fixture {
-    Fixture::new(|a| a.tools = vec![ToolName::parse("get_order").unwrap(), ToolName::parse("end_conversation").unwrap()])
-        .await
+    Fixture::new(|a| {
+        a.tools = vec![ToolName::parse("get_order").unwrap(), ToolName::parse("end_conversation").unwrap()]
+    })
+    .await
 }
 
 fn definition(method: HttpMethod, url: &str, timeout_secs: i64) -> HttpToolDefinition {

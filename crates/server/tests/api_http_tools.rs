@@ -60,8 +60,14 @@ async fn http_tools_are_created_listed_patched_and_deleted_without_showing_heade
     for backend in backends() {
         let app = spawn_app_on(backend).await;
         let key = app.api_key(app.workspace).await;
-        let res =
-            send(&app, Method::POST, "/api/v1/tools", Some(&key), Some(tool_body("get_order", "https://api.example.com/orders/{order_id}"))).await;
+        let res = send(
+            &app,
+            Method::POST,
+            "/api/v1/tools",
+            Some(&key),
+            Some(tool_body("get_order", "https://api.example.com/orders/{order_id}")),
+        )
+        .await;
         assert_eq!(res.status(), 201);
         let text = res.text().await.unwrap();
         assert!(!text.contains("sk-live"), "header values are write-only: {text}");
@@ -87,20 +93,23 @@ async fn http_tools_are_created_listed_patched_and_deleted_without_showing_heade
         let text = app.get(&path, Some(&key)).await.text().await.unwrap();
         assert!(!text.contains("sk-live"));
 
-        let res = send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "method": "post", "timeout_secs": 30 }))).await;
+        let res =
+            send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "method": "post", "timeout_secs": 30 }))).await;
         assert_eq!(res.status(), 200);
         let patched: Value = res.json().await.unwrap();
         assert_eq!((patched["method"].clone(), patched["timeout_secs"].clone()), (json!("POST"), json!(30)));
         assert_eq!(patched["url"], created["url"], "what was not given stays");
         assert_eq!(patched["headers"], json!({ "authorization": "***" }), "headers kept when not given");
-        let stored = app.store.get_http_tool(app.workspace, created["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+        let stored =
+            app.store.get_http_tool(app.workspace, created["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
         assert_eq!(stored.definition.headers.iter().next().unwrap().1.expose(), SECRET, "the value itself is kept");
         let res = send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "headers": { "X-Api-Key": "k2" } }))).await;
         let replaced: Value = res.json().await.unwrap();
         assert_eq!(replaced["headers"], json!({ "x-api-key": "***" }), "given headers replace them all");
 
         // a PATCH that would leave a placeholder undeclared is refused
-        let res = send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "url": "https://api.example.com/{sku}" }))).await;
+        let res =
+            send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "url": "https://api.example.com/{sku}" }))).await;
         assert!(field_errors(res).await["url"].as_str().unwrap().contains("{sku}"));
         // renaming onto another tool's name conflicts
         let res = send(&app, Method::PATCH, &path, Some(&key), Some(json!({ "name": "ping" }))).await;
@@ -120,22 +129,43 @@ async fn every_route_needs_a_key_and_another_workspaces_tool_is_not_found() {
     let key = app.api_key(app.workspace).await;
     let other_workspace = app.store.create_workspace("Other").await.unwrap();
     let other_key = app.api_key(other_workspace.id).await;
-    let res = send(&app, Method::POST, "/api/v1/tools", Some(&key), Some(tool_body("get_order", "https://a.example/{order_id}"))).await;
+    let res = send(
+        &app,
+        Method::POST,
+        "/api/v1/tools",
+        Some(&key),
+        Some(tool_body("get_order", "https://a.example/{order_id}")),
+    )
+    .await;
     let path = format!("/api/v1/tools/{}", res.json::<Value>().await.unwrap()["id"].as_str().unwrap());
 
-    for (method, route) in
-        [(Method::GET, "/api/v1/tools"), (Method::POST, "/api/v1/tools"), (Method::GET, &path), (Method::PATCH, &path), (Method::DELETE, &path)]
-    {
+    for (method, route) in [
+        (Method::GET, "/api/v1/tools"),
+        (Method::POST, "/api/v1/tools"),
+        (Method::GET, &path),
+        (Method::PATCH, &path),
+        (Method::DELETE, &path),
+    ] {
         let res = send(&app, method.clone(), route, None, Some(json!({}))).await;
         assert_eq!(res.status(), 401, "{method} {route}");
     }
     assert_eq!(app.get(&path, Some(&other_key)).await.status(), 404);
-    assert_eq!(send(&app, Method::PATCH, &path, Some(&other_key), Some(json!({ "timeout_secs": 3 }))).await.status(), 404);
+    assert_eq!(
+        send(&app, Method::PATCH, &path, Some(&other_key), Some(json!({ "timeout_secs": 3 }))).await.status(),
+        404
+    );
     assert_eq!(send(&app, Method::DELETE, &path, Some(&other_key), None).await.status(), 404);
     let theirs: Value = app.get("/api/v1/tools", Some(&other_key)).await.json().await.unwrap();
     assert_eq!(theirs["items"], json!([]));
     // the same name in another workspace is fine
-    let res = send(&app, Method::POST, "/api/v1/tools", Some(&other_key), Some(tool_body("get_order", "https://b.example/{order_id}"))).await;
+    let res = send(
+        &app,
+        Method::POST,
+        "/api/v1/tools",
+        Some(&other_key),
+        Some(tool_body("get_order", "https://b.example/{order_id}")),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     assert_eq!(app.get(&path, Some(&key)).await.status(), 200, "untouched");
 }
@@ -155,7 +185,14 @@ async fn bad_definitions_are_refused_with_field_errors() {
     assert!(fields["url"].as_str().unwrap().contains("http:// or https://"));
     let fields = field_errors(post(with("url", json!("https://api.example.com/orders/{sku}"))).await).await;
     assert!(fields["url"].as_str().unwrap().contains("`{sku}` is not declared"), "{fields}");
-    let fields = field_errors(post(with("parameters", json!({ "type": "object", "properties": { "order_id": { "type": "string", "pattern": "^A" } } }))).await).await;
+    let fields = field_errors(
+        post(with(
+            "parameters",
+            json!({ "type": "object", "properties": { "order_id": { "type": "string", "pattern": "^A" } } }),
+        ))
+        .await,
+    )
+    .await;
     assert!(fields["parameters"].as_str().unwrap().contains("`pattern` is not supported"), "{fields}");
     let fields = field_errors(post(with("parameters", json!({ "type": "array" }))).await).await;
     assert!(fields["parameters"].as_str().unwrap().contains("root must be"), "{fields}");
@@ -170,7 +207,10 @@ async fn bad_definitions_are_refused_with_field_errors() {
     let fields = field_errors(post(with("headers", json!({ "Host": "evil.example" }))).await).await;
     assert!(fields["headers"].is_string());
     let fields = field_errors(post(json!({ "url": "https://a.example/x" })).await).await;
-    assert_eq!((fields["name"].as_str(), fields["description"].as_str()), (Some("name is required"), Some("description is required")));
+    assert_eq!(
+        (fields["name"].as_str(), fields["description"].as_str()),
+        (Some("name is required"), Some("description is required"))
+    );
 
     assert_eq!(post(with("timeout_secs", json!(5))).await.status(), 201);
     let res = post(with("timeout_secs", json!(5))).await;
@@ -184,19 +224,30 @@ async fn assistants_enable_http_tools_by_name_and_unknown_names_are_refused() {
     let key = app.api_key(app.workspace).await;
     let other_workspace = app.store.create_workspace("Other").await.unwrap();
     let other_key = app.api_key(other_workspace.id).await;
-    send(&app, Method::POST, "/api/v1/tools", Some(&key), Some(tool_body("get_order", "https://a.example/{order_id}"))).await;
+    send(&app, Method::POST, "/api/v1/tools", Some(&key), Some(tool_body("get_order", "https://a.example/{order_id}")))
+        .await;
 
     let assistant = |tools: Value| json!({ "name": "Desk", "system_prompt": "Help.", "tools": tools });
-    let res = send(&app, Method::POST, "/api/v1/assistants", Some(&key), Some(assistant(json!(["get_order", "end_conversation"])))).await;
+    let res = send(
+        &app,
+        Method::POST,
+        "/api/v1/assistants",
+        Some(&key),
+        Some(assistant(json!(["get_order", "end_conversation"]))),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
 
     let res = send(&app, Method::POST, "/api/v1/assistants", Some(&key), Some(assistant(json!(["get_ordr"])))).await;
     assert!(field_errors(res).await["tools"].as_str().unwrap().contains("`get_ordr` is neither a built-in tool"));
-    let res = send(&app, Method::PATCH, &format!("/api/v1/assistants/{id}"), Some(&key), Some(json!({ "tools": ["nope"] }))).await;
+    let res =
+        send(&app, Method::PATCH, &format!("/api/v1/assistants/{id}"), Some(&key), Some(json!({ "tools": ["nope"] })))
+            .await;
     assert!(field_errors(res).await["tools"].is_string());
     // another workspace's tool is not this workspace's to enable
-    let res = send(&app, Method::POST, "/api/v1/assistants", Some(&other_key), Some(assistant(json!(["get_order"])))).await;
+    let res =
+        send(&app, Method::POST, "/api/v1/assistants", Some(&other_key), Some(assistant(json!(["get_order"])))).await;
     assert!(field_errors(res).await["tools"].is_string());
 }
 
@@ -233,13 +284,19 @@ async fn whatsapp_in_the_model_calls_an_http_tool_and_answers_with_its_result() 
     let payload = confab_sim::meta_webhook::messages_payload(
         &number,
         &[&ana],
-        vec![confab_sim::meta_webhook::text_message(&ana, "wamid.order", "Where is A-100?", time::OffsetDateTime::now_utc())],
+        vec![confab_sim::meta_webhook::text_message(
+            &ana,
+            "wamid.order",
+            "Where is A-100?",
+            time::OffsetDateTime::now_utc(),
+        )],
         vec![],
     );
     assert_eq!(app.post_signed(&payload).await.status(), 200);
 
     // the tools come from the store, sent through a client that may reach the fake on 127.0.0.1
-    let settings = confab_server::config::Settings { http_tools_allowed_hosts: "127.0.0.1".into(), ..Default::default() };
+    let settings =
+        confab_server::config::Settings { http_tools_allowed_hosts: "127.0.0.1".into(), ..Default::default() };
     let http_tools = Arc::new(HttpToolClient::new(settings.http_tool_policy().unwrap()).unwrap());
     let catalog = ToolCatalog::with_store(app.store.clone()).with_http_tools(http_tools);
     let client = Arc::new(OpenAiClient::new(OpenAiConfig::compatible(llm.base_url())).unwrap());
@@ -273,7 +330,8 @@ async fn whatsapp_in_the_model_calls_an_http_tool_and_answers_with_its_result() 
     assert_eq!(messages[2].content, "Your order A-100 has shipped and arrives tomorrow.");
 
     // and the API shows the call with its arguments and result, never the secret
-    let conversation = app.get(&format!("/api/v1/conversations/{conversation_id}"), Some(&key)).await.text().await.unwrap();
+    let conversation =
+        app.get(&format!("/api/v1/conversations/{conversation_id}"), Some(&key)).await.text().await.unwrap();
     assert!(conversation.contains("shipped"));
     assert!(!conversation.contains("sk-live"));
 }

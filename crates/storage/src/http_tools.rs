@@ -6,8 +6,8 @@ use crate::rows::RowExt;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    HttpMethod, HttpTool, HttpToolDefinition, HttpToolHeaders, HttpToolId, HttpToolTimeout, ParameterSchema,
-    ToolName, UrlTemplate, WorkspaceId,
+    HttpMethod, HttpTool, HttpToolDefinition, HttpToolHeaders, HttpToolId, HttpToolTimeout, ParameterSchema, ToolName,
+    UrlTemplate, WorkspaceId,
 };
 use std::collections::BTreeMap;
 

@@ -215,14 +215,7 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore
-    + ConfigStore
-    + ConversationStore
-    + WorkQueue
-    + EventStore
-    + OutboxStore
-    + MetricsStore
-    + HttpToolStore
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + HttpToolStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;

@@ -85,7 +85,8 @@ impl HttpToolCall {
             _ => Map::new(),
         };
         let url = fill_placeholders(d.url.as_str(), &mut remaining)?;
-        let mut url = reqwest::Url::parse(&url).map_err(|e| format!("the tool's URL is not valid once filled in: {e}"))?;
+        let mut url =
+            reqwest::Url::parse(&url).map_err(|e| format!("the tool's URL is not valid once filled in: {e}"))?;
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         if let Ok(ip) = host.parse::<IpAddr>() {
             // IP literals are connected to directly, without the guarded resolver
@@ -186,7 +187,11 @@ fn fill_placeholders(template: &str, arguments: &mut Map<String, Value>) -> Resu
         let name = &after[..close];
         match arguments.remove(name) {
             Some(value) if !value.is_null() => url.push_str(&percent_encode(&as_text(&value))),
-            _ => return Err(format!("invalid arguments, nothing was sent: `{name}` is required (it is part of the URL)")),
+            _ => {
+                return Err(format!(
+                    "invalid arguments, nothing was sent: `{name}` is required (it is part of the URL)"
+                ))
+            }
         }
         rest = &after[close + 1..];
     }
@@ -228,7 +233,8 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return "the API did not answer in time".into();
     }
-    let mut message = String::from(if error.is_connect() { "could not connect to the API" } else { "the request failed" });
+    let mut message =
+        String::from(if error.is_connect() { "could not connect to the API" } else { "the request failed" });
     let mut source = std::error::Error::source(error);
     while let Some(err) = source {
         message.push_str(": ");

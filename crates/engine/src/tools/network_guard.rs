@@ -37,7 +37,9 @@ impl fmt::Display for Refused {
         } else {
             write!(f, "refused: {} resolves to {}, a {} address", self.host, self.address, self.range)?;
         }
-        f.write_str(" and HTTP tools may only reach public addresses (an operator can allow it with http_tools_allowed_hosts)")
+        f.write_str(
+            " and HTTP tools may only reach public addresses (an operator can allow it with http_tools_allowed_hosts)",
+        )
     }
 }
 
@@ -76,7 +78,7 @@ impl HttpToolPolicy {
     /// Whether the operator listed this host name (then whatever it resolves to is allowed).
     pub fn allows_name(&self, host: &str) -> bool {
         let host = normalise(host);
-        self.names.iter().any(|name| *name == host)
+        self.names.contains(&host)
     }
 
     /// Ok for a public address or one the operator allowed.
@@ -257,8 +259,7 @@ mod tests {
         ] {
             assert!(policy.check_ip("h", ip(refused)).is_err(), "{refused} should be refused");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "100.63.255.255", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
-        {
+        for public in ["8.8.8.8", "1.1.1.1", "100.63.255.255", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
             assert!(policy.check_ip("h", ip(public)).is_ok(), "{public} should be allowed");
         }
         let refused = policy.check_ip("localhost", ip("127.0.0.1")).unwrap_err();

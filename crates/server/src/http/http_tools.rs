@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use confab_domain::http_tool::{parse_http_tool_description, parse_http_tool_name};
 use confab_domain::tool::BUILT_IN_TOOLS;
 use confab_domain::{
-    HttpMethod, HttpTool, HttpToolDefinition, HttpToolHeaders, HttpToolId, HttpToolTimeout, ParameterSchema,
-    ToolName, UrlTemplate, WorkspaceId,
+    HttpMethod, HttpTool, HttpToolDefinition, HttpToolHeaders, HttpToolId, HttpToolTimeout, ParameterSchema, ToolName,
+    UrlTemplate, WorkspaceId,
 };
 use confab_storage::{StoreError, HTTP_TOOL_NAME_TAKEN};
 use serde::Deserialize;
@@ -72,7 +72,8 @@ async fn create(
     ApiJson(body): ApiJson<HttpToolBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors = FieldErrors::default();
-    let required = [("name", body.name.is_some()), ("description", body.description.is_some()), ("url", body.url.is_some())];
+    let required =
+        [("name", body.name.is_some()), ("description", body.description.is_some()), ("url", body.url.is_some())];
     let changes = body.parse(&mut errors);
     for (field, given) in required {
         if !given {
@@ -165,7 +166,8 @@ fn name_taken(err: StoreError) -> ApiError {
 /// A tool as the API shows it: header values replaced by `"***"`.
 pub fn http_tool_json(tool: &HttpTool) -> Value {
     let d = &tool.definition;
-    let headers: serde_json::Map<String, Value> = d.headers.names().map(|name| (name.to_string(), json!("***"))).collect();
+    let headers: serde_json::Map<String, Value> =
+        d.headers.names().map(|name| (name.to_string(), json!("***"))).collect();
     json!({
         "id": tool.id,
         "name": d.name,

@@ -37,8 +37,7 @@ impl HttpToolStore for PgStore {
 
     async fn get_http_tool(&self, workspace_id: WorkspaceId, id: HttpToolId) -> Result<HttpTool> {
         let sql = format!("SELECT {HTTP_TOOL_COLUMNS} FROM http_tools WHERE id = $1 AND workspace_id = $2");
-        let row =
-            sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.pool).await?;
         http_tools::http_tool(&row.ok_or(StoreError::NotFound("http tool"))?)
     }
 
