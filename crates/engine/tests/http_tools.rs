@@ -207,3 +207,33 @@ async fn an_oversized_response_is_capped_with_a_note() {
     assert!(!body.contains(&"x".repeat(65_537)));
     assert!(body.ends_with("only the first 65536 are shown]"), "{}", &body[65_536..]);
 }
+
+#[tokio::test]
+async fn an_ipv4_mapped_ipv6_literal_is_judged_by_its_ipv4_address() {
+    let fx = fixture().await;
+    let upstream = FakeUpstream::start().await.unwrap();
+    let url = format!("http://[::ffff:127.0.0.1]:{}/orders/{{order_id}}", upstream.addr().port());
+    fx.store.create_http_tool(fx.ws, definition(HttpMethod::Get, &url, 5)).await.unwrap();
+
+    let (message, _) = turn_calling(&fx, HttpToolPolicy::public_only(), json!({ "order_id": "A-100" })).await;
+    let error = message.tool_call.unwrap().error.unwrap();
+    assert!(error.contains("is a loopback address"), "{error}");
+    assert!(upstream.requests().is_empty());
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let fx = fixture().await;
+    let upstream = FakeUpstream::start().await.unwrap();
+    let mut redirect = UpstreamReply::text(302, "moved");
+    redirect.content_type = "text/plain".into();
+    upstream.reply(redirect);
+    let url = format!("{}/orders/{{order_id}}", upstream.url());
+    fx.store.create_http_tool(fx.ws, definition(HttpMethod::Get, &url, 5)).await.unwrap();
+
+    let policy = HttpToolPolicy::parse("127.0.0.1").unwrap();
+    let (message, _) = turn_calling(&fx, policy, json!({ "order_id": "A-100" })).await;
+    let error = message.tool_call.unwrap().error.unwrap();
+    assert!(error.starts_with("the API answered HTTP 302 (redirects are not followed)"), "{error}");
+    assert_eq!(upstream.requests().len(), 1, "only the first hop");
+}

@@ -90,7 +90,7 @@ impl HttpToolCall {
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         if let Ok(ip) = host.parse::<IpAddr>() {
             // IP literals are connected to directly, without the guarded resolver
-            self.client.policy.check_ip(&host, ip).map_err(|refused| refused.to_string())?;
+            self.client.policy.check_ip(&ip.to_string(), ip).map_err(|refused| refused.to_string())?;
         }
         let method = match d.method {
             HttpMethod::Get => reqwest::Method::GET,
