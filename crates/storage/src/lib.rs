@@ -8,6 +8,7 @@
 //! tokens ([`WorkQueue`]).
 
 mod error;
+mod http_tools;
 mod knowledge;
 mod metrics;
 mod migrations;
@@ -19,6 +20,7 @@ mod store;
 mod values;
 
 pub use error::StoreError;
+pub use http_tools::{HttpToolStore, HTTP_TOOL_NAME_TAKEN};
 pub use knowledge::{
     fts5_query, search_terms, tsquery, DocumentWithContent, KnowledgeStore, NewChunk, NewDocument, MAX_QUERY_TERMS,
 };

@@ -1,6 +1,7 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::http_tools::HttpToolStore;
 use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
 use crate::StoreError;
@@ -233,7 +234,15 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + KnowledgeStore
+    TenantStore
+    + ConfigStore
+    + ConversationStore
+    + WorkQueue
+    + EventStore
+    + OutboxStore
+    + MetricsStore
+    + KnowledgeStore
+    + HttpToolStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;

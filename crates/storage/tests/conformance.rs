@@ -80,6 +80,7 @@ conformance!(
     deleting_a_document_or_knowledge_base_removes_its_passages_from_search,
     odd_knowledge_queries_never_fail,
     assistants_keep_their_knowledge_mode,
+    http_tools_are_scoped_to_their_workspace_and_named_once,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1495,4 +1496,63 @@ async fn assistants_keep_their_knowledge_mode(store: Arc<dyn Store>) {
     let updated = store.update_assistant(ws, created.id, changes).await.unwrap();
     assert_eq!(updated.knowledge_mode, KnowledgeMode::Prompt);
     assert_eq!(store.get_assistant(ws, created.id).await.unwrap().knowledge_mode, KnowledgeMode::Prompt);
+}
+
+fn http_tool_definition(name: &str) -> HttpToolDefinition {
+    HttpToolDefinition {
+        name: ToolName::parse(name).unwrap(),
+        description: "Looks up an order".into(),
+        method: HttpMethod::Get,
+        url: UrlTemplate::parse("https://api.example.com/orders/{order_id}").unwrap(),
+        headers: HttpToolHeaders::parse([("Authorization".to_string(), "Bearer sk-1".to_string())].into()).unwrap(),
+        parameters: ParameterSchema::parse(serde_json::json!({
+            "type": "object",
+            "properties": { "order_id": { "type": "string" } },
+            "required": ["order_id"],
+        }))
+        .unwrap(),
+        timeout: HttpToolTimeout::from_secs(5).unwrap(),
+    }
+}
+
+async fn http_tools_are_scoped_to_their_workspace_and_named_once(store: Arc<dyn Store>) {
+    let acme = store.create_workspace("Acme").await.unwrap();
+    let other = store.create_workspace("Other").await.unwrap();
+    let tool = store.create_http_tool(acme.id, http_tool_definition("get_order")).await.unwrap();
+    assert_eq!(tool.workspace_id, acme.id);
+    assert_eq!(tool.definition, http_tool_definition("get_order"), "stored as given, header values included");
+    assert_eq!(store.get_http_tool(acme.id, tool.id).await.unwrap(), tool);
+
+    let err = store.create_http_tool(acme.id, http_tool_definition("get_order")).await.unwrap_err();
+    assert!(err.is_conflict_on(HTTP_TOOL_NAME_TAKEN, "http_tools.workspace_id, http_tools.name"), "{err:?}");
+    // the same name in another workspace is a different tool
+    let theirs = store.create_http_tool(other.id, http_tool_definition("get_order")).await.unwrap();
+
+    assert!(matches!(store.get_http_tool(other.id, tool.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.update_http_tool(other.id, tool.id, http_tool_definition("x")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(store.delete_http_tool(other.id, tool.id).await, Err(StoreError::NotFound(_))));
+
+    let second = store.create_http_tool(acme.id, http_tool_definition("cancel_order")).await.unwrap();
+    let names: Vec<_> =
+        store.list_http_tools(acme.id).await.unwrap().into_iter().map(|t| t.definition.name.to_string()).collect();
+    assert_eq!(names, ["cancel_order", "get_order"]);
+
+    let mut changed = http_tool_definition("get_order_v2");
+    changed.method = HttpMethod::Post;
+    changed.headers = HttpToolHeaders::default();
+    changed.timeout = HttpToolTimeout::from_secs(30).unwrap();
+    let updated = store.update_http_tool(acme.id, tool.id, changed.clone()).await.unwrap();
+    assert_eq!(updated.definition, changed);
+    assert_eq!(updated.created_at, tool.created_at);
+    assert!(updated.updated_at > tool.updated_at);
+    let err = store.update_http_tool(acme.id, second.id, changed).await.unwrap_err();
+    assert!(err.is_conflict_on(HTTP_TOOL_NAME_TAKEN, "http_tools.workspace_id, http_tools.name"), "{err:?}");
+
+    store.delete_http_tool(acme.id, tool.id).await.unwrap();
+    assert!(matches!(store.get_http_tool(acme.id, tool.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.list_http_tools(acme.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_http_tools(other.id).await.unwrap(), [theirs]);
 }

@@ -20,7 +20,7 @@ use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
 use confab_engine::retriever::FullTextRetriever;
 use confab_engine::send_pacing::SendPacing;
-use confab_engine::tools::ToolCatalog;
+use confab_engine::tools::{HttpToolClient, ToolCatalog};
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
 use confab_storage::Store;
@@ -121,8 +121,9 @@ fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    let mut responder =
-        LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    let http_tools = HttpToolClient::new(settings.http_tool_policy()?).map_err(|e| anyhow::anyhow!(e))?;
+    let tools = ToolCatalog::with_store(store).with_http_tools(Arc::new(http_tools));
+    let mut responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(tools);
     for (name, named) in &settings.llm_providers {
         let kind = LlmProvider::parse(&named.kind).with_context(|| format!("invalid llm_providers.{name}.kind"))?;
         let client = confab_assistant::connect(kind, named.base_url.as_deref(), named.api_key.clone())

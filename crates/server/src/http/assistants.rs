@@ -118,6 +118,7 @@ async fn create(
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     if !has_name {
         errors.push("name", "name is required");
     }
@@ -177,6 +178,7 @@ async fn update(
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
     check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     errors.finish()?;
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }

@@ -73,6 +73,11 @@ fn leak_field(field: &str) -> &'static str {
         "title",
         "format",
         "content",
+        "description",
+        "method",
+        "url",
+        "headers",
+        "timeout_secs",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

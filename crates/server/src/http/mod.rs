@@ -12,6 +12,7 @@ mod error;
 mod export;
 mod field_errors;
 mod health;
+mod http_tools;
 mod json_body;
 mod knowledge_bases;
 mod metrics;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(metrics::router())
                 .merge(senders::router())
                 .merge(price_table::router())
+                .merge(http_tools::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
                 .merge(knowledge_bases::router())

@@ -7,6 +7,7 @@
 
 mod conversations;
 mod events;
+mod http_tools;
 mod knowledge;
 mod metrics;
 mod outbox;
