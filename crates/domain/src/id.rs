@@ -68,4 +68,5 @@ define_id!(
     TemplateId,
     KnowledgeBaseId,
     DocumentId,
+    BookingId,
 );

@@ -6,10 +6,13 @@
 
 pub mod api_key;
 pub mod assistant;
+pub mod availability;
+pub mod booking;
 pub mod channel;
 pub mod conversation;
 pub mod cost;
 pub mod customer;
+pub mod data_field;
 pub mod delivery;
 pub mod id;
 pub mod inbound;
@@ -19,6 +22,7 @@ pub mod phone;
 pub mod secret;
 pub mod sender;
 pub mod template;
+pub mod timezone;
 pub mod tool;
 pub mod user;
 pub mod validation;
@@ -26,6 +30,9 @@ pub mod window;
 pub mod workspace;
 
 pub use api_key::{ApiKey, ApiKeySecret};
+pub use availability::{Availability, Slot};
+pub use booking::{Booking, BookingStatus};
+pub use data_field::{DataField, DataFieldType};
 pub use assistant::{Assistant, InactivityTimeout, ResponseDelay, Temperature};
 pub use channel::{ConversationType, Provider};
 pub use conversation::{Conversation, ConversationStatus};
