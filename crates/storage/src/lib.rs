@@ -7,6 +7,7 @@
 //! idempotent ingest ([`ConversationStore::ingest`]) and conversation leases with fencing
 //! tokens ([`WorkQueue`]).
 
+mod booking_store;
 mod error;
 mod metrics;
 mod migrations;
@@ -17,6 +18,7 @@ pub mod sqlite;
 mod store;
 mod values;
 
+pub use booking_store::{BookingStore, NewBooking, BOOKING_SLOT_TAKEN};
 pub use error::StoreError;
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;

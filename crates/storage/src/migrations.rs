@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_inactivity.sql"),
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
+    (
+        10,
+        "bookings",
+        include_str!("../migrations/sqlite/0010_bookings.sql"),
+        include_str!("../migrations/postgres/0010_bookings.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

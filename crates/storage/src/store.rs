@@ -1,11 +1,12 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::booking_store::BookingStore;
 use crate::metrics::MetricsStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
-    ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
+    Availability, DataField, ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
     Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
     KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
     Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
@@ -214,7 +215,7 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + BookingStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -249,6 +250,8 @@ pub struct NewAssistant {
     pub tools: Vec<ToolName>,
     pub knowledge_base_ids: Vec<KnowledgeBaseId>,
     pub extraction_schema: serde_json::Value,
+    pub data_fields: Vec<DataField>,
+    pub availability: Option<Availability>,
 }
 
 impl NewAssistant {
@@ -269,6 +272,8 @@ impl NewAssistant {
             tools: Vec::new(),
             knowledge_base_ids: Vec::new(),
             extraction_schema: serde_json::json!({}),
+            data_fields: Vec::new(),
+            availability: None,
         }
     }
 }
@@ -290,6 +295,8 @@ pub struct AssistantChanges {
     pub tools: Option<Vec<ToolName>>,
     pub knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub extraction_schema: Option<serde_json::Value>,
+    pub data_fields: Option<Vec<DataField>>,
+    pub availability: Option<Option<Availability>>,
 }
 
 impl AssistantChanges {
@@ -313,6 +320,8 @@ impl AssistantChanges {
         set(&mut a.tools, self.tools);
         set(&mut a.knowledge_base_ids, self.knowledge_base_ids);
         set(&mut a.extraction_schema, self.extraction_schema);
+        set(&mut a.data_fields, self.data_fields);
+        set(&mut a.availability, self.availability);
         a
     }
 }
