@@ -10,10 +10,14 @@
 //! Adding a tool: one file here implementing [`Tool`], and one arm in
 //! [`ToolCatalog::toolbox`] that builds it when the assistant enabled it.
 
+mod collect_data;
 mod end_conversation;
+mod schedule_appointment;
 mod transfer_to_human;
 
+pub use collect_data::{CollectData, COLLECT_DATA};
 pub use end_conversation::{EndConversation, END_CONVERSATION};
+pub use schedule_appointment::{ScheduleAppointment, SCHEDULE_APPOINTMENT};
 pub use transfer_to_human::{TransferToHuman, TRANSFER_TO_HUMAN};
 
 use async_trait::async_trait;
@@ -107,16 +111,30 @@ impl ToolCatalog {
     }
 
     pub async fn toolbox(&self, assistant: &Assistant) -> Toolbox {
-        let _ = &self.store;
         let tools = assistant
             .tools
             .iter()
             .filter_map(|name| -> Option<Arc<dyn Tool>> {
-                match name.as_str() {
+                let tool: Option<Arc<dyn Tool>> = match name.as_str() {
                     TRANSFER_TO_HUMAN => Some(Arc::new(TransferToHuman)),
                     END_CONVERSATION => Some(Arc::new(EndConversation)),
+                    COLLECT_DATA => {
+                        CollectData::new(assistant.data_fields.clone()).map(|t| Arc::new(t) as Arc<dyn Tool>)
+                    }
+                    SCHEDULE_APPOINTMENT => match (&self.store, &assistant.availability) {
+                        (Some(store), Some(availability)) => Some(Arc::new(ScheduleAppointment::new(
+                            store.clone(),
+                            availability.clone(),
+                            &assistant.timezone,
+                        ))),
+                        _ => None,
+                    },
                     _ => None,
+                };
+                if tool.is_none() {
+                    tracing::debug!(assistant_id = %assistant.id, tool = %name, "tool enabled but not available: it needs settings (data_fields, availability) or storage");
                 }
+                tool
             })
             .collect();
         Toolbox::new(tools)
