@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
-use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
+use confab_domain::data_field::parse_data_fields;
+use confab_domain::timezone::parse_timezone;
+use confab_domain::{Availability, Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -45,6 +47,9 @@ struct AssistantBody {
     tools: Option<Vec<String>>,
     knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     extraction_schema: Option<Value>,
+    data_fields: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    availability: Option<Option<Value>>,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -67,9 +72,9 @@ impl AssistantBody {
         let tools = self
             .tools
             .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
-        if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
-            errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
-        }
+        let timezone = self
+            .timezone
+            .and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
         if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
             errors.push("provider", "provider must be openai or anthropic");
         }
@@ -83,13 +88,15 @@ impl AssistantBody {
             fallback_message: self.fallback_message,
             response_delay,
             inactivity_timeout,
-            timezone: self.timezone,
+            timezone,
             provider: self.provider,
             model: self.model,
             temperature,
             tools,
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
+            data_fields: self.data_fields.and_then(|fields| errors.check(parse_data_fields(&fields))),
+            availability: self.availability.and_then(|a| errors.check(a.as_ref().map(Availability::parse).transpose())),
         }
     }
 }
@@ -128,6 +135,8 @@ async fn create(
             tools: changes.tools.unwrap_or_default(),
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
+            data_fields: changes.data_fields.unwrap_or_default(),
+            availability: changes.availability.flatten(),
             ..defaults
         })
         .await?;
@@ -182,14 +191,6 @@ fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound("assistant"))
 }
 
-fn is_plausible_timezone(tz: &str) -> bool {
-    !tz.is_empty()
-        && tz.len() <= 64
-        && tz
-            .split('/')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b)))
-}
-
 pub fn assistant_json(a: &Assistant) -> Value {
     json!({
         "id": a.id,
@@ -208,5 +209,7 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "extraction_schema": a.extraction_schema,
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "data_fields": a.data_fields,
+        "availability": a.availability,
     })
 }
