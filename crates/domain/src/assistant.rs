@@ -1,6 +1,6 @@
 //! An AI persona and the settings that bound it.
 
-use crate::{Availability, DataField, AssistantId, KnowledgeBaseId, ToolName, ValidationError, WorkspaceId};
+use crate::{AssistantId, Availability, DataField, KnowledgeBaseId, ToolName, ValidationError, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -138,7 +138,8 @@ pub struct Assistant {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,    /// What `collect_data` asks for.
+    pub updated_at: OffsetDateTime,
+    /// What `collect_data` asks for.
     pub data_fields: Vec<DataField>,
     /// When `schedule_appointment` may book; `None` until the assistant is given hours.
     pub availability: Option<Availability>,

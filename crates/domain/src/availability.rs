@@ -299,7 +299,9 @@ mod tests {
 
     #[test]
     fn slots_follow_the_grid_in_local_time() {
-        let a = availability(json!({"working_hours": {"mon": [["09:00", "10:30"], ["15:00", "16:00"]]}, "slot_minutes": 30}));
+        let a = availability(
+            json!({"working_hours": {"mon": [["09:00", "10:30"], ["15:00", "16:00"]]}, "slot_minutes": 30}),
+        );
         let monday = jiff::civil::date(2026, 3, 30);
         let slots = a.slots_on(monday, &madrid());
         let starts: Vec<String> = slots.iter().map(|s| s.local_start.time().to_string()).collect();
@@ -320,7 +322,11 @@ mod tests {
         let a = availability(json!({"working_hours": {"sun": [["00:00", "06:00"]]}, "slot_minutes": 60}));
         let slots = a.slots_on(jiff::civil::date(2026, 3, 29), &madrid());
         let starts: Vec<i8> = slots.iter().map(|s| s.local_start.hour()).collect();
-        assert_eq!(starts, [0, 3, 4, 5], "01:00 would end at a 03:00 that is only 1 hour later... and 02:00 does not exist");
+        assert_eq!(
+            starts,
+            [0, 3, 4, 5],
+            "01:00 would end at a 03:00 that is only 1 hour later... and 02:00 does not exist"
+        );
         for s in &slots {
             assert_eq!(s.ends_at - s.starts_at, time::Duration::hours(1));
         }

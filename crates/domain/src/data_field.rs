@@ -151,7 +151,9 @@ impl TryFrom<DataFieldWire> for DataField {
 pub fn parse_data_fields(value: &Value) -> Result<Vec<DataField>, ValidationError> {
     let err = |message: String| ValidationError::new("data_fields", message);
     let Some(items) = value.as_array() else {
-        return Err(err("data_fields must be a list of fields such as [{\"name\": \"email\", \"type\": \"email\"}]".into()));
+        return Err(err(
+            "data_fields must be a list of fields such as [{\"name\": \"email\", \"type\": \"email\"}]".into()
+        ));
     };
     if items.len() > MAX_DATA_FIELDS {
         return Err(err(format!("data_fields may hold at most {MAX_DATA_FIELDS} fields")));
@@ -247,7 +249,8 @@ impl DataField {
                 Ok(number(n))
             }
             DataFieldType::Integer => {
-                let n = number_of(value).filter(|n| n.fract() == 0.0 && n.abs() < 9e15).ok_or("must be a whole number")?;
+                let n =
+                    number_of(value).filter(|n| n.fract() == 0.0 && n.abs() < 9e15).ok_or("must be a whole number")?;
                 self.check_range(n)?;
                 Ok(number(n))
             }

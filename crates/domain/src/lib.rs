@@ -30,14 +30,14 @@ pub mod window;
 pub mod workspace;
 
 pub use api_key::{ApiKey, ApiKeySecret};
+pub use assistant::{Assistant, InactivityTimeout, ResponseDelay, Temperature};
 pub use availability::{Availability, Slot};
 pub use booking::{Booking, BookingStatus};
-pub use data_field::{DataField, DataFieldType};
-pub use assistant::{Assistant, InactivityTimeout, ResponseDelay, Temperature};
 pub use channel::{ConversationType, Provider};
 pub use conversation::{Conversation, ConversationStatus};
 pub use cost::{MicroUsd, Usage};
 pub use customer::{Customer, CustomerIdentity};
+pub use data_field::{DataField, DataFieldType};
 pub use delivery::{DeliveryError, DeliveryStatus};
 pub use id::*;
 pub use inbound::{InboundMessage, IngestOutcome};

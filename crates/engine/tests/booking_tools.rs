@@ -32,7 +32,13 @@ async fn toolbox(fx: &Fixture) -> Toolbox {
     ToolCatalog::with_store(fx.store.clone()).toolbox(&fx.assistant).await
 }
 
-async fn call(fx: &Fixture, conversation: &Conversation, now: OffsetDateTime, name: &str, args: Value) -> confab_engine::tools::ToolRun {
+async fn call(
+    fx: &Fixture,
+    conversation: &Conversation,
+    now: OffsetDateTime,
+    name: &str,
+    args: Value,
+) -> confab_engine::tools::ToolRun {
     let context = ToolContext { assistant: &fx.assistant, conversation, customer: None, now };
     toolbox(fx).await.call(name, &context, &args).await
 }
@@ -120,7 +126,9 @@ const NOW: OffsetDateTime = datetime!(2026-03-27 09:00 UTC);
 async fn slots_are_listed_in_local_time_and_the_skipped_hour_is_not_offered() {
     let fx = booking_fixture().await;
     let conversation = api_conversation(&fx, "crm-1").await;
-    let run = call(&fx, &conversation, NOW, "schedule_appointment", json!({"action": "list_slots", "to_date": "2026-03-30"})).await;
+    let run =
+        call(&fx, &conversation, NOW, "schedule_appointment", json!({"action": "list_slots", "to_date": "2026-03-30"}))
+            .await;
     let listed = run.result.unwrap();
     assert_eq!(listed["timezone"], "Europe/Madrid");
     // Sunday 29th: 01:00 would end at 03:00 after only one real hour; 02:00 does not exist
@@ -131,7 +139,14 @@ async fn slots_are_listed_in_local_time_and_the_skipped_hour_is_not_offered() {
             {"date": "2026-03-30", "weekday": "mon", "free": ["09:00", "10:00"]},
         ])
     );
-    let beyond = call(&fx, &conversation, NOW, "schedule_appointment", json!({"action": "list_slots", "from_date": "2026-06-01"})).await;
+    let beyond = call(
+        &fx,
+        &conversation,
+        NOW,
+        "schedule_appointment",
+        json!({"action": "list_slots", "from_date": "2026-06-01"}),
+    )
+    .await;
     assert_eq!(beyond.result.unwrap()["free_slots"], json!([]), "past the 30-day horizon");
 }
 
@@ -168,14 +183,23 @@ async fn booking_sets_variables_and_only_the_customer_may_cancel_or_move_it() {
     // the same slot is taken now, for anyone; the list no longer offers it
     let error = call(&fx, &ben, NOW, "schedule_appointment", book("2026-03-30T09:00")).await.result.unwrap_err();
     assert!(error.contains("already taken"), "{error}");
-    let listed = call(&fx, &ben, NOW, "schedule_appointment", json!({"action": "list_slots", "from_date": "2026-03-30", "to_date": "2026-03-30"}))
-        .await
-        .result
-        .unwrap();
+    let listed = call(
+        &fx,
+        &ben,
+        NOW,
+        "schedule_appointment",
+        json!({"action": "list_slots", "from_date": "2026-03-30", "to_date": "2026-03-30"}),
+    )
+    .await
+    .result
+    .unwrap();
     assert_eq!(listed["free_slots"][0]["free"], json!(["10:00"]));
 
     // Ben can neither cancel nor move Ana's booking
-    for action in [json!({"action": "cancel", "booking_id": id}), json!({"action": "reschedule", "booking_id": id, "start": "2026-03-30T10:00"})] {
+    for action in [
+        json!({"action": "cancel", "booking_id": id}),
+        json!({"action": "reschedule", "booking_id": id, "start": "2026-03-30T10:00"}),
+    ] {
         let error = call(&fx, &ben, NOW, "schedule_appointment", action).await.result.unwrap_err();
         assert!(error.contains("no current booking"), "{error}");
     }
@@ -183,7 +207,9 @@ async fn booking_sets_variables_and_only_the_customer_may_cancel_or_move_it() {
     // Ana moves it (the booking id defaults to her conversation's appointment), then cancels it
     let mut ana_now = ana.clone();
     ana_now.variables.insert("appointment_id".into(), json!(id));
-    let moved = call(&fx, &ana_now, NOW, "schedule_appointment", json!({"action": "reschedule", "start": "2026-03-30T10:00"})).await;
+    let moved =
+        call(&fx, &ana_now, NOW, "schedule_appointment", json!({"action": "reschedule", "start": "2026-03-30T10:00"}))
+            .await;
     assert_eq!(moved.result.unwrap()["booking"]["start"], "2026-03-30T10:00");
     assert_eq!(moved.variables["appointment_at"], "2026-03-30T10:00:00+02:00");
     let cancelled = call(&fx, &ana_now, NOW, "schedule_appointment", json!({"action": "cancel"})).await;
@@ -205,9 +231,15 @@ async fn concurrent_bookings_of_one_slot_through_the_tool_book_it_once() {
         .map(|conversation| {
             let fx = fx.clone();
             tokio::spawn(async move {
-                call(&fx, &conversation, NOW, "schedule_appointment", json!({"action": "book", "start": "2026-03-30T10:00"}))
-                    .await
-                    .result
+                call(
+                    &fx,
+                    &conversation,
+                    NOW,
+                    "schedule_appointment",
+                    json!({"action": "book", "start": "2026-03-30T10:00"}),
+                )
+                .await
+                .result
             })
         })
         .collect();
@@ -228,7 +260,8 @@ async fn concurrent_bookings_of_one_slot_through_the_tool_book_it_once() {
 #[tokio::test]
 async fn tools_without_their_settings_are_left_out() {
     let fx = Fixture::new(|a| {
-        a.tools = ["collect_data", "schedule_appointment", "end_conversation"].map(|t| ToolName::parse(t).unwrap()).to_vec();
+        a.tools =
+            ["collect_data", "schedule_appointment", "end_conversation"].map(|t| ToolName::parse(t).unwrap()).to_vec();
     })
     .await;
     let names: Vec<String> = toolbox(&fx).await.specs().into_iter().map(|s| s.name).collect();

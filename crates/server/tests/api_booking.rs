@@ -86,9 +86,13 @@ async fn assistant_settings_for_data_and_bookings_are_checked_and_kept() {
     assert_eq!((&cleared["availability"], &cleared["data_fields"]), (&Value::Null, &json!([])));
 
     // defaults of a new assistant
-    let plain = send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, json!({"name": "P", "system_prompt": "p"}));
+    let plain =
+        send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, json!({"name": "P", "system_prompt": "p"}));
     let plain: Value = plain.await.json().await.unwrap();
-    assert_eq!((&plain["timezone"], &plain["data_fields"], &plain["availability"]), (&json!("UTC"), &json!([]), &Value::Null));
+    assert_eq!(
+        (&plain["timezone"], &plain["data_fields"], &plain["availability"]),
+        (&json!("UTC"), &json!([]), &Value::Null)
+    );
 }
 
 /// The LLM responder, set once the app (and so its store) exists.
@@ -169,8 +173,12 @@ async fn an_api_conversation_collects_data_and_books_an_appointment() {
 
         // the model was shown both tools, and read the rejected e-mail as a tool error
         let requests = llm.requests();
-        let tools: Vec<&str> =
-            requests[0].body["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+        let tools: Vec<&str> = requests[0].body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["function"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(tools, ["collect_data", "schedule_appointment"]);
         let second = requests[1].body["messages"].as_array().unwrap();
         let tool_answer = second.last().unwrap()["content"].as_str().unwrap();

@@ -5,9 +5,9 @@
 
 use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
-    ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
-    InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+    ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType, DeliveryError,
+    DeliveryStatus, Email, InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider,
+    ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -97,7 +97,8 @@ pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
     })
 }
 
-pub(crate) const BOOKING_COLUMNS: &str = "id, workspace_id, assistant_id, conversation_id, customer_id, customer_name, \
+pub(crate) const BOOKING_COLUMNS: &str =
+    "id, workspace_id, assistant_id, conversation_id, customer_id, customer_name, \
      notes, starts_at, ends_at, status, created_at";
 
 pub(crate) fn booking(row: &impl RowExt) -> Result<Booking> {

@@ -6,10 +6,11 @@ use crate::metrics::MetricsStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
-    Availability, DataField, ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
-    KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    ApiKey, ApiKeySecret, Assistant, AssistantId, Availability, Conversation, ConversationId, ConversationStatus,
+    ConversationType, Customer, CustomerId, DataField, DeliveryError, DeliveryStatus, Email, InactivityTimeout,
+    InboundMessage, IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider,
+    ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User,
+    UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -1285,7 +1285,10 @@ async fn concurrent_bookings_of_one_slot_book_it_exactly_once(store: Arc<dyn Sto
     assert_eq!(held, booked);
     assert_eq!((held[0].status, trunc(held[0].starts_at)), (BookingStatus::Booked, trunc(slot)));
     // the next slot is free
-    store.create_booking(booking_for(&fx, &ana, slot + Duration::minutes(30)), OffsetDateTime::now_utc()).await.unwrap();
+    store
+        .create_booking(booking_for(&fx, &ana, slot + Duration::minutes(30)), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
 }
 
 async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn Store>) {
@@ -1342,8 +1345,5 @@ async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn 
 
     // the conversation keeps its history, cancelled bookings included
     let history = store.conversation_bookings(fx.ws, ana.id).await.unwrap();
-    assert_eq!(
-        history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(),
-        [(mine.id, BookingStatus::Cancelled)]
-    );
+    assert_eq!(history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(mine.id, BookingStatus::Cancelled)]);
 }

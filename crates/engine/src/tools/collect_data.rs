@@ -55,7 +55,9 @@ impl Tool for CollectData {
 
     async fn call(&self, context: &ToolContext<'_>, arguments: &Value) -> ToolRun {
         let Some(given) = arguments.as_object() else {
-            return ToolRun::error("pass the values as an object of field names, e.g. {\"email\": \"ana@example.com\"}");
+            return ToolRun::error(
+                "pass the values as an object of field names, e.g. {\"email\": \"ana@example.com\"}",
+            );
         };
         let mut saved = Map::new();
         let mut rejected = Vec::new();
@@ -64,10 +66,8 @@ impl Tool for CollectData {
                 continue;
             }
             match self.field(name) {
-                None => rejected.push(format!(
-                    "{name}: not a field to collect (the fields are {})",
-                    self.names(false).join(", ")
-                )),
+                None => rejected
+                    .push(format!("{name}: not a field to collect (the fields are {})", self.names(false).join(", "))),
                 Some(field) => match field.check(value) {
                     Ok(value) => {
                         saved.insert(name.clone(), value);

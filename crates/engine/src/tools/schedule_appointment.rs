@@ -100,7 +100,9 @@ impl ScheduleAppointment {
     /// The slot the model named in `start`, if it is bookable now: on the grid, in the future,
     /// inside the horizon.
     fn requested_slot(&self, arguments: &Value, now: OffsetDateTime) -> Result<Slot, String> {
-        let text = arguments["start"].as_str().ok_or("start is required: a slot start from list_slots, e.g. 2026-03-30T10:00")?;
+        let text = arguments["start"]
+            .as_str()
+            .ok_or("start is required: a slot start from list_slots, e.g. 2026-03-30T10:00")?;
         let local = parse_local_start(text, &self.zone)
             .ok_or_else(|| format!("start `{text}` is not a date and time: write it as YYYY-MM-DDTHH:MM"))?;
         let slot = self.availability.slot_starting_at(local, &self.zone).ok_or_else(|| {
@@ -125,7 +127,12 @@ impl ScheduleAppointment {
 
     /// Whether a live booking overlaps the slot (only after the hours or slot length changed:
     /// on one grid, the unique index already refuses an equal start).
-    async fn overlaps(&self, context: &ToolContext<'_>, slot: &Slot, except: Option<BookingId>) -> Result<bool, String> {
+    async fn overlaps(
+        &self,
+        context: &ToolContext<'_>,
+        slot: &Slot,
+        except: Option<BookingId>,
+    ) -> Result<bool, String> {
         let taken = self
             .store
             .bookings_between(context.conversation.workspace_id, context.assistant.id, slot.starts_at, slot.ends_at)
@@ -152,12 +159,21 @@ impl ScheduleAppointment {
         let slots: Vec<Slot> = if to < from {
             Vec::new()
         } else {
-            self.availability.slots_between(from, to, &self.zone).into_iter().filter(|s| s.starts_at > context.now).collect()
+            self.availability
+                .slots_between(from, to, &self.zone)
+                .into_iter()
+                .filter(|s| s.starts_at > context.now)
+                .collect()
         };
         let taken = match (slots.first(), slots.last()) {
             (Some(first), Some(last)) => match self
                 .store
-                .bookings_between(context.conversation.workspace_id, context.assistant.id, first.starts_at, last.ends_at)
+                .bookings_between(
+                    context.conversation.workspace_id,
+                    context.assistant.id,
+                    first.starts_at,
+                    last.ends_at,
+                )
                 .await
             {
                 Ok(taken) => taken,
@@ -208,8 +224,8 @@ impl ScheduleAppointment {
             Ok(false) => {}
             Err(err) => return ToolRun::error(err),
         }
-        let customer_name = text_argument(arguments, "customer_name", 200)
-            .or_else(|| context.customer.and_then(|c| c.name.clone()));
+        let customer_name =
+            text_argument(arguments, "customer_name", 200).or_else(|| context.customer.and_then(|c| c.name.clone()));
         let booking = NewBooking {
             workspace_id: context.conversation.workspace_id,
             assistant_id: context.assistant.id,
@@ -246,7 +262,12 @@ impl ScheduleAppointment {
                 // the variables now name the customer's next appointment, if any is left
                 let left = self
                     .store
-                    .customer_bookings(conversation.workspace_id, context.assistant.id, conversation.customer_id, context.now)
+                    .customer_bookings(
+                        conversation.workspace_id,
+                        context.assistant.id,
+                        conversation.customer_id,
+                        context.now,
+                    )
                     .await
                     .unwrap_or_default();
                 let mut run = ToolRun::ok(json!({ "status": "cancelled", "booking": self.booking_json(&cancelled) }));
@@ -356,11 +377,7 @@ fn date_argument(arguments: &Value, name: &str) -> Result<Option<Date>, String> 
 }
 
 fn text_argument(arguments: &Value, name: &str, max_chars: usize) -> Option<String> {
-    arguments[name]
-        .as_str()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| t.chars().take(max_chars).collect())
+    arguments[name].as_str().map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(max_chars).collect())
 }
 
 /// The booking the model named, or the one this conversation booked.
@@ -369,7 +386,9 @@ fn booking_id(context: &ToolContext<'_>, arguments: &Value) -> Result<BookingId,
         .as_str()
         .or_else(|| context.conversation.variables.get("appointment_id").and_then(Value::as_str))
         .ok_or("booking_id is required: list_slots shows the customer's bookings with their ids")?;
-    text.trim().parse().map_err(|_| format!("booking_id `{text}` is not a booking id: list_slots shows the customer's bookings"))
+    text.trim()
+        .parse()
+        .map_err(|_| format!("booking_id `{text}` is not a booking id: list_slots shows the customer's bookings"))
 }
 
 fn taken(start: &str) -> String {

@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
 use confab_domain::data_field::parse_data_fields;
 use confab_domain::timezone::parse_timezone;
-use confab_domain::{Availability, Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
+use confab_domain::{
+    Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName,
+};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -72,9 +74,8 @@ impl AssistantBody {
         let tools = self
             .tools
             .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
-        let timezone = self
-            .timezone
-            .and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
+        let timezone =
+            self.timezone.and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
         if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
             errors.push("provider", "provider must be openai or anthropic");
         }

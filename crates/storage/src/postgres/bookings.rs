@@ -86,8 +86,11 @@ impl BookingStore for PgStore {
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE workspace_id = $1 AND conversation_id = $2 \
              ORDER BY created_at, id"
         );
-        let found =
-            sqlx::query(&sql).bind(workspace_id.as_uuid()).bind(conversation_id.as_uuid()).fetch_all(&self.pool).await?;
+        let found = sqlx::query(&sql)
+            .bind(workspace_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .fetch_all(&self.pool)
+            .await?;
         found.iter().map(rows::booking).collect()
     }
 
