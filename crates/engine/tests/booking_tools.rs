@@ -273,3 +273,26 @@ async fn tools_without_their_settings_are_left_out() {
     let with_store = ToolCatalog::with_store(fx.store.clone()).toolbox(&with_hours).await;
     assert_eq!(with_store.specs().len(), 2);
 }
+
+#[tokio::test]
+async fn a_long_list_of_slots_is_cut_and_says_so() {
+    let fx = Fixture::new(|a| {
+        a.tools = vec![ToolName::parse("schedule_appointment").unwrap()];
+        a.availability = Some(
+            Availability::parse(&json!({"working_hours": {"mon": [["00:00", "24:00"]], "tue": [["00:00", "24:00"]]}, "slot_minutes": 5}))
+                .unwrap(),
+        );
+    })
+    .await;
+    let conversation = api_conversation(&fx, "crm-1").await;
+    let listed =
+        call(&fx, &conversation, NOW, "schedule_appointment", json!({"action": "list_slots", "to_date": "2026-04-30"}))
+            .await
+            .result
+            .unwrap();
+    assert_eq!(listed["to_date"], "2026-04-09", "at most 14 days per call");
+    let count: usize =
+        listed["free_slots"].as_array().unwrap().iter().map(|d| d["free"].as_array().unwrap().len()).sum();
+    assert_eq!((count, &listed["more_slots_after_these"]), (120, &json!(true)));
+    assert_eq!(listed["free_slots"][0]["free"][0], "00:00");
+}

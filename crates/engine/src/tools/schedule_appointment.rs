@@ -25,6 +25,9 @@ pub const SCHEDULE_APPOINTMENT: &str = "schedule_appointment";
 
 /// `list_slots` covers at most this many days per call.
 const MAX_LIST_DAYS: i64 = 14;
+/// `list_slots` answers with at most this many free slots (the earliest), to keep the
+/// model's context small.
+const MAX_LISTED_SLOTS: usize = 120;
 
 pub struct ScheduleAppointment {
     store: Arc<dyn Store>,
@@ -183,7 +186,12 @@ impl ScheduleAppointment {
         };
         let mut days: Vec<Value> = Vec::new();
         let mut current: Option<(Date, Vec<String>)> = None;
-        for slot in slots.iter().filter(|s| !taken.iter().any(|b| b.starts_at < s.ends_at && b.ends_at > s.starts_at)) {
+        let free: Vec<&Slot> = slots
+            .iter()
+            .filter(|s| !taken.iter().any(|b| b.starts_at < s.ends_at && b.ends_at > s.starts_at))
+            .collect();
+        let more = free.len() > MAX_LISTED_SLOTS;
+        for slot in free.into_iter().take(MAX_LISTED_SLOTS) {
             let date = slot.local_start.date();
             if current.as_ref().is_some_and(|(d, _)| *d != date) {
                 days.extend(current.take().map(|(d, free)| day_json(d, free)));
@@ -210,6 +218,7 @@ impl ScheduleAppointment {
             "from_date": from.to_string(),
             "to_date": to.to_string(),
             "free_slots": days,
+            "more_slots_after_these": more,
             "customer_bookings": mine.iter().map(|b| self.booking_json(b)).collect::<Vec<_>>(),
         }))
     }
@@ -268,10 +277,13 @@ impl ScheduleAppointment {
                         conversation.customer_id,
                         context.now,
                     )
-                    .await
-                    .unwrap_or_default();
+                    .await;
                 let mut run = ToolRun::ok(json!({ "status": "cancelled", "booking": self.booking_json(&cancelled) }));
-                run.variables = self.appointment_variables(left.first());
+                match left {
+                    Ok(left) => run.variables = self.appointment_variables(left.first()),
+                    // the booking is cancelled all the same; the variables catch up on the next change
+                    Err(err) => tracing::warn!(error = %err, "could not read the customer's other bookings"),
+                }
                 run
             }
             Err(StoreError::NotFound(_)) => ToolRun::error(not_theirs(id)),
