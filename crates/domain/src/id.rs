@@ -69,4 +69,5 @@ define_id!(
     KnowledgeBaseId,
     DocumentId,
     HttpToolId,
+    BookingId,
 );

@@ -6,10 +6,13 @@
 
 pub mod api_key;
 pub mod assistant;
+pub mod availability;
+pub mod booking;
 pub mod channel;
 pub mod conversation;
 pub mod cost;
 pub mod customer;
+pub mod data_field;
 pub mod delivery;
 pub mod extraction;
 pub mod http_tool;
@@ -22,6 +25,7 @@ pub mod phone;
 pub mod secret;
 pub mod sender;
 pub mod template;
+pub mod timezone;
 pub mod tool;
 pub mod user;
 pub mod validation;
@@ -30,10 +34,13 @@ pub mod workspace;
 
 pub use api_key::{ApiKey, ApiKeySecret};
 pub use assistant::{Assistant, InactivityTimeout, ResponseDelay, Temperature};
+pub use availability::{Availability, Slot};
+pub use booking::{Booking, BookingStatus};
 pub use channel::{ConversationType, Provider};
 pub use conversation::{Conversation, ConversationStatus, ExtractionStatus};
 pub use cost::{MicroUsd, Usage};
 pub use customer::{Customer, CustomerIdentity};
+pub use data_field::{DataField, DataFieldType};
 pub use delivery::{DeliveryError, DeliveryStatus};
 pub use http_tool::{HttpMethod, HttpTool, HttpToolDefinition, HttpToolHeaders, HttpToolTimeout, UrlTemplate};
 pub use id::*;

@@ -7,6 +7,7 @@
 //! idempotent ingest ([`ConversationStore::ingest`]) and conversation leases with fencing
 //! tokens ([`WorkQueue`]).
 
+mod booking_store;
 mod error;
 mod http_tools;
 mod knowledge;
@@ -19,6 +20,7 @@ pub mod sqlite;
 mod store;
 mod values;
 
+pub use booking_store::{BookingStore, NewBooking, BOOKING_SLOT_TAKEN};
 pub use error::StoreError;
 pub use http_tools::{HttpToolStore, HTTP_TOOL_NAME_TAKEN};
 pub use knowledge::{

@@ -56,6 +56,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0009_http_tools.sql"),
     ),
     (
+        10,
+        "bookings",
+        include_str!("../migrations/sqlite/0010_bookings.sql"),
+        include_str!("../migrations/postgres/0010_bookings.sql"),
+    ),
+    (
         11,
         "price_tables",
         include_str!("../migrations/sqlite/0011_price_tables.sql"),

@@ -5,9 +5,10 @@
 
 use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
-    ApiKey, Assistant, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
-    ExtractionStatus, InactivityTimeout, KnowledgeMode, Message, MessageId, MessageKind, MicroUsd, PhoneNumber,
-    Provider, ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+    ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType, DeliveryError,
+    DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, KnowledgeMode, Message, MessageId, MessageKind,
+    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature, Usage, User,
+    UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -71,7 +72,7 @@ pub(crate) fn api_key(row: &impl RowExt) -> Result<ApiKey> {
 
 pub(crate) const ASSISTANT_COLUMNS: &str = "id, workspace_id, name, system_prompt, first_message, fallback_message, \
      response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
-     knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode";
+     knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability";
 
 pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
     Ok(Assistant {
@@ -93,6 +94,29 @@ pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
         knowledge_mode: KnowledgeMode::parse(&row.text("knowledge_mode")?)?,
+        data_fields: json_field(row.json("data_fields")?, "data_fields")?,
+        availability: json_field(row.json("availability")?, "availability")?,
+    })
+}
+
+pub(crate) const BOOKING_COLUMNS: &str =
+    "id, workspace_id, assistant_id, conversation_id, customer_id, customer_name, \
+     notes, starts_at, ends_at, status, created_at";
+
+pub(crate) fn booking(row: &impl RowExt) -> Result<Booking> {
+    let status = row.text("status")?;
+    Ok(Booking {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        assistant_id: row.uuid("assistant_id")?.into(),
+        conversation_id: row.opt_uuid("conversation_id")?.map(Into::into),
+        customer_id: row.opt_uuid("customer_id")?.map(Into::into),
+        customer_name: row.opt_text("customer_name")?,
+        notes: row.opt_text("notes")?,
+        starts_at: row.time("starts_at")?,
+        ends_at: row.time("ends_at")?,
+        status: BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
+        created_at: row.time("created_at")?,
     })
 }
 

@@ -81,6 +81,9 @@ conformance!(
     odd_knowledge_queries_never_fail,
     assistants_keep_their_knowledge_mode,
     http_tools_are_scoped_to_their_workspace_and_named_once,
+    assistants_keep_their_data_fields_and_availability,
+    concurrent_bookings_of_one_slot_book_it_exactly_once,
+    bookings_are_cancelled_and_moved_only_by_their_customer,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1555,4 +1558,154 @@ async fn http_tools_are_scoped_to_their_workspace_and_named_once(store: Arc<dyn 
     assert!(matches!(store.get_http_tool(acme.id, tool.id).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.list_http_tools(acme.id).await.unwrap().len(), 1);
     assert_eq!(store.list_http_tools(other.id).await.unwrap(), [theirs]);
+}
+
+async fn assistants_keep_their_data_fields_and_availability(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let fields = confab_domain::data_field::parse_data_fields(&serde_json::json!([
+        {"name": "email", "type": "email", "required": true, "description": "Where we send the confirmation"},
+        {"name": "size", "type": "enum", "options": ["S", "M"]},
+    ]))
+    .unwrap();
+    let hours = Availability::parse(&serde_json::json!({
+        "working_hours": {"mon": [["09:00", "17:00"]]}, "slot_minutes": 45, "timezone": "Europe/Madrid"
+    }))
+    .unwrap();
+    let mut new = NewAssistant::new(fx.ws, "Bookings", "You book visits.");
+    new.data_fields = fields.clone();
+    new.availability = Some(hours.clone());
+    let created = store.create_assistant(new).await.unwrap();
+    assert_eq!((&created.data_fields, &created.availability), (&fields, &Some(hours.clone())));
+    let read = store.get_assistant(fx.ws, created.id).await.unwrap();
+    assert_eq!((read.data_fields, read.availability), (fields.clone(), Some(hours)));
+    // the default assistant has neither
+    assert_eq!((fx.assistant.data_fields.len(), fx.assistant.availability.clone()), (0, None));
+
+    let cleared = store
+        .update_assistant(
+            fx.ws,
+            created.id,
+            AssistantChanges { availability: Some(None), name: Some("Renamed".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.name.as_str(), cleared.availability, cleared.data_fields), ("Renamed", None, fields));
+}
+
+/// Two API conversations of the fixture's assistant, for two customers.
+async fn two_customers(store: &Arc<dyn Store>, fx: &Fixture) -> (Conversation, Conversation) {
+    let mut conversations = Vec::new();
+    for who in ["crm-ana", "crm-ben"] {
+        let new = NewConversation {
+            workspace_id: fx.ws,
+            assistant_id: fx.assistant.id,
+            kind: ConversationType::Api,
+            customer_identifier: Some(who.into()),
+            variables: serde_json::Map::new(),
+            first_message: None,
+        };
+        conversations.push(store.create_conversation(new, OffsetDateTime::now_utc()).await.unwrap());
+    }
+    let ben = conversations.pop().unwrap();
+    (conversations.pop().unwrap(), ben)
+}
+
+fn booking_for(fx: &Fixture, conversation: &Conversation, starts_at: OffsetDateTime) -> NewBooking {
+    NewBooking {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        conversation_id: Some(conversation.id),
+        customer_id: Some(conversation.customer_id),
+        customer_name: Some("Ana".into()),
+        notes: None,
+        starts_at,
+        ends_at: starts_at + Duration::minutes(30),
+    }
+}
+
+async fn concurrent_bookings_of_one_slot_book_it_exactly_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let (ana, ben) = two_customers(&store, &fx).await;
+    let slot = time::macros::datetime!(2030-06-03 09:00 UTC);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let store = store.clone();
+            let booking = booking_for(&fx, if i % 2 == 0 { &ana } else { &ben }, slot);
+            tokio::spawn(async move { store.create_booking(booking, OffsetDateTime::now_utc()).await })
+        })
+        .collect();
+    let (mut booked, mut refused) = (Vec::new(), 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(booking) => booked.push(booking),
+            Err(StoreError::Conflict { constraint }) if constraint == BOOKING_SLOT_TAKEN => refused += 1,
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!((booked.len(), refused), (1, 23), "exactly one booking holds the slot");
+    let held = store.bookings_between(fx.ws, fx.assistant.id, slot, slot + Duration::hours(1)).await.unwrap();
+    assert_eq!(held, booked);
+    assert_eq!((held[0].status, trunc(held[0].starts_at)), (BookingStatus::Booked, trunc(slot)));
+    // the next slot is free
+    store
+        .create_booking(booking_for(&fx, &ana, slot + Duration::minutes(30)), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+}
+
+async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let (ana, ben) = two_customers(&store, &fx).await;
+    let now = OffsetDateTime::now_utc();
+    let nine = time::macros::datetime!(2030-06-03 09:00 UTC);
+    let ten = nine + Duration::hours(1);
+    let mine = store.create_booking(booking_for(&fx, &ana, nine), now).await.unwrap();
+    let his = store.create_booking(booking_for(&fx, &ben, ten), now).await.unwrap();
+
+    // ranges see bookings that overlap them, and only live ones
+    let day = store.bookings_between(fx.ws, fx.assistant.id, nine - Duration::hours(9), nine + Duration::hours(15));
+    assert_eq!(day.await.unwrap().iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id, his.id]);
+    let inside = store.bookings_between(fx.ws, fx.assistant.id, nine + Duration::minutes(10), ten).await.unwrap();
+    assert_eq!(inside.iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id]);
+    let ana_bookings = store.customer_bookings(fx.ws, fx.assistant.id, ana.customer_id, now).await.unwrap();
+    assert_eq!(ana_bookings.iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id]);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.conversation_bookings(other.id, ana.id).await.unwrap().is_empty());
+    assert!(store.bookings_between(other.id, fx.assistant.id, nine, ten).await.unwrap().is_empty());
+
+    // another customer can neither cancel nor move it
+    for result in [
+        store.cancel_booking(fx.ws, mine.id, ben.customer_id, now).await,
+        store.reschedule_booking(fx.ws, mine.id, ben.customer_id, ten, ten, now).await,
+        store.cancel_booking(other.id, mine.id, ana.customer_id, now).await,
+    ] {
+        assert!(matches!(result, Err(StoreError::NotFound("booking"))), "{result:?}");
+    }
+
+    // moving onto a taken slot is refused and changes nothing
+    let onto_taken =
+        store.reschedule_booking(fx.ws, mine.id, ana.customer_id, ten, ten + Duration::minutes(30), now).await;
+    assert!(
+        matches!(&onto_taken, Err(StoreError::Conflict { constraint }) if constraint == BOOKING_SLOT_TAKEN),
+        "{onto_taken:?}"
+    );
+    let eleven = ten + Duration::hours(1);
+    let moved =
+        store.reschedule_booking(fx.ws, mine.id, ana.customer_id, eleven, eleven + Duration::minutes(30), now).await;
+    let moved = moved.unwrap();
+    assert_eq!((moved.id, trunc(moved.starts_at)), (mine.id, trunc(eleven)));
+    // nine is free again; another customer takes it
+    store.create_booking(booking_for(&fx, &ben, nine), now).await.unwrap();
+
+    // a cancelled booking frees its slot and cannot be cancelled twice
+    let cancelled = store.cancel_booking(fx.ws, mine.id, ana.customer_id, now).await.unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert!(matches!(store.cancel_booking(fx.ws, mine.id, ana.customer_id, now).await, Err(StoreError::NotFound(_))));
+    assert!(store.reschedule_booking(fx.ws, mine.id, ana.customer_id, nine, ten, now).await.is_err());
+    store.create_booking(booking_for(&fx, &ben, eleven), now).await.unwrap();
+    assert!(store.customer_bookings(fx.ws, fx.assistant.id, ana.customer_id, now).await.unwrap().is_empty());
+
+    // the conversation keeps its history, cancelled bookings included
+    let history = store.conversation_bookings(fx.ws, ana.id).await.unwrap();
+    assert_eq!(history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(mine.id, BookingStatus::Cancelled)]);
 }

@@ -16,15 +16,19 @@
 //! name, and the catalog loads them from the store when it has the HTTP client
 //! ([`ToolCatalog::with_http_tools`]), whose [`network_guard`] decides where they may go.
 
+mod collect_data;
 mod end_conversation;
 pub mod http_tool;
 pub mod network_guard;
+mod schedule_appointment;
 mod search_knowledge_base;
 mod transfer_to_human;
 
+pub use collect_data::{CollectData, COLLECT_DATA};
 pub use end_conversation::{EndConversation, END_CONVERSATION};
 pub use http_tool::{HttpToolCall, HttpToolClient};
 pub use network_guard::HttpToolPolicy;
+pub use schedule_appointment::{ScheduleAppointment, SCHEDULE_APPOINTMENT};
 pub use search_knowledge_base::{SearchKnowledgeBase, PASSAGES_PER_SEARCH, SEARCH_KNOWLEDGE_BASE};
 pub use transfer_to_human::{TransferToHuman, TRANSFER_TO_HUMAN};
 
@@ -161,11 +165,26 @@ impl ToolCatalog {
             .tools
             .iter()
             .filter_map(|name| -> Option<Arc<dyn Tool>> {
-                match name.as_str() {
+                let tool: Option<Arc<dyn Tool>> = match name.as_str() {
                     TRANSFER_TO_HUMAN => Some(Arc::new(TransferToHuman)),
                     END_CONVERSATION => Some(Arc::new(EndConversation)),
+                    COLLECT_DATA => {
+                        CollectData::new(assistant.data_fields.clone()).map(|t| Arc::new(t) as Arc<dyn Tool>)
+                    }
+                    SCHEDULE_APPOINTMENT => match (&self.store, &assistant.availability) {
+                        (Some(store), Some(availability)) => Some(Arc::new(ScheduleAppointment::new(
+                            store.clone(),
+                            availability.clone(),
+                            &assistant.timezone,
+                        ))),
+                        _ => None,
+                    },
                     _ => None,
+                };
+                if tool.is_none() {
+                    tracing::debug!(assistant_id = %assistant.id, tool = %name, "tool enabled but not available: it needs settings (data_fields, availability) or storage");
                 }
+                tool
             })
             .collect();
         // knowledge search is the model's to call when the assistant has knowledge bases and

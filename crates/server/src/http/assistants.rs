@@ -11,9 +11,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
+use confab_domain::data_field::parse_data_fields;
+use confab_domain::timezone::parse_timezone;
 use confab_domain::{
-    Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay, Temperature, ToolName,
-    WorkspaceId,
+    Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay,
+    Temperature, ToolName, WorkspaceId,
 };
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
@@ -50,6 +52,9 @@ struct AssistantBody {
     knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     extraction_schema: Option<Value>,
     knowledge_mode: Option<String>,
+    data_fields: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    availability: Option<Option<Value>>,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -72,9 +77,8 @@ impl AssistantBody {
         let tools = self
             .tools
             .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
-        if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
-            errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
-        }
+        let timezone =
+            self.timezone.and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
         if let Some(schema) = &self.extraction_schema {
             errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
@@ -86,7 +90,7 @@ impl AssistantBody {
             fallback_message: self.fallback_message,
             response_delay,
             inactivity_timeout,
-            timezone: self.timezone,
+            timezone,
             provider: self.provider,
             model: self.model,
             temperature,
@@ -94,6 +98,8 @@ impl AssistantBody {
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
             knowledge_mode,
+            data_fields: self.data_fields.and_then(|fields| errors.check(parse_data_fields(&fields))),
+            availability: self.availability.and_then(|a| errors.check(a.as_ref().map(Availability::parse).transpose())),
         }
     }
 }
@@ -147,6 +153,8 @@ async fn create(
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
             knowledge_mode: changes.knowledge_mode.unwrap_or(defaults.knowledge_mode),
+            data_fields: changes.data_fields.unwrap_or_default(),
+            availability: changes.availability.flatten(),
             ..defaults
         })
         .await?;
@@ -242,14 +250,6 @@ fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound("assistant"))
 }
 
-fn is_plausible_timezone(tz: &str) -> bool {
-    !tz.is_empty()
-        && tz.len() <= 64
-        && tz
-            .split('/')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b)))
-}
-
 pub fn assistant_json(a: &Assistant) -> Value {
     json!({
         "id": a.id,
@@ -269,5 +269,7 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
         "knowledge_mode": a.knowledge_mode.as_str(),
+        "data_fields": a.data_fields,
+        "availability": a.availability,
     })
 }
