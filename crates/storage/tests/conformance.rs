@@ -75,6 +75,7 @@ conformance!(
     price_tables_are_per_workspace_and_replaceable,
     channel_fees_reported_with_statuses_are_charged_once,
     ended_conversations_are_claimed_once_for_extraction,
+    a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says,
     knowledge_bases_and_documents_are_scoped_to_their_workspace,
     knowledge_search_ranks_the_matching_passage_first,
     deleting_a_document_or_knowledge_base_removes_its_passages_from_search,
@@ -1708,4 +1709,53 @@ async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn 
     // the conversation keeps its history, cancelled bookings included
     let history = store.conversation_bookings(fx.ws, ana.id).await.unwrap();
     assert_eq!(history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(mine.id, BookingStatus::Cancelled)]);
+}
+
+/// After the end, a customer's message starts a new conversation by default; with
+/// `after_end = reopen` it reopens the last ended one, whose extraction then runs again.
+async fn a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    let end_it = |wamid: &'static str, phone: &'static str| {
+        let store = store.clone();
+        let inbound = fx.inbound(wamid, phone, "hello");
+        async move {
+            let IngestOutcome::Stored { conversation_id, .. } = store.ingest(&[inbound], t).await.unwrap()[0] else {
+                panic!("stored")
+            };
+            let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+            let mut turn = TurnCommit::nothing(lease.answered_seq + 1);
+            turn.end = true;
+            store.commit_turn(&lease, turn, t).await.unwrap();
+            conversation_id
+        }
+    };
+    let first = end_it("wamid.a1", "+15550000001").await;
+    let next = store.ingest(&[fx.inbound("wamid.a2", "+15550000001", "again")], t).await.unwrap();
+    assert!(
+        matches!(next[0], IngestOutcome::Stored { conversation_id, conversation_created: true, .. } if conversation_id != first)
+    );
+
+    let changes = AssistantChanges { after_end: Some(AfterEnd::Reopen), ..AssistantChanges::default() };
+    assert_eq!(store.update_assistant(fx.ws, fx.assistant.id, changes).await.unwrap().after_end, AfterEnd::Reopen);
+    let second = end_it("wamid.b1", "+15550000002").await;
+    store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    let back = store.ingest(&[fx.inbound("wamid.b2", "+15550000002", "one more thing")], t).await.unwrap();
+    assert!(
+        matches!(back[0], IngestOutcome::Stored { conversation_id, conversation_created: false, .. } if conversation_id == second)
+    );
+    let reopened = store.get_conversation(fx.ws, second).await.unwrap();
+    assert_eq!(reopened.status, ConversationStatus::Active);
+    assert!(reopened.ended_at.is_none());
+    assert_eq!(reopened.extraction, ExtractionStatus::Pending);
+    assert_eq!(reopened.message_count, 2);
+    // the extraction claimed before the reopening is dropped when it finishes
+    let stale = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: serde_json::Map::new(),
+        cost: MicroUsd(0),
+        tokens: 0,
+    };
+    store.finish_extraction(second, stale).await.unwrap();
+    assert_eq!(store.get_conversation(fx.ws, second).await.unwrap().extraction, ExtractionStatus::Pending);
 }
