@@ -35,6 +35,14 @@ pub enum Command {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// Run the server with a demo workspace (an assistant, a knowledge base, a WhatsApp number
+    /// on a fake Graph API) and simulated customers chatting with it. Uses ./data/demo.db unless
+    /// a database is given.
+    Demo {
+        /// Address to listen on (overrides CONFAB_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -101,7 +109,7 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let bind = match &cli.command {
-        Command::Serve { bind } => *bind,
+        Command::Serve { bind } | Command::Demo { bind } => *bind,
         _ => None,
     };
     let flags = FlagOverrides { bind, database_url: cli.global.database_url.clone() };
@@ -130,6 +138,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { .. } => commands::serve::run(settings).await,
+            Command::Demo { .. } => commands::demo::run(settings).await,
             Command::Migrate => commands::migrate::run(settings).await,
             Command::User { command: UserCommand::Add { email, role, password } } => {
                 commands::user::add(settings, &email, &role, password).await
