@@ -2,6 +2,7 @@
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
 use crate::metrics::MetricsStore;
+use crate::seed::SeedStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
@@ -206,7 +207,7 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + SeedStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;

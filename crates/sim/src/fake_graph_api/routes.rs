@@ -104,8 +104,7 @@ fn send(shared: &Shared, request: Request) -> Answer {
             accepted.reaction,
             accepted.failure,
         );
-        // the poster lives as long as the fake; if it is gone the fake is stopping
-        let _ = shared.post_queue.send(job);
+        shared.queue_post(job);
     }
     answer
 }

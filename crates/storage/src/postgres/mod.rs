@@ -11,6 +11,7 @@ mod events;
 mod metrics;
 mod outbox;
 mod queue;
+mod seed;
 mod settings;
 mod tenants;
 pub mod testing;

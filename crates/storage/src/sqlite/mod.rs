@@ -10,6 +10,7 @@ mod events;
 mod metrics;
 mod outbox;
 mod queue;
+mod seed;
 mod settings;
 mod tenants;
 
