@@ -40,6 +40,9 @@ pub struct Settings {
     pub llm_base_url: Option<String>,
     pub llm_api_key: Option<Secret>,
     pub llm_model: Option<String>,
+    /// Turns one process runs at once; each mostly waits on its LLM, so the replies per second
+    /// it can sustain are about this divided by the LLM's latency in seconds.
+    pub turn_concurrency: usize,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
@@ -80,6 +83,7 @@ impl Default for Settings {
             llm_base_url: None,
             llm_api_key: None,
             llm_model: None,
+            turn_concurrency: 8,
             log_format: LogFormat::Text,
             log: "info".into(),
             api_reply_timeout_secs: 30,
@@ -146,6 +150,9 @@ impl Settings {
         if self.whatsapp_sends_per_second == 0 {
             bail!("invalid configuration: whatsapp_sends_per_second must be at least 1");
         }
+        if self.turn_concurrency == 0 || self.turn_concurrency > 10_000 {
+            bail!("invalid configuration: turn_concurrency must be 1 to 10000");
+        }
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
@@ -192,6 +199,7 @@ impl fmt::Debug for Settings {
             .field("llm_model", &self.llm_model)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
+            .field("turn_concurrency", &self.turn_concurrency)
             .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -233,6 +241,10 @@ twilio_api_url = "https://api.twilio.com"
 # llm_base_url = "https://api.openai.com/v1"
 # llm_api_key = "…"
 # llm_model = "gpt-4o-mini"
+
+# Turns answered at once by this process. Each mostly waits on its LLM: replies per second
+# sustained are about this divided by the LLM latency in seconds (8 at 2 s: 4 per second).
+turn_concurrency = 8
 
 # Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
 log_format = "text"

@@ -32,6 +32,10 @@ pub struct E2eArgs {
     /// Distinct customers (default: enough that each writes every 10 seconds).
     #[arg(long)]
     pub customers: Option<usize>,
+    /// The server's turn_concurrency (default: twice the rate times the LLM latency, so turns
+    /// waiting on the LLM are not what limits the run; at least 8).
+    #[arg(long)]
+    pub turn_concurrency: Option<usize>,
     /// Inbound posts in flight at most.
     #[arg(long, default_value_t = 256)]
     pub connections: usize,
@@ -77,12 +81,17 @@ pub async fn run(args: E2eArgs) -> anyhow::Result<()> {
             .with_status_posters(16),
     )
     .await?;
-    let mut server = Server::spawn(port, &database_url, &secret, &graph.base_url(), &llm.base_url())?;
+    let turns = args
+        .turn_concurrency
+        .unwrap_or(((args.rate * llm_latency.as_secs_f64() * 2.0).ceil() as usize).max(8))
+        .clamp(1, 10_000);
+    let mut server = Server::spawn(port, &database_url, &secret, &graph.base_url(), &llm.base_url(), turns)?;
     server.wait_until_up(&target).await?;
 
     let customers = args.customers.unwrap_or((args.rate * 10.0).ceil() as usize).max(1);
     eprintln!(
-        "confab bench e2e: {target} ({backend}), {} inbound/s for {} s from {customers} customers, LLM latency {} ms…",
+        "confab bench e2e: {target} ({backend}), {} inbound/s for {} s from {customers} customers, LLM latency {} ms, \
+         {turns} turns at once…",
         args.rate, args.duration_secs, args.llm_latency_ms
     );
     let cpu_before = server.cpu_seconds();
@@ -120,6 +129,7 @@ pub async fn run(args: E2eArgs) -> anyhow::Result<()> {
             "rate": args.rate,
             "llm_latency_ms": args.llm_latency_ms,
             "customers": customers,
+            "turn_concurrency": turns,
             "report": report,
             "status_webhooks_answered_200": statuses_ok,
             "status_webhooks_failed": statuses_failed,
@@ -200,7 +210,14 @@ struct Server {
 }
 
 impl Server {
-    fn spawn(port: u16, database_url: &str, secret: &str, graph_url: &str, llm_url: &str) -> anyhow::Result<Self> {
+    fn spawn(
+        port: u16,
+        database_url: &str,
+        secret: &str,
+        graph_url: &str,
+        llm_url: &str,
+        turns: usize,
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot find the confab binary to start the server")?;
         let child = Command::new(exe)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -213,6 +230,7 @@ impl Server {
             .env("CONFAB_LLM_BASE_URL", llm_url)
             .env("CONFAB_LLM_API_KEY", "bench")
             .env("CONFAB_LLM_MODEL", "gpt-4o-mini")
+            .env("CONFAB_TURN_CONCURRENCY", turns.to_string())
             .env("CONFAB_LOG", std::env::var("CONFAB_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .spawn()

@@ -53,6 +53,9 @@ pub struct ExportTiming {
     /// Resident memory of this process before and at most during the export (in-process only).
     pub rss_before_mb: Option<f64>,
     pub rss_max_mb: Option<f64>,
+    /// CPU seconds this process (server and client) spent on the export (in-process only):
+    /// the cost of the export whatever else the machine is doing.
+    pub cpu_seconds: Option<f64>,
 }
 
 pub async fn run(mut settings: Settings, args: QueryArgs) -> anyhow::Result<()> {
@@ -98,6 +101,12 @@ pub async fn run(mut settings: Settings, args: QueryArgs) -> anyhow::Result<()> 
             _ => String::new(),
         }
     );
+    if let Some(cpu) = export.cpu_seconds {
+        println!(
+            "export CPU: {cpu:.2} s (server and client) = {:.0} messages per CPU-second",
+            export.messages as f64 / cpu.max(1e-6)
+        );
+    }
     if let Some(path) = &args.json {
         let json = serde_json::json!({ "scenario": "query", "queries": rows, "export": export });
         std::fs::write(path, serde_json::to_vec_pretty(&json)?)
@@ -144,7 +153,7 @@ impl Client {
             .get("items")
             .unwrap_or(&senders)
             .get(0)
-            .map(|s| text(&s["display_phone"]))
+            .map(|s| text(&s["display_phone_number"]))
             .filter(|p| !p.is_empty())
             .context("no sender to filter by")?;
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -208,6 +217,7 @@ impl Client {
                 }
             })
         });
+        let cpu_before = super::process_cpu_seconds();
         let started = Instant::now();
         let mut res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
         if !res.status().is_success() {
@@ -219,6 +229,7 @@ impl Client {
             lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
         }
         let seconds = started.elapsed().as_secs_f64();
+        let cpu_seconds = super::process_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
         if let Some(sampler) = sampler {
             sampler.abort();
         }
@@ -233,6 +244,7 @@ impl Client {
             messages_per_second: messages as f64 / seconds.max(1e-6),
             rss_before_mb: rss_before,
             rss_max_mb: in_process.then(|| max_rss.load(Ordering::Relaxed) as f64 / 1000.0),
+            cpu_seconds: cpu_seconds.filter(|_| in_process),
         })
     }
 }

@@ -35,9 +35,9 @@ pub struct SeedPlan {
 
 const HISTORY: Duration = Duration::days(90);
 /// The newest conversation starts this long before now.
-const NEWEST: Duration = Duration::minutes(40);
+const NEWEST: Duration = Duration::minutes(3);
 /// Conversations whose last message is this recent stay active; older ones have ended.
-const ACTIVE_WINDOW: Duration = Duration::minutes(25);
+const ACTIVE_WINDOW: Duration = Duration::minutes(30);
 /// Share of conversations (percent) started by a customer seen before.
 const RETURNING_PERCENT: u64 = 35;
 
@@ -77,7 +77,7 @@ impl SeedGenerator {
             + Duration::microseconds(i64::try_from(i * slot + hash(i, 1) % slot.max(1)).unwrap_or(0));
         // the newest conversations (those that may still be active) always get a customer of
         // their own, so no customer has two active conversations on one number
-        let recent = created_at >= plan.now - NEWEST - ACTIVE_WINDOW - Duration::minutes(30);
+        let recent = created_at >= plan.now - NEWEST - ACTIVE_WINDOW - Duration::hours(4);
         let made = self.customers.len() as u64;
         let returning = made > 0 && !recent && hash(i, 2) % 100 < RETURNING_PERCENT;
         let c = if returning {
@@ -99,8 +99,8 @@ impl SeedGenerator {
         };
         let id: ConversationId = v7(created_at).into();
         let length = length(i, plan.messages_per);
-        // spread a long conversation's messages so that it still ends before now
-        let max_gap = (NEWEST.whole_seconds() / i64::from(length.max(1))).clamp(2, 120);
+        // pack a recent conversation's messages closer, so that it still ends before now
+        let max_gap = ((now - created_at).whole_seconds() / 2 / i64::from(length.max(1))).clamp(1, 120);
         let mut at = created_at;
         let mut turn = 0_u64;
         let mut written = 0_u32;
