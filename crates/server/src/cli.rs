@@ -71,6 +71,14 @@ pub enum Command {
 pub enum BenchCommand {
     /// Signed WhatsApp webhooks only (no replies): throughput, ack latency, durability.
     Ingest(crate::commands::bench::IngestArgs),
+    /// Fill the database (--database-url) with realistic conversations, fast, for demos and for
+    /// measuring the read paths.
+    Seed(crate::commands::bench::seed::SeedArgs),
+    /// Time the list, conversation, metrics and export read paths on a seeded database.
+    Query(crate::commands::bench::query::QueryArgs),
+    /// Inbound WhatsApp messages answered by the (fake) LLM and sent through the fake Graph API:
+    /// response time minus the LLM's latency, lost and duplicate replies.
+    E2e(crate::commands::bench::e2e::E2eArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -147,6 +155,9 @@ pub fn main() -> ExitCode {
                 commands::apikey::create(settings, &name).await
             }
             Command::Bench { command: BenchCommand::Ingest(args) } => commands::bench::ingest(args).await,
+            Command::Bench { command: BenchCommand::Seed(args) } => commands::bench::seed::run(settings, args).await,
+            Command::Bench { command: BenchCommand::Query(args) } => commands::bench::query::run(settings, args).await,
+            Command::Bench { command: BenchCommand::E2e(args) } => commands::bench::e2e::run(args).await,
             Command::Config { .. } => Ok(()),
         }
     });

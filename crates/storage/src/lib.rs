@@ -16,6 +16,7 @@ mod migrations;
 pub mod postgres;
 mod precision;
 mod rows;
+mod seed;
 pub mod sqlite;
 mod store;
 mod values;
@@ -28,6 +29,7 @@ pub use knowledge::{
 };
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
+pub use seed::{SeedBatch, SeedConversation, SeedCustomer, SeedMessage, SeedStore};
 pub use store::*;
 
 use std::sync::Arc;

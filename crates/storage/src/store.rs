@@ -5,6 +5,7 @@ use crate::booking_store::BookingStore;
 use crate::http_tools::HttpToolStore;
 use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
+use crate::seed::SeedStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
@@ -246,6 +247,7 @@ pub trait Store:
     + KnowledgeStore
     + HttpToolStore
     + BookingStore
+    + SeedStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
