@@ -179,7 +179,8 @@ impl ToolCatalog {
                         ))),
                         _ => None,
                     },
-                    _ => None,
+                    // knowledge search and HTTP tools are added below
+                    _ => return None,
                 };
                 if tool.is_none() {
                     tracing::debug!(assistant_id = %assistant.id, tool = %name, "tool enabled but not available: it needs settings (data_fields, availability) or storage");
