@@ -13,6 +13,7 @@ mod migrations;
 pub mod postgres;
 mod precision;
 mod rows;
+mod sessions;
 pub mod sqlite;
 mod store;
 mod values;
@@ -20,6 +21,7 @@ mod values;
 pub use error::StoreError;
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
+pub use sessions::{NewSession, Session, SessionStore};
 pub use store::*;
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
 use crate::metrics::MetricsStore;
+use crate::sessions::SessionStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
@@ -125,6 +126,20 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Conversation>;
     /// Starts an API or test conversation, with the assistant's first message if it has one.
     async fn create_conversation(&self, conversation: NewConversation, now: OffsetDateTime) -> Result<Conversation>;
+    /// Ends an active conversation now (nothing stays due; the customer's next message starts
+    /// a new one). An ended conversation is returned as it is.
+    async fn end_conversation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> Result<Conversation>;
+    /// Those of `ids` (the workspace's conversations) with at least one failed delivery.
+    async fn conversations_with_failed_deliveries(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationId>>;
 }
 
 /// The work queue: due conversations, claimed one worker at a time with a lease whose token
@@ -206,7 +221,7 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + SessionStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -367,6 +382,8 @@ pub struct ConversationFilter {
     pub from: Option<OffsetDateTime>,
     /// Created before.
     pub to: Option<OffsetDateTime>,
+    /// Only conversations with at least one failed delivery.
+    pub with_failed_deliveries: bool,
 }
 
 /// An API or test conversation started explicitly (WhatsApp ones start with the customer).

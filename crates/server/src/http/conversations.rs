@@ -49,6 +49,8 @@ pub struct ListQuery {
     status: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `true`: only conversations with at least one failed delivery.
+    has_failed_deliveries: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -74,7 +76,16 @@ impl ListQuery {
         }
         errors.finish()?;
         let customer = self.customer.clone().or_else(|| self.external_identifier.clone());
-        Ok(ConversationFilter { kind, assistant_id, sender_id, status, customer, from, to })
+        Ok(ConversationFilter {
+            kind,
+            assistant_id,
+            sender_id,
+            status,
+            customer,
+            from,
+            to,
+            with_failed_deliveries: self.has_failed_deliveries.unwrap_or(false),
+        })
     }
 
     /// The filter with `sender_phone` resolved to the workspace's sender on that number;

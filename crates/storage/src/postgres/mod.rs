@@ -12,6 +12,7 @@ mod metrics;
 mod outbox;
 mod queue;
 mod settings;
+mod sessions;
 mod tenants;
 pub mod testing;
 

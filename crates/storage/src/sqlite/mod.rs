@@ -11,6 +11,7 @@ mod metrics;
 mod outbox;
 mod queue;
 mod settings;
+mod sessions;
 mod tenants;
 
 use crate::migrations::{migrator, Backend};
