@@ -42,6 +42,5 @@ pub trait SessionStore: Send + Sync {
     async fn setup_token_is_usable(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool>;
     /// In one transaction: uses the token up and creates `user`, only while the token is usable
     /// (see [`setup_token_is_usable`](Self::setup_token_is_usable)); `None` otherwise.
-    async fn redeem_setup_token(&self, token_hash: &str, user: NewUser, now: OffsetDateTime)
-        -> Result<Option<User>>;
+    async fn redeem_setup_token(&self, token_hash: &str, user: NewUser, now: OffsetDateTime) -> Result<Option<User>>;
 }

@@ -5,14 +5,14 @@
 mod api_conversations;
 mod api_key_auth;
 mod assistants;
-mod conversation_json;
-mod conversations;
+pub(crate) mod conversation_json;
+pub(crate) mod conversations;
 mod error;
-mod export;
+pub(crate) mod export;
 mod field_errors;
 mod health;
 mod json_body;
-mod metrics;
+pub(crate) mod metrics;
 mod rate_limit;
 mod request_id;
 mod senders;
@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(whatsapp_webhook::router())
         .merge(twilio_webhook::router())
+        .merge(crate::dashboard::router(state.clone()))
         .nest(
             "/api/v1",
             whoami::router()
@@ -75,5 +76,8 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // the peer address feeds the dashboard's login rate limit
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

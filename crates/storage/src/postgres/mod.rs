@@ -11,8 +11,8 @@ mod events;
 mod metrics;
 mod outbox;
 mod queue;
-mod settings;
 mod sessions;
+mod settings;
 mod tenants;
 pub mod testing;
 

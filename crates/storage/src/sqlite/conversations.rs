@@ -192,7 +192,8 @@ impl ConversationStore for SqliteStore {
         .execute(&self.writer)
         .await?;
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2");
-        let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.writer).await?;
+        let row =
+            sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.writer).await?;
         rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
     }
 

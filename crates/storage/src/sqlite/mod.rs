@@ -10,8 +10,8 @@ mod events;
 mod metrics;
 mod outbox;
 mod queue;
-mod settings;
 mod sessions;
+mod settings;
 mod tenants;
 
 use crate::migrations::{migrator, Backend};

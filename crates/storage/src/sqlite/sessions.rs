@@ -12,7 +12,10 @@ use time::OffsetDateTime;
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &NewSession, now: OffsetDateTime) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1").bind(micros(now)).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -48,7 +51,10 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -1,0 +1,48 @@
+//! The dashboard: server-rendered pages (askama templates in `crates/server/templates/`) with
+//! htmx for interaction, and every asset embedded in the binary (DESIGN §5).
+//!
+//! Every page but `/login`, `/setup` and `/assets/*` sits behind [`session::require_login`]:
+//! a visitor without a live session is sent to `/login`; every POST must carry the session's
+//! CSRF token; a viewer's POSTs are refused (only logging out is allowed). Pages reuse the
+//! API's code paths (list filters, streamed export, metrics, agent messages) rather than
+//! repeating them.
+
+mod assets;
+mod chart;
+mod client_ip;
+mod conversation_page;
+mod conversations_page;
+mod csrf;
+mod display;
+mod list_params;
+mod login;
+mod login_throttle;
+mod metrics_page;
+mod page;
+pub mod session;
+pub mod setup;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/", get(conversations_page::show))
+        .route("/conversations", get(conversations_page::show))
+        .route("/conversations/export", get(conversations_page::export))
+        .route("/conversations/{id}", get(conversation_page::show))
+        .route("/conversations/{id}/ai", post(conversation_page::set_ai))
+        .route("/conversations/{id}/reply", post(conversation_page::reply))
+        .route("/conversations/{id}/end", post(conversation_page::end))
+        .route("/analytics", get(metrics_page::show))
+        .route("/logout", post(login::logout))
+        .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
+    Router::new()
+        .route("/login", get(login::form).post(login::submit))
+        .route("/setup", get(setup::form).post(setup::submit))
+        .route("/assets/{name}", get(assets::serve))
+        .merge(protected)
+        .layer(axum::Extension(Arc::new(login_throttle::LoginThrottle::per_minute(login::ATTEMPTS_PER_MINUTE))))
+}

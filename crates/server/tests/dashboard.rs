@@ -1,0 +1,438 @@
+//! The dashboard over plain HTTP: every page refuses a visitor without a session, logins,
+//! CSRF, roles, the login rate limit, the first-run setup link, and the pages' actions.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use confab_domain::{ConversationStatus, ConversationType, Email, PhoneNumber, Role, UserRole};
+use confab_storage::{NewConversation, NewUser};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use support::{spawn_app, spawn_app_on, Backend, TestApp};
+use time::OffsetDateTime;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A signed-in browser: the session cookie and the page's CSRF token.
+struct Visitor {
+    client: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn add_user(app: &TestApp, email: &str, role: UserRole) {
+    let password_hash = confab_server::passwords::hash(PASSWORD).unwrap();
+    app.store
+        .create_user(NewUser { workspace_id: app.workspace, email: Email::parse(email).unwrap(), role, password_hash })
+        .await
+        .unwrap();
+}
+
+async fn login(app: &TestApp, email: &str, role: UserRole) -> Visitor {
+    add_user(app, email, role).await;
+    let client = no_redirects();
+    let response =
+        client.post(app.url("/login")).form(&[("email", email), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&response).expect("a session cookie");
+    let page = client.get(app.url("/conversations")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_of(&page.text().await.unwrap());
+    Visitor { client, cookie, csrf }
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("confab_session=") && !v.starts_with("confab_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[start..start + 64].to_string()
+}
+
+impl Visitor {
+    async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client.get(app.url(path)).header(COOKIE, &self.cookie).send().await.unwrap()
+    }
+
+    async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.client.post(app.url(path)).header(COOKIE, &self.cookie).form(&form).send().await.unwrap()
+    }
+}
+
+async fn test_conversation(app: &TestApp, identifier: &str) -> confab_domain::Conversation {
+    let assistant = app
+        .store
+        .create_assistant(confab_storage::NewAssistant::new(app.workspace, "Helper", "You help."))
+        .await
+        .unwrap();
+    app.store
+        .create_conversation(
+            NewConversation {
+                workspace_id: app.workspace,
+                assistant_id: assistant.id,
+                kind: ConversationType::Test,
+                customer_identifier: Some(identifier.into()),
+                variables: serde_json::Map::new(),
+                first_message: Some("Hello! How can I help?".into()),
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_page_sends_a_visitor_without_a_session_to_login() {
+    let app = spawn_app().await;
+    let conversation = test_conversation(&app, "crm-1").await;
+    let client = no_redirects();
+    let id = conversation.id;
+    for path in [
+        "/".to_string(),
+        "/conversations".into(),
+        "/conversations?type=test".into(),
+        format!("/conversations/{id}"),
+        "/conversations/export?format=csv".into(),
+        "/analytics".into(),
+    ] {
+        let response = client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        assert!(location.starts_with("/login?next="), "{path} → {location}");
+    }
+    for path in [
+        format!("/conversations/{id}/ai"),
+        format!("/conversations/{id}/reply"),
+        format!("/conversations/{id}/end"),
+        "/logout".into(),
+    ] {
+        let response = client.post(app.url(&path)).form(&[("enabled", "false"), ("text", "hi")]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    let forged = client
+        .get(app.url("/conversations"))
+        .header(COOKIE, "confab_session=0000000000000000000000000000000000000000000000000000000000000000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER, "an unknown session token is no session");
+    let htmx = client.get(app.url("/conversations")).header("hx-request", "true").send().await.unwrap();
+    assert_eq!(htmx.headers()["hx-redirect"].to_str().unwrap(), "/login?next=%2Fconversations");
+    assert_eq!(app.store.get_conversation(app.workspace, id).await.unwrap().ai_enabled, true, "nothing changed");
+    // the login page and the assets are public
+    assert_eq!(client.get(app.url("/login")).send().await.unwrap().status(), StatusCode::OK);
+    let htmx = client.get(app.url("/assets/htmx.min.js")).send().await.unwrap();
+    assert_eq!(htmx.status(), StatusCode::OK);
+    assert!(htmx.text().await.unwrap().contains("htmx"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_with_an_error_and_no_session() {
+    let app = spawn_app().await;
+    add_user(&app, "ana@example.com", UserRole::Agent).await;
+    let client = no_redirects();
+    for (email, password) in [("ana@example.com", "wrong password!"), ("nobody@example.com", PASSWORD)] {
+        let response =
+            client.post(app.url("/login")).form(&[("email", email), ("password", password)]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(session_cookie(&response).is_none());
+        assert!(response.text().await.unwrap().contains("The e-mail or the password is wrong."));
+    }
+}
+
+#[tokio::test]
+async fn a_session_cookie_is_http_only_and_lax_and_logging_out_ends_it() {
+    let app = spawn_app().await;
+    add_user(&app, "ana@example.com", UserRole::Agent).await;
+    let client = no_redirects();
+    let response = client
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD), ("next", "/analytics")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[LOCATION], "/analytics", "back where the visitor was going");
+    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "plain http public URL: {set_cookie}");
+    let visitor = login(&app, "bo@example.com", UserRole::Agent).await;
+    let page = visitor.get(&app, "/").await.text().await.unwrap();
+    assert!(page.contains("bo@example.com"));
+    let response = visitor.post(&app, "/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(visitor.get(&app, "/").await.status(), StatusCode::SEE_OTHER, "the session is gone");
+    // an off-site `next` is ignored
+    let response = client
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[LOCATION], "/");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = support::spawn_app_with(
+        Backend::Sqlite,
+        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder),
+        |s| {
+            s.public_url = Some("https://confab.example.com".into());
+        },
+    )
+    .await;
+    add_user(&app, "ana@example.com", UserRole::Viewer).await;
+    let response = no_redirects()
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()[SET_COOKIE].to_str().unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    let conversation = test_conversation(&app, "crm-1").await;
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    let path = format!("/conversations/{}/ai", conversation.id);
+    let missing = agent
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, &agent.cookie)
+        .form(&[("enabled", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    assert!(missing.text().await.unwrap().contains("security token"));
+    let wrong = agent
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, &agent.cookie)
+        .form(&[("csrf", "f".repeat(64).as_str()), ("enabled", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let other = login(&app, "other@example.com", UserRole::Agent).await;
+    let borrowed = agent
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, &agent.cookie)
+        .form(&[("csrf", other.csrf.as_str()), ("enabled", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(borrowed.status(), StatusCode::FORBIDDEN, "another session's token does not do");
+    assert!(app.store.get_conversation(app.workspace, conversation.id).await.unwrap().ai_enabled);
+    let header = agent
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, &agent.cookie)
+        .header("x-csrf-token", &agent.csrf)
+        .form(&[("enabled", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header.status(), StatusCode::SEE_OTHER, "htmx sends the token as a header");
+    assert!(!app.store.get_conversation(app.workspace, conversation.id).await.unwrap().ai_enabled);
+}
+
+#[tokio::test]
+async fn a_viewer_reads_everything_and_changes_nothing() {
+    let app = spawn_app().await;
+    let conversation = test_conversation(&app, "crm-1").await;
+    let viewer = login(&app, "viewer@example.com", UserRole::Viewer).await;
+    let id = conversation.id;
+    for path in ["/".to_string(), format!("/conversations/{id}"), "/analytics".into()] {
+        assert_eq!(viewer.get(&app, &path).await.status(), StatusCode::OK, "{path}");
+    }
+    let page = viewer.get(&app, &format!("/conversations/{id}")).await.text().await.unwrap();
+    assert!(!page.contains("id=\"send-reply\""), "no reply form for a viewer");
+    for (path, fields) in [
+        (format!("/conversations/{id}/ai"), vec![("enabled", "false")]),
+        (format!("/conversations/{id}/reply"), vec![("text", "hello")]),
+        (format!("/conversations/{id}/end"), vec![]),
+    ] {
+        let response = viewer.post(&app, &path, &fields).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let after = app.store.get_conversation(app.workspace, id).await.unwrap();
+    assert!(after.ai_enabled);
+    assert_eq!(after.status, ConversationStatus::Active);
+    assert_eq!(after.message_count, conversation.message_count);
+    assert_eq!(viewer.post(&app, "/logout", &[]).await.status(), StatusCode::SEE_OTHER, "a viewer may log out");
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_per_address_and_email() {
+    let app = spawn_app().await;
+    add_user(&app, "ana@example.com", UserRole::Agent).await;
+    let client = no_redirects();
+    for _ in 0..10 {
+        let response = client
+            .post(app.url("/login"))
+            .form(&[("email", "ana@example.com"), ("password", "not the password")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = client
+        .post(app.url("/login"))
+        .form(&[("email", "ana@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(limited.text().await.unwrap().contains("Too many sign-in attempts"));
+    add_user(&app, "bo@example.com", UserRole::Agent).await;
+    let other = client
+        .post(app.url("/login"))
+        .form(&[("email", "bo@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::SEE_OTHER, "another e-mail is not limited");
+}
+
+#[tokio::test]
+async fn the_setup_link_makes_the_owner_once() {
+    for backend in support::backends() {
+        let app = spawn_app_on(backend).await;
+        let link = confab_server::dashboard::setup::first_run_link(app.store.as_ref(), "http://confab.test/")
+            .await
+            .unwrap()
+            .expect("no user yet, so a link");
+        let token = link.strip_prefix("http://confab.test/setup?token=").unwrap().to_string();
+        let client = no_redirects();
+        let login_page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+        assert!(login_page.contains("No user exists yet"));
+        let form = client.get(app.url(&format!("/setup?token={token}"))).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        let bad = client.get(app.url("/setup?token=guess")).send().await.unwrap();
+        assert_eq!(bad.status(), StatusCode::GONE);
+        let fields = [
+            ("token", token.as_str()),
+            ("email", "owner@example.com"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ];
+        let mismatch = [("password_again", "something else entirely"), fields[0], fields[1], fields[2]];
+        let refused = client.post(app.url("/setup")).form(&mismatch).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let made = client.post(app.url("/setup")).form(&fields).send().await.unwrap();
+        assert_eq!(made.status(), StatusCode::SEE_OTHER);
+        let cookie = session_cookie(&made).expect("signed in");
+        let home = client.get(app.url("/")).header(COOKIE, cookie).send().await.unwrap();
+        assert_eq!(home.status(), StatusCode::OK);
+        let user = app.store.user_by_email(&Email::parse("owner@example.com").unwrap()).await.unwrap().unwrap();
+        assert_eq!(user.role, UserRole::Owner);
+        let again = client.post(app.url("/setup")).form(&fields).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::GONE, "the token works once");
+        assert_eq!(
+            client.get(app.url(&format!("/setup?token={token}"))).send().await.unwrap().status(),
+            StatusCode::GONE
+        );
+        assert!(confab_server::dashboard::setup::first_run_link(app.store.as_ref(), "http://x")
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test]
+async fn an_agent_lists_filters_reads_takes_over_replies_ends_and_exports() {
+    let app = spawn_app().await;
+    let conversation = test_conversation(&app, "crm-42").await;
+    test_conversation(&app, "crm-43").await;
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+
+    let list = agent.get(&app, "/conversations").await.text().await.unwrap();
+    assert!(list.contains("badge-test") && list.contains("crm-42") && list.contains("crm-43"));
+    assert!(list.contains("Hello! How can I help?"), "the last message's preview");
+    assert!(list.contains("id=\"llm-banner\""), "no LLM configured in tests");
+    let filtered = agent.get(&app, "/conversations?type=test&customer=crm-42&range=30&status=&assistant_id=").await;
+    let filtered = filtered.text().await.unwrap();
+    assert!(filtered.contains("crm-42") && !filtered.contains("crm-43"));
+    let none = agent.get(&app, "/conversations?type=whatsapp").await.text().await.unwrap();
+    assert!(none.contains("No conversation matches these filters"));
+    let failed = agent.get(&app, "/conversations?failed=1").await.text().await.unwrap();
+    assert!(failed.contains("No conversation matches"));
+    let bad = agent.get(&app, "/conversations?range=custom&from=yesterday").await;
+    assert_eq!(bad.status(), StatusCode::OK);
+    assert!(bad.text().await.unwrap().contains("from must be a date"));
+
+    let id = conversation.id;
+    let detail = agent.get(&app, &format!("/conversations/{id}")).await.text().await.unwrap();
+    assert!(detail.contains("Hello! How can I help?") && detail.contains("day-separator"));
+    assert_eq!(
+        agent.post(&app, &format!("/conversations/{id}/ai"), &[("enabled", "false")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(!app.store.get_conversation(app.workspace, id).await.unwrap().ai_enabled);
+    let reply =
+        agent.post(&app, &format!("/conversations/{id}/reply"), &[("text", "A person here: happy to help.")]).await;
+    assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+    let messages = app.store.list_messages(app.workspace, id, None, 10).await.unwrap();
+    let last = messages.last().unwrap();
+    assert_eq!((last.role, last.content.as_str()), (Role::Agent, "A person here: happy to help."));
+    let empty = agent.post(&app, &format!("/conversations/{id}/reply"), &[("text", "   ")]).await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let export = agent.get(&app, "/conversations/export?format=csv&level=message&customer=crm-42").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    let csv = export.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 3, "header, first message, agent reply: {csv}");
+    assert!(csv.contains("A person here: happy to help."));
+    let conversations_csv =
+        agent.get(&app, "/conversations/export?format=csv&level=conversation").await.text().await.unwrap();
+    assert_eq!(conversations_csv.lines().count(), 3, "header and two conversations");
+
+    assert_eq!(agent.post(&app, &format!("/conversations/{id}/end"), &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.store.get_conversation(app.workspace, id).await.unwrap().status, ConversationStatus::Ended);
+    let ended = agent.post(&app, &format!("/conversations/{id}/reply"), &[("text", "still there?")]).await;
+    assert_eq!(ended.status(), StatusCode::CONFLICT);
+
+    let metrics = agent.get(&app, "/analytics?range=7").await.text().await.unwrap();
+    assert!(metrics.contains("Conversations per day") && metrics.contains("<svg"));
+    let other = agent.get(&app, &format!("/conversations/{}", confab_domain::ConversationId::new())).await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn outside_the_whatsapp_window_a_reply_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let sender = app.meta_sender("106540352242922").await;
+    let conversation = app
+        .store
+        .open_whatsapp_conversation(&sender, &PhoneNumber::parse("+15551234567").unwrap(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    let path = format!("/conversations/{}", conversation.id);
+    let page = agent.get(&app, &path).await.text().await.unwrap();
+    assert!(page.contains("badge-whatsapp") && page.contains("id=\"reply-blocked\""));
+    let refused = agent.post(&app, &format!("{path}/reply"), &[("text", "Hello there")]).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("id=\"action-error\"") && body.contains("template"), "the reason and what to do");
+    assert!(body.contains("Hello there"), "the draft is kept");
+    assert_eq!(app.store.list_messages(app.workspace, conversation.id, None, 10).await.unwrap().len(), 0);
+}
