@@ -108,6 +108,9 @@ async fn every_page_sends_a_visitor_without_a_session_to_login() {
         format!("/conversations/{id}"),
         "/conversations/export?format=csv".into(),
         "/analytics".into(),
+        "/settings".into(),
+        "/settings/senders".into(),
+        "/settings/api-keys".into(),
     ] {
         let response = client.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
@@ -118,6 +121,7 @@ async fn every_page_sends_a_visitor_without_a_session_to_login() {
         format!("/conversations/{id}/ai"),
         format!("/conversations/{id}/reply"),
         format!("/conversations/{id}/end"),
+        "/settings/api-keys".into(),
         "/logout".into(),
     ] {
         let response = client.post(app.url(&path)).form(&[("enabled", "false"), ("text", "hi")]).send().await.unwrap();
@@ -132,7 +136,7 @@ async fn every_page_sends_a_visitor_without_a_session_to_login() {
     assert_eq!(forged.status(), StatusCode::SEE_OTHER, "an unknown session token is no session");
     let htmx = client.get(app.url("/conversations")).header("hx-request", "true").send().await.unwrap();
     assert_eq!(htmx.headers()["hx-redirect"].to_str().unwrap(), "/login?next=%2Fconversations");
-    assert_eq!(app.store.get_conversation(app.workspace, id).await.unwrap().ai_enabled, true, "nothing changed");
+    assert!(app.store.get_conversation(app.workspace, id).await.unwrap().ai_enabled, "nothing changed");
     // the login page and the assets are public
     assert_eq!(client.get(app.url("/login")).send().await.unwrap().status(), StatusCode::OK);
     let htmx = client.get(app.url("/assets/htmx.min.js")).send().await.unwrap();
@@ -260,7 +264,13 @@ async fn a_viewer_reads_everything_and_changes_nothing() {
     let conversation = test_conversation(&app, "crm-1").await;
     let viewer = login(&app, "viewer@example.com", UserRole::Viewer).await;
     let id = conversation.id;
-    for path in ["/".to_string(), format!("/conversations/{id}"), "/analytics".into()] {
+    for path in [
+        "/".to_string(),
+        format!("/conversations/{id}"),
+        "/analytics".into(),
+        "/settings/senders".into(),
+        "/settings/api-keys".into(),
+    ] {
         assert_eq!(viewer.get(&app, &path).await.status(), StatusCode::OK, "{path}");
     }
     let page = viewer.get(&app, &format!("/conversations/{id}")).await.text().await.unwrap();
@@ -435,4 +445,38 @@ async fn outside_the_whatsapp_window_a_reply_is_refused_with_the_reason() {
     assert!(body.contains("id=\"action-error\"") && body.contains("template"), "the reason and what to do");
     assert!(body.contains("Hello there"), "the draft is kept");
     assert_eq!(app.store.list_messages(app.workspace, conversation.id, None, 10).await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn an_admin_makes_and_revokes_api_keys_and_switches_a_numbers_ai() {
+    let app = spawn_app().await;
+    let sender = app.meta_sender("106540352242922").await;
+    let admin = login(&app, "admin@example.com", UserRole::Admin).await;
+    let made = admin.post(&app, "/settings/api-keys", &[("name", "CRM sync")]).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let page = made.text().await.unwrap();
+    let start = page.find("id=\"new-key-value\">").unwrap() + "id=\"new-key-value\">".len();
+    let key = &page[start..start + page[start..].find('<').unwrap()];
+    assert_eq!(app.get("/api/v1/whoami", Some(key)).await.status(), StatusCode::OK, "the shown key works");
+    let listed = admin.get(&app, "/settings/api-keys").await.text().await.unwrap();
+    assert!(listed.contains("CRM sync") && !listed.contains(key), "listed by name and prefix, never in full");
+    let stored = app.store.list_api_keys(app.workspace).await.unwrap();
+    let revoke = admin.post(&app, &format!("/settings/api-keys/{}/revoke", stored[0].id), &[]).await;
+    assert_eq!(revoke.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/v1/whoami", Some(key)).await.status(), StatusCode::UNAUTHORIZED, "revoked");
+
+    let switched = admin.post(&app, &format!("/settings/senders/{}/ai", sender.id), &[("enabled", "false")]).await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    assert!(!app.store.get_sender(app.workspace, sender.id).await.unwrap().ai_enabled);
+    let senders = admin.get(&app, "/settings/senders").await.text().await.unwrap();
+    assert!(senders.contains("+15550783881") && senders.contains("Turn AI on"));
+
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    assert_eq!(agent.get(&app, "/settings/api-keys").await.status(), StatusCode::OK, "an agent may look");
+    let refused = agent.post(&app, "/settings/api-keys", &[("name", "mine")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = agent.post(&app, &format!("/settings/senders/{}/ai", sender.id), &[("enabled", "true")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.store.list_api_keys(app.workspace).await.unwrap().len(), 1);
+    assert!(!app.store.get_sender(app.workspace, sender.id).await.unwrap().ai_enabled);
 }

@@ -157,7 +157,10 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
     browser.click(&browser.wait_for("#send-reply").await).await;
     browser.wait_until("the agent's reply", |html| html.contains("I'm Bo from the shop.")).await;
     let messages = app.store.list_messages(app.workspace, conversation.id, None, 10).await.unwrap();
-    assert_eq!(messages.last().map(|m| (m.role, m.content.as_str())), Some((Role::Agent, "Yes, from 9 to 5. I'm Bo from the shop.")));
+    assert_eq!(
+        messages.last().map(|m| (m.role, m.content.as_str())),
+        Some((Role::Agent, "Yes, from 9 to 5. I'm Bo from the shop."))
+    );
     browser.screenshot(&shots, "05-replied").await;
 
     // metrics

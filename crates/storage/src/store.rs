@@ -32,6 +32,8 @@ pub trait TenantStore: Send + Sync {
     /// The live (not revoked) key with this hash.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
+    /// The workspace's keys, revoked ones too, newest first.
+    async fn list_api_keys(&self, workspace_id: WorkspaceId) -> Result<Vec<ApiKey>>;
 }
 
 /// Assistants and senders: what a workspace configures.

@@ -108,6 +108,11 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
     assert!(store.api_key_by_hash(&api_key::hash_api_key("cfk_wrong")).await.unwrap().is_none());
     store.revoke_api_key(ws.id, key.id).await.unwrap();
     assert!(store.api_key_by_hash(&secret.hash).await.unwrap().is_none());
+    let listed = store.list_api_keys(ws.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].revoked_at.is_some()), (key.id, true), "revoked keys are listed as revoked");
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.list_api_keys(other.id).await.unwrap().is_empty());
 }
 
 async fn assistants_and_senders_are_scoped_to_their_workspace(store: Arc<dyn Store>) {

@@ -7,6 +7,7 @@
 //! API's code paths (list filters, streamed export, metrics, agent messages) rather than
 //! repeating them.
 
+mod api_keys_page;
 mod assets;
 mod chart;
 mod client_ip;
@@ -19,6 +20,7 @@ mod login;
 mod login_throttle;
 mod metrics_page;
 mod page;
+mod senders_page;
 pub mod session;
 pub mod setup;
 
@@ -37,6 +39,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/conversations/{id}/reply", post(conversation_page::reply))
         .route("/conversations/{id}/end", post(conversation_page::end))
         .route("/analytics", get(metrics_page::show))
+        .route("/settings", get(|| async { axum::response::Redirect::to("/settings/senders") }))
+        .route("/settings/senders", get(senders_page::show))
+        .route("/settings/senders/{id}/ai", post(senders_page::set_ai))
+        .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))
+        .route("/settings/api-keys/{id}/revoke", post(api_keys_page::revoke))
         .route("/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
     Router::new()

@@ -17,7 +17,7 @@ pub struct Layout {
     pub role: &'static str,
     pub csrf: String,
     pub can_reply: bool,
-    /// Which navigation entry is current: `conversations` or `analytics`.
+    /// Which navigation entry is current: `conversations`, `analytics` or `settings`.
     pub nav: &'static str,
     pub llm_missing: bool,
     pub version: &'static str,
@@ -43,6 +43,15 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => PageError::Internal(anyhow::anyhow!("template: {err}")).into_response(),
+    }
+}
+
+/// Refuses people who may not configure the workspace (agents and viewers).
+pub fn require_admin(current: &CurrentUser) -> Result<(), PageError> {
+    if current.user.role.can_configure() {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden("Only admins and owners can change settings.".into()))
     }
 }
 

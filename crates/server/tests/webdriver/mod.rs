@@ -81,8 +81,15 @@ impl Driver {
                 ],
             },
         }}});
-        let response: Value =
-            client.post(format!("{}/session", self.url)).json(&capabilities).send().await.unwrap().json().await.unwrap();
+        let response: Value = client
+            .post(format!("{}/session", self.url))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let id = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}"));
         Browser { client, base: format!("{}/session/{id}", self.url) }
     }
@@ -125,7 +132,13 @@ impl Browser {
     pub async fn find_all(&self, css: &str) -> Vec<Element> {
         let found =
             self.call(reqwest::Method::POST, "/elements", Some(json!({ "using": "css selector", "value": css }))).await;
-        found.as_array().into_iter().flatten().filter_map(|e| e[ELEMENT].as_str()).map(|id| Element(id.into())).collect()
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e[ELEMENT].as_str())
+            .map(|id| Element(id.into()))
+            .collect()
     }
 
     /// Waits until an element matches `css` (htmx swaps pages in asynchronously).

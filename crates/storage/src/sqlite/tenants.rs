@@ -97,6 +97,13 @@ impl TenantStore for SqliteStore {
         row.as_ref().map(rows::api_key).transpose()
     }
 
+    async fn list_api_keys(&self, workspace_id: WorkspaceId) -> Result<Vec<ApiKey>> {
+        let sql =
+            format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC");
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::api_key).collect()
+    }
+
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: ApiKeyId) -> Result<()> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
