@@ -108,6 +108,8 @@ async fn every_page_sends_a_visitor_without_a_session_to_login() {
         format!("/conversations/{id}"),
         "/conversations/export?format=csv".into(),
         "/analytics".into(),
+        format!("/conversations/{id}/live"),
+        "/conversations/live".into(),
         "/settings".into(),
         "/settings/senders".into(),
         "/settings/api-keys".into(),
@@ -479,4 +481,37 @@ async fn an_admin_makes_and_revokes_api_keys_and_switches_a_numbers_ai() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.store.list_api_keys(app.workspace).await.unwrap().len(), 1);
     assert!(!app.store.get_sender(app.workspace, sender.id).await.unwrap().ai_enabled);
+}
+
+/// Reads the event stream until it says `changed`.
+async fn next_change(response: &mut reqwest::Response) -> bool {
+    let mut seen = String::new();
+    let wait = async {
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: changed") {
+                return true;
+            }
+        }
+        false
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(15), wait).await.unwrap_or(false)
+}
+
+#[tokio::test]
+async fn open_pages_hear_about_changes_over_server_sent_events() {
+    let app = spawn_app().await;
+    let conversation = test_conversation(&app, "crm-1").await;
+    let viewer = login(&app, "viewer@example.com", UserRole::Viewer).await;
+    let mut detail = viewer.get(&app, &format!("/conversations/{}/live", conversation.id)).await;
+    assert_eq!(detail.status(), StatusCode::OK);
+    assert_eq!(detail.headers()["content-type"], "text/event-stream");
+    let mut list = viewer.get(&app, "/conversations/live?type=test").await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let parts = [confab_storage::NewMessage::text(Role::Agent, "Anything else?")];
+    app.store.enqueue_outbound(app.workspace, conversation.id, &parts, OffsetDateTime::now_utc()).await.unwrap();
+    assert!(next_change(&mut detail).await, "the conversation page hears of the new message");
+    assert!(next_change(&mut list).await, "so does the list showing it");
+    let unknown = viewer.get(&app, &format!("/conversations/{}/live", confab_domain::ConversationId::new())).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

@@ -59,7 +59,7 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();
-    let inbound = InboundMessage {
+    let inbound_from_ana = |wamid: &str, text: &str| InboundMessage {
         workspace_id: app.workspace,
         role: Role::User,
         conversation_type: ConversationType::Whatsapp,
@@ -71,10 +71,10 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
             business_scoped_user_id: None,
         },
         customer_name: Some("Ana".into()),
-        provider_message_id: Some("wamid.browser-1".into()),
+        provider_message_id: Some(wamid.into()),
         kind: MessageKind::Text,
-        content: "Do you deliver on Sundays?".into(),
-        payload: json!({ "body": "Do you deliver on Sundays?" }),
+        content: text.into(),
+        payload: json!({ "body": text }),
         reply_to: None,
         forwarded: false,
         sent_at: now,
@@ -82,7 +82,7 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
         wants_reply: false,
         system_note: None,
     };
-    app.store.ingest(&[inbound], now).await.unwrap();
+    app.store.ingest(&[inbound_from_ana("wamid.browser-1", "Do you deliver on Sundays?")], now).await.unwrap();
     app.store
         .create_conversation(
             NewConversation {
@@ -153,6 +153,11 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
         .items
         .remove(0);
     assert!(!conversation.ai_enabled, "AI is off for the conversation");
+    // a new customer message appears by itself (server-sent events)
+    let mut follow_up = inbound_from_ana("wamid.browser-2", "And on holidays?");
+    follow_up.sent_at = OffsetDateTime::now_utc();
+    app.store.ingest(&[follow_up], OffsetDateTime::now_utc()).await.unwrap();
+    browser.wait_until("the live update", |html| html.contains("And on holidays?")).await;
     browser.type_into(&browser.wait_for("textarea[name=text]").await, "Yes, from 9 to 5. I'm Bo from the shop.").await;
     browser.click(&browser.wait_for("#send-reply").await).await;
     browser.wait_until("the agent's reply", |html| html.contains("I'm Bo from the shop.")).await;

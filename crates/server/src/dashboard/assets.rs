@@ -1,5 +1,6 @@
 //! The dashboard's static files, embedded in the binary: htmx (vendored from the `htmx.org`
-//! npm package, 0BSD licence, `crates/server/assets/`) and the stylesheet.
+//! npm package, 0BSD licence, `crates/server/assets/`), the live-update script and the
+//! stylesheet.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
@@ -7,11 +8,13 @@ use axum::response::{IntoResponse, Response};
 
 const HTMX: &str = include_str!("../../assets/htmx.min.js");
 const CSS: &str = include_str!("../../assets/dashboard.css");
+const LIVE: &str = include_str!("../../assets/live.js");
 
 pub async fn serve(Path(name): Path<String>) -> Response {
     let (body, content_type) = match name.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8"),
         "dashboard.css" => (CSS, "text/css; charset=utf-8"),
+        "live.js" => (LIVE, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     // the URLs carry the version (`?v=`), so a new binary's assets are fetched anew

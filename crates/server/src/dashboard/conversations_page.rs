@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// Conversations per page.
-const PAGE_SIZE: u32 = 50;
+pub const PAGE_SIZE: u32 = 50;
 /// Characters of the last message shown.
 const PREVIEW_CHARS: usize = 90;
 
@@ -78,6 +78,8 @@ struct ConversationsPage {
     next_link: Option<String>,
     first_link: String,
     export_query: String,
+    /// The filters and cursor, for the live-update stream of this very page.
+    live_query: String,
     error: Option<String>,
     has_assistants: bool,
     has_senders: bool,
@@ -167,6 +169,11 @@ pub async fn show(
         paged: params.cursor.as_deref().is_some_and(|c| !c.is_empty()),
         next_link: next.map(|cursor| with(&format!("cursor={cursor}"))),
         first_link: if filters.is_empty() { "/conversations".into() } else { format!("/conversations?{filters}") },
+        live_query: match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(cursor) if filters.is_empty() => format!("cursor={cursor}"),
+            Some(cursor) => format!("{filters}&cursor={cursor}"),
+            None => filters.clone(),
+        },
         export_query: filters,
         error,
         has_assistants: !assistants.is_empty(),

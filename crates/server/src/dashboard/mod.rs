@@ -16,6 +16,7 @@ mod conversations_page;
 mod csrf;
 mod display;
 mod list_params;
+mod live;
 mod login;
 mod login_throttle;
 mod metrics_page;
@@ -34,6 +35,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(conversations_page::show))
         .route("/conversations", get(conversations_page::show))
         .route("/conversations/export", get(conversations_page::export))
+        .route("/conversations/live", get(live::list))
+        .route("/conversations/{id}/live", get(live::conversation))
         .route("/conversations/{id}", get(conversation_page::show))
         .route("/conversations/{id}/ai", post(conversation_page::set_ai))
         .route("/conversations/{id}/reply", post(conversation_page::reply))
