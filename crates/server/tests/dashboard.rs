@@ -515,3 +515,37 @@ async fn open_pages_hear_about_changes_over_server_sent_events() {
     let unknown = viewer.get(&app, &format!("/conversations/{}/live", confab_domain::ConversationId::new())).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_test_chat_starts_a_test_conversation_that_the_assistant_answers() {
+    let app = support::spawn_app_with(
+        Backend::Sqlite,
+        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder),
+        |_| {},
+    )
+    .await;
+    let mut new = confab_storage::NewAssistant::new(app.workspace, "Concierge", "You help guests.");
+    new.first_message = Some("Welcome! Ask me anything.".into());
+    new.fallback_message = Some("A colleague will answer shortly.".into());
+    let assistant = app.store.create_assistant(new).await.unwrap();
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    let list = agent.get(&app, "/settings/assistants").await.text().await.unwrap();
+    assert!(list.contains("Concierge") && list.contains("You help guests."));
+    let started = agent.post(&app, &format!("/settings/assistants/{}/test-chat", assistant.id), &[]).await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let location = started.headers()[LOCATION].to_str().unwrap().to_string();
+    let page = agent.get(&app, &location).await.text().await.unwrap();
+    assert!(
+        page.contains("badge-test") && page.contains("Welcome! Ask me anything.") && page.contains("send-test-message")
+    );
+    let sent = agent.post(&app, &format!("{location}/test-message"), &[("text", "Is breakfast included?")]).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER, "answered once the turn committed");
+    let id: confab_domain::ConversationId = location.trim_start_matches("/conversations/").parse().unwrap();
+    let messages = app.store.list_messages(app.workspace, id, None, 10).await.unwrap();
+    let roles: Vec<Role> = messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles[..2], [Role::Assistant, Role::User]);
+    assert!(messages.len() >= 3, "the assistant (offline responder) answered: {messages:?}");
+    let viewer = login(&app, "viewer@example.com", UserRole::Viewer).await;
+    let refused = viewer.post(&app, &format!("{location}/test-message"), &[("text", "hi")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -3,11 +3,13 @@
 //! `<details>`, variables, cost and tokens per message and in total, and the WhatsApp window's
 //! remaining time. Actions for agents and up: AI on/off (take over / hand back), reply as an
 //! agent (through the API's own path, so outside the window it is refused with the reason),
-//! and end the conversation.
+//! and end the conversation. In a Test conversation (the assistants' test chat) the tester
+//! also writes as the customer.
 
 use super::display;
 use super::page::{render, Layout, PageError};
 use super::session::CurrentUser;
+use crate::http::api_conversations::exchange;
 use crate::http::conversations::{customers_of, send_agent_message};
 use crate::state::AppState;
 use askama::Template;
@@ -84,6 +86,8 @@ struct ConversationPage {
     reply_blocked: Option<String>,
     error: Option<String>,
     draft: String,
+    /// A Test conversation: the tester writes as the customer.
+    test_chat: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +193,7 @@ async fn page(
         reply_blocked,
         error,
         draft,
+        test_chat: c.kind == ConversationType::Test && c.status == ConversationStatus::Active,
     })
 }
 
@@ -286,6 +291,33 @@ pub async fn reply(
             let p = page(&state, &current, &conversation, None, Some(message), form.text).await?;
             Ok(render(status, &p))
         }
+    }
+}
+
+/// `POST /conversations/{id}/test-message`: in a Test conversation, a message as the customer;
+/// answers once the assistant's turn committed (or the API's reply timeout passed).
+pub async fn test_message(
+    State(state): State<AppState>,
+    Extension(current): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, PageError> {
+    require_agent(&current)?;
+    let conversation = find(&state, &current, &id).await?;
+    if conversation.kind != ConversationType::Test || conversation.status != ConversationStatus::Active {
+        let message = "Only an active Test conversation takes messages written as the customer.".to_string();
+        let p = page(&state, &current, &conversation, None, Some(message), String::new()).await?;
+        return Ok(render(StatusCode::CONFLICT, &p));
+    }
+    match exchange(&state, &conversation, form.text.clone(), None).await {
+        Ok(_) => Ok(Redirect::to(&format!("/conversations/{}", conversation.id)).into_response()),
+        Err(err) => match PageError::from(err) {
+            PageError::Invalid(message) => {
+                let p = page(&state, &current, &conversation, None, Some(message), form.text).await?;
+                Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &p))
+            }
+            other => Err(other),
+        },
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod api_keys_page;
 mod assets;
+mod assistants_page;
 mod chart;
 mod client_ip;
 mod conversation_page;
@@ -41,8 +42,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/conversations/{id}/ai", post(conversation_page::set_ai))
         .route("/conversations/{id}/reply", post(conversation_page::reply))
         .route("/conversations/{id}/end", post(conversation_page::end))
+        .route("/conversations/{id}/test-message", post(conversation_page::test_message))
         .route("/analytics", get(metrics_page::show))
         .route("/settings", get(|| async { axum::response::Redirect::to("/settings/senders") }))
+        .route("/settings/assistants", get(assistants_page::show))
+        .route("/settings/assistants/{id}/test-chat", post(assistants_page::test_chat))
         .route("/settings/senders", get(senders_page::show))
         .route("/settings/senders/{id}/ai", post(senders_page::set_ai))
         .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))

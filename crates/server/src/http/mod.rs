@@ -2,7 +2,7 @@
 //! testable core that serves a router on a given listener until a shutdown signal.
 //! Handlers are "extract → call one store or engine function → map the result".
 
-mod api_conversations;
+pub(crate) mod api_conversations;
 mod api_key_auth;
 mod assistants;
 pub(crate) mod conversation_json;
