@@ -48,6 +48,10 @@ pub struct MessageView {
     pub tool: Option<ToolView>,
     pub cost: Option<String>,
     pub tokens: Option<String>,
+    /// What the channel gave for media, locations, buttons…: shown folded, as it came.
+    pub details: Option<String>,
+    /// A media link the provider gave, if any.
+    pub media_link: Option<String>,
 }
 
 pub struct Day {
@@ -233,7 +237,22 @@ fn message_view(m: &Message) -> MessageView {
         }),
         cost: (m.cost != MicroUsd::ZERO).then(|| display::money(m.cost)),
         tokens: m.usage.map(|u| format!("{} in · {} out", u.input_tokens, u.output_tokens)),
+        details: (m.kind != confab_domain::MessageKind::Text && m.role != Role::Tool && !m.payload.is_null())
+            .then(|| pretty(&m.payload)),
+        media_link: media_link(&m.payload),
     }
+}
+
+/// The first http(s) URL among the payload's usual media fields (`link`, `url`, `MediaUrl0`).
+fn media_link(payload: &serde_json::Value) -> Option<String> {
+    let found = ["link", "url", "MediaUrl0"].iter().find_map(|key| {
+        payload
+            .get(key)
+            .or_else(|| payload.as_object()?.values().find_map(|v| v.get(key)))?
+            .as_str()
+            .map(str::to_string)
+    })?;
+    (found.starts_with("https://") || found.starts_with("http://")).then_some(found)
 }
 
 #[derive(Deserialize)]
@@ -339,5 +358,19 @@ fn require_agent(current: &CurrentUser) -> Result<(), PageError> {
         Ok(())
     } else {
         Err(PageError::Forbidden("Only agents, admins and owners can change a conversation.".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn media_links_are_found_and_only_web_links_count() {
+        let twilio = serde_json::json!({ "MediaUrl0": "https://api.twilio.com/media/ME1" });
+        assert_eq!(super::media_link(&twilio).as_deref(), Some("https://api.twilio.com/media/ME1"));
+        let nested = serde_json::json!({ "image": { "link": "https://example.com/a.jpg" } });
+        assert_eq!(super::media_link(&nested).as_deref(), Some("https://example.com/a.jpg"));
+        let script = serde_json::json!({ "url": "javascript:alert(1)" });
+        assert_eq!(super::media_link(&script), None);
+        assert_eq!(super::media_link(&serde_json::json!({ "image": { "id": "123" } })), None);
     }
 }
