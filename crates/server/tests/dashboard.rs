@@ -549,3 +549,38 @@ async fn the_test_chat_starts_a_test_conversation_that_the_assistant_answers() {
     let refused = viewer.post(&app, &format!("{location}/test-message"), &[("text", "hi")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn admins_add_users_up_to_their_own_role() {
+    let app = spawn_app().await;
+    let admin = login(&app, "admin@example.com", UserRole::Admin).await;
+    let added = admin
+        .post(&app, "/settings/users", &[("email", "new@example.com"), ("role", "agent"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let page = admin.get(&app, "/settings/users").await.text().await.unwrap();
+    assert!(page.contains("new@example.com") && page.contains("admin@example.com"));
+    let fresh = no_redirects()
+        .post(app.url("/login"))
+        .form(&[("email", "new@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), StatusCode::SEE_OTHER, "the new user signs in");
+    for (email, role, password, says) in [
+        ("boss@example.com", "owner", PASSWORD, "above your own"),
+        ("new@example.com", "agent", PASSWORD, "already exists"),
+        ("short@example.com", "agent", "short", "at least 10"),
+    ] {
+        let refused =
+            admin.post(&app, "/settings/users", &[("email", email), ("role", role), ("password", password)]).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{email}");
+        assert!(refused.text().await.unwrap().contains(says), "{says}");
+    }
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    let refused = agent
+        .post(&app, "/settings/users", &[("email", "x@example.com"), ("role", "viewer"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.store.list_users(app.workspace).await.unwrap().len(), 3);
+}

@@ -27,6 +27,8 @@ pub trait TenantStore: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
     async fn count_users(&self) -> Result<i64>;
+    /// The workspace's users, oldest first.
+    async fn list_users(&self, workspace_id: WorkspaceId) -> Result<Vec<User>>;
 
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey>;
     /// The live (not revoked) key with this hash.

@@ -95,8 +95,9 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
         password_hash: "$argon2id$x".into(),
     };
     let user = store.create_user(new_user.clone()).await.unwrap();
-    assert_eq!(store.user_by_email(&email).await.unwrap(), Some(user));
+    assert_eq!(store.user_by_email(&email).await.unwrap(), Some(user.clone()));
     assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(store.list_users(ws.id).await.unwrap().iter().map(|u| u.id).collect::<Vec<_>>(), [user.id]);
     let err = store.create_user(new_user).await.unwrap_err();
     assert!(err.is_conflict_on("users_email_key", "users.email"), "{err:?}");
 

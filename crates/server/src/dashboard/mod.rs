@@ -25,6 +25,7 @@ mod page;
 mod senders_page;
 pub mod session;
 pub mod setup;
+mod users_page;
 
 use crate::state::AppState;
 use axum::routing::{get, post};
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/settings/senders/{id}/ai", post(senders_page::set_ai))
         .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))
         .route("/settings/api-keys/{id}/revoke", post(api_keys_page::revoke))
+        .route("/settings/users", get(users_page::show).post(users_page::add))
         .route("/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
     Router::new()

@@ -67,6 +67,12 @@ impl TenantStore for SqliteStore {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await?)
     }
 
+    async fn list_users(&self, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE workspace_id = $1 ORDER BY created_at, id");
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::user).collect()
+    }
+
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey> {
         let api_key = ApiKey {
             id: ApiKeyId::new(),
