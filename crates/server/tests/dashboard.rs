@@ -584,3 +584,59 @@ async fn admins_add_users_up_to_their_own_role() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.store.list_users(app.workspace).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn admins_create_and_edit_assistants_with_the_apis_checks() {
+    let app = spawn_app().await;
+    let admin = login(&app, "admin@example.com", UserRole::Admin).await;
+    assert_eq!(admin.get(&app, "/settings/assistants/new").await.status(), StatusCode::OK);
+    let fields = [
+        ("name", "Concierge"),
+        ("system_prompt", "You help hotel guests."),
+        ("first_message", "Welcome!"),
+        ("fallback_message", ""),
+        ("provider", "openai"),
+        ("model", "gpt-4o-mini"),
+        ("temperature", "0.4"),
+        ("tools", "transfer_to_human, end_conversation"),
+        ("response_delay_ms", "1500"),
+        ("inactivity_timeout_minutes", "45"),
+        ("timezone", "Europe/Madrid"),
+        ("extraction_schema", r#"{"room": {"type": "string"}}"#),
+    ];
+    let created = admin.post(&app, "/settings/assistants", &fields).await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let assistant = app.store.list_assistants(app.workspace).await.unwrap().remove(0);
+    assert_eq!(assistant.name, "Concierge");
+    assert_eq!(assistant.model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(assistant.response_delay.as_millis(), 1500);
+    assert_eq!(assistant.tools.len(), 2);
+    assert_eq!(assistant.extraction_schema["room"]["type"], "string");
+    let form = admin.get(&app, &format!("/settings/assistants/{}/edit", assistant.id)).await.text().await.unwrap();
+    assert!(form.contains("You help hotel guests.") && form.contains("Europe/Madrid"));
+
+    let mut edited = fields;
+    edited[1] = ("system_prompt", "You help hotel guests, briefly.");
+    edited[2] = ("first_message", "");
+    let saved = admin.post(&app, &format!("/settings/assistants/{}", assistant.id), &edited).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let after = app.store.get_assistant(app.workspace, assistant.id).await.unwrap();
+    assert_eq!(after.system_prompt, "You help hotel guests, briefly.");
+    assert_eq!(after.first_message, None, "an emptied field is cleared");
+
+    let mut bad = edited;
+    bad[6] = ("temperature", "hot");
+    bad[7] = ("tools", "make coffee!");
+    let refused = admin.post(&app, &format!("/settings/assistants/{}", assistant.id), &bad).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Temperature must be a number"));
+    bad[6] = ("temperature", "0.4");
+    let refused = admin.post(&app, &format!("/settings/assistants/{}", assistant.id), &bad).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "the API's own tool check");
+    assert!(refused.text().await.unwrap().contains("make coffee!"), "the typed value is kept");
+
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    assert_eq!(agent.get(&app, "/settings/assistants/new").await.status(), StatusCode::FORBIDDEN);
+    let refused = agent.post(&app, &format!("/settings/assistants/{}", assistant.id), &fields).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

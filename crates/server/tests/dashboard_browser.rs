@@ -174,6 +174,14 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
     browser.wait_until("the charts", |html| html.contains("Conversations per day") && html.contains("<rect")).await;
     browser.screenshot(&shots, "06-metrics").await;
 
+    // settings: the assistants, with their test chat
+    browser.click(&browser.wait_for("nav a[href='/settings/assistants']").await).await;
+    browser.wait_for("button.test-chat").await;
+    browser.screenshot(&shots, "07-assistants").await;
+    browser.click(&browser.wait_for(".tabs a[href='/settings/senders']").await).await;
+    browser.wait_for("table#senders").await;
+    browser.screenshot(&shots, "08-senders").await;
+
     browser.quit().await;
     eprintln!("screenshots in {}", shots.display());
 }

@@ -31,6 +31,7 @@ pub struct AssistantRow {
 #[template(path = "assistants.html")]
 struct AssistantsPage {
     layout: Layout,
+    can_configure: bool,
     assistants: Vec<AssistantRow>,
 }
 
@@ -64,7 +65,11 @@ pub async fn show(
             name: a.name,
         })
         .collect();
-    let page = AssistantsPage { layout: Layout::new(&state, &current, "settings", "Assistants"), assistants };
+    let page = AssistantsPage {
+        layout: Layout::new(&state, &current, "settings", "Assistants"),
+        can_configure: current.user.role.can_configure(),
+        assistants,
+    };
     Ok(render(StatusCode::OK, &page))
 }
 

@@ -9,6 +9,7 @@
 
 mod api_keys_page;
 mod assets;
+mod assistant_form;
 mod assistants_page;
 mod chart;
 mod client_ip;
@@ -45,8 +46,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/conversations/{id}/end", post(conversation_page::end))
         .route("/conversations/{id}/test-message", post(conversation_page::test_message))
         .route("/analytics", get(metrics_page::show))
-        .route("/settings", get(|| async { axum::response::Redirect::to("/settings/senders") }))
-        .route("/settings/assistants", get(assistants_page::show))
+        .route("/settings", get(|| async { axum::response::Redirect::to("/settings/assistants") }))
+        .route("/settings/assistants", get(assistants_page::show).post(assistant_form::create))
+        .route("/settings/assistants/new", get(assistant_form::new))
+        .route("/settings/assistants/{id}", post(assistant_form::update))
+        .route("/settings/assistants/{id}/edit", get(assistant_form::edit))
         .route("/settings/assistants/{id}/test-chat", post(assistants_page::test_chat))
         .route("/settings/senders", get(senders_page::show))
         .route("/settings/senders/{id}/ai", post(senders_page::set_ai))

@@ -4,7 +4,7 @@
 
 pub(crate) mod api_conversations;
 mod api_key_auth;
-mod assistants;
+pub(crate) mod assistants;
 pub(crate) mod conversation_json;
 pub(crate) mod conversations;
 mod error;
