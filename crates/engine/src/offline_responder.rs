@@ -28,6 +28,7 @@ impl Responder for OfflineResponder {
             messages: vec![NewMessage::text(Role::Assistant, reply), NewMessage::text(Role::System, NO_LLM_NOTE)],
             hand_over: true,
             end: false,
+            variables: serde_json::Map::new(),
         }
     }
 }

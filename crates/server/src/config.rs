@@ -7,6 +7,7 @@ use confab_domain::Secret;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,10 @@ pub struct Settings {
     pub llm_base_url: Option<String>,
     pub llm_api_key: Option<Secret>,
     pub llm_model: Option<String>,
+    /// More LLM providers, by name, that an assistant may choose with its `provider` setting
+    /// (`[llm_providers.NAME]` in the file, `CONFAB_LLM_PROVIDERS__NAME__KIND` and so on in the
+    /// environment).
+    pub llm_providers: BTreeMap<String, NamedLlmProvider>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
@@ -54,6 +59,18 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Name of the workspace made on first start.
     pub default_workspace_name: String,
+}
+
+/// An LLM provider assistants may name: its wire format, where it is, its key and its
+/// default model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedLlmProvider {
+    /// `openai` (any OpenAI-compatible server) or `anthropic`.
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub model: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +97,7 @@ impl Default for Settings {
             llm_base_url: None,
             llm_api_key: None,
             llm_model: None,
+            llm_providers: BTreeMap::new(),
             log_format: LogFormat::Text,
             log: "info".into(),
             api_reply_timeout_secs: 30,
@@ -143,6 +161,20 @@ impl Settings {
                 bail!("invalid configuration: llm_provider must be `openai` or `anthropic` (or unset for the offline responder)");
             }
         }
+        for (name, named) in &self.llm_providers {
+            let key = format!("llm_providers.{name}");
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                bail!("invalid configuration: {key}: a provider's name is lower-case letters, digits and _");
+            }
+            if !matches!(named.kind.as_str(), "openai" | "anthropic") {
+                bail!("invalid configuration: {key}.kind must be `openai` or `anthropic`");
+            }
+            if let Some(url) = &named.base_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("invalid configuration: {key}.base_url must be an http:// or https:// URL");
+                }
+            }
+        }
         if self.whatsapp_sends_per_second == 0 {
             bail!("invalid configuration: whatsapp_sends_per_second must be at least 1");
         }
@@ -190,6 +222,7 @@ impl fmt::Debug for Settings {
             .field("llm_base_url", &self.llm_base_url)
             .field("llm_api_key", &self.llm_api_key)
             .field("llm_model", &self.llm_model)
+            .field("llm_providers", &self.llm_providers)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
             .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
@@ -233,6 +266,14 @@ twilio_api_url = "https://api.twilio.com"
 # llm_base_url = "https://api.openai.com/v1"
 # llm_api_key = "…"
 # llm_model = "gpt-4o-mini"
+
+# More providers an assistant may pick by name with its `provider` setting (the default one is
+# used when it names none). Environment: CONFAB_LLM_PROVIDERS__LOCAL__KIND=openai, and so on.
+# [llm_providers.local]
+# kind = "openai"                         # or "anthropic"
+# base_url = "http://127.0.0.1:11434/v1"  # e.g. Ollama
+# api_key = "…"
+# model = "llama3.2"                      # used when the assistant names no model
 
 # Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
 log_format = "text"
@@ -292,6 +333,24 @@ mod tests {
             jail.set_env("CONFAB_DATABSE_URL", "typo");
             let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string().to_lowercase();
             assert!(err.contains("databse_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn named_llm_providers_come_from_the_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__KIND", "openai");
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__API_KEY", "sk-local-secret");
+            let s = Settings::load(None, &FlagOverrides::default()).expect("loads");
+            let local = &s.llm_providers["local"];
+            assert_eq!((local.kind.as_str(), local.base_url.as_deref()), ("openai", Some("http://127.0.0.1:11434/v1")));
+            assert!(!format!("{s:?}").contains("sk-local-secret"));
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__KIND", "gemini");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("llm_providers.local.kind"), "{err}");
             Ok(())
         });
     }

@@ -602,7 +602,7 @@ async fn admins_create_and_edit_assistants_with_the_apis_checks() {
         ("response_delay_ms", "1500"),
         ("inactivity_timeout_minutes", "45"),
         ("timezone", "Europe/Madrid"),
-        ("extraction_schema", r#"{"room": {"type": "string"}}"#),
+        ("extraction_schema", r#"{"fields": [{"name": "room", "type": "string", "description": "the room number"}]}"#),
     ];
     let created = admin.post(&app, "/settings/assistants", &fields).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
@@ -611,7 +611,7 @@ async fn admins_create_and_edit_assistants_with_the_apis_checks() {
     assert_eq!(assistant.model.as_deref(), Some("gpt-4o-mini"));
     assert_eq!(assistant.response_delay.as_millis(), 1500);
     assert_eq!(assistant.tools.len(), 2);
-    assert_eq!(assistant.extraction_schema["room"]["type"], "string");
+    assert_eq!(assistant.extraction_schema["fields"][0]["name"], "room");
     let form = admin.get(&app, &format!("/settings/assistants/{}/edit", assistant.id)).await.text().await.unwrap();
     assert!(form.contains("You help hotel guests.") && form.contains("Europe/Madrid"));
 

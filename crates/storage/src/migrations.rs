@@ -49,6 +49,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_dashboard.sql"),
         include_str!("../migrations/postgres/0007_dashboard.sql"),
     ),
+    (
+        11,
+        "price_tables",
+        include_str!("../migrations/sqlite/0011_price_tables.sql"),
+        include_str!("../migrations/postgres/0011_price_tables.sql"),
+    ),
+    (
+        13,
+        "extraction",
+        include_str!("../migrations/sqlite/0013_extraction.sql"),
+        include_str!("../migrations/postgres/0013_extraction.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -6,8 +6,8 @@
 use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
     ApiKey, Assistant, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
-    InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+    ExtractionStatus, InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider,
+    ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -118,7 +118,7 @@ pub(crate) fn sender(row: &impl RowExt) -> Result<Sender> {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, type, status, assistant_id, sender_id, customer_id, \
      ai_enabled, variables, last_customer_message_at, message_count, customer_message_count, total_tokens, \
-     total_cost_micros, created_at, last_message_at, ended_at";
+     total_cost_micros, created_at, last_message_at, ended_at, extracted, extraction_status";
 
 pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
     let status = row.text("status")?;
@@ -144,6 +144,14 @@ pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
         created_at: row.time("created_at")?,
         last_message_at: row.time("last_message_at")?,
         ended_at: row.opt_time("ended_at")?,
+        extracted: match row.json("extracted")? {
+            serde_json::Value::Object(map) => map,
+            other => return Err(corrupt("extracted", &other.to_string())),
+        },
+        extraction: match row.opt_text("extraction_status")? {
+            None => ExtractionStatus::Pending,
+            Some(s) => ExtractionStatus::parse(&s).ok_or_else(|| corrupt("extraction status", &s))?,
+        },
     })
 }
 

@@ -7,9 +7,10 @@ use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
     ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
-    KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, InboundMessage,
+    IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay,
+    Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace,
+    WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -36,6 +37,13 @@ pub trait TenantStore: Send + Sync {
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
     /// The workspace's keys, revoked ones too, newest first.
     async fn list_api_keys(&self, workspace_id: WorkspaceId) -> Result<Vec<ApiKey>>;
+
+    /// The workspace's own price table as stored (JSON), or `None` when it uses the defaults.
+    async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>>;
+    /// Stores (replaces) the workspace's price table.
+    async fn set_price_table(&self, workspace_id: WorkspaceId, prices: &serde_json::Value) -> Result<()>;
+    /// Forgets the workspace's table: the defaults apply again. Idempotent.
+    async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()>;
 }
 
 /// Assistants and senders: what a workspace configures.
@@ -144,6 +152,14 @@ pub trait ConversationStore: Send + Sync {
         workspace_id: WorkspaceId,
         ids: &[ConversationId],
     ) -> Result<Vec<ConversationId>>;
+    /// Merges `patch` into the conversation's variables (JSON merge patch: a `null` value
+    /// removes the variable). Not found for another workspace's conversation.
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation>;
 }
 
 /// The work queue: due conversations, claimed one worker at a time with a lease whose token
@@ -165,6 +181,16 @@ pub trait WorkQueue: Send + Sync {
     /// Ends up to `limit` active conversations silent for longer than their assistant's
     /// inactivity timeout (none with work due or a turn running); returns them.
     async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>>;
+    /// Claims up to `limit` ended conversations whose post-conversation extraction has not
+    /// run (or whose earlier claim expired), until `now + lease_for`, oldest end first.
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
+    /// Records a claimed extraction's result (and adds what it cost to the conversation).
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()>;
 }
 
 /// Provider events other than messages: delivery statuses, and payloads kept for inspection.
@@ -506,13 +532,32 @@ pub struct TurnCommit {
     pub hand_over: bool,
     /// End the conversation; the customer's next message starts a new one.
     pub end: bool,
+    /// Merged into the conversation's variables (a JSON merge patch: a `null` value removes
+    /// the variable), e.g. what `collect_data` validated.
+    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TurnCommit {
     /// A turn that answers nothing but clears the work up to `answered_through_seq`.
     pub fn nothing(answered_through_seq: i64) -> Self {
-        Self { answered_through_seq, messages: Vec::new(), hand_over: false, end: false }
+        Self {
+            answered_through_seq,
+            messages: Vec::new(),
+            hand_over: false,
+            end: false,
+            variables: serde_json::Map::new(),
+        }
     }
+}
+
+/// What a post-conversation extraction produced.
+#[derive(Clone, Debug)]
+pub struct ExtractionResult {
+    /// `Done`, `Failed` or `Skipped`.
+    pub status: ExtractionStatus,
+    pub extracted: serde_json::Map<String, serde_json::Value>,
+    pub cost: MicroUsd,
+    pub tokens: i64,
 }
 
 /// One delivery status reported by a provider.
@@ -526,6 +571,9 @@ pub struct StatusInput {
     pub error: Option<DeliveryError>,
     /// The provider's pricing object, or `Null`.
     pub pricing: serde_json::Value,
+    /// The channel fee this status reports (from `pricing` and the workspace's price table),
+    /// added to the message's cost once — whichever of its statuses comes first.
+    pub fee: Option<MicroUsd>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

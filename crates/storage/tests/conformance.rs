@@ -74,6 +74,10 @@ conformance!(
     metrics_of_an_empty_range_are_zero,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
+    conversation_variables_merge_from_turns_and_calls,
+    price_tables_are_per_workspace_and_replaceable,
+    channel_fees_reported_with_statuses_are_charged_once,
+    ended_conversations_are_claimed_once_for_extraction,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -442,6 +446,7 @@ fn status(fx: &Fixture, wamid: &str, status: DeliveryStatus) -> StatusInput {
         occurred_at: OffsetDateTime::now_utc(),
         error: None,
         pricing: serde_json::json!({ "billable": true, "category": "service" }),
+        fee: None,
     }
 }
 
@@ -986,7 +991,7 @@ fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Val
 async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
     let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
     let pending = store.pending_customer_messages(&lease).await.unwrap();
-    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over, end: false };
+    let commit = TurnCommit { messages, hand_over, ..TurnCommit::nothing(pending.through_seq) };
     store.commit_turn(&lease, commit, at + after).await.unwrap();
 }
 
@@ -1257,4 +1262,117 @@ async fn failed_deliveries_are_a_filter_and_conversations_can_be_ended(store: Ar
     let again = store.end_conversation(fx.ws, fine.id, now + Duration::minutes(1)).await.unwrap();
     assert_eq!(again.ended_at, ended.ended_at, "ending twice changes nothing");
     assert!(matches!(store.end_conversation(other.id, failing.id, now).await, Err(StoreError::NotFound(_))));
+}
+
+/// Variables merge as a JSON merge patch, from a turn's commit and from a direct call; `null`
+/// removes one; another workspace's conversation is not found.
+async fn conversation_variables_merge_from_turns_and_calls(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.v1", "+15550000001", "hi")], now).await.unwrap();
+    let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().expect("due");
+    let mut commit = reply(1, "hello");
+    commit.variables.insert("email".into(), serde_json::json!("ana@example.com"));
+    commit.variables.insert("party_size".into(), serde_json::json!(4));
+    store.commit_turn(&lease, commit, now).await.unwrap();
+    let c = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert_eq!(c.variables["party_size"], 4);
+
+    let patch = serde_json::json!({ "party_size": null, "plan": "pro" });
+    let patch = patch.as_object().unwrap();
+    let c = store.merge_conversation_variables(fx.ws, c.id, patch).await.unwrap();
+    assert_eq!(c.variables.len(), 2, "{:?}", c.variables);
+    assert_eq!(c.variables["plan"], "pro");
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert!(!c.variables.contains_key("party_size"));
+
+    let other = store.create_workspace("Other").await.unwrap();
+    let err = store.merge_conversation_variables(other.id, c.id, patch).await;
+    assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
+}
+
+/// A workspace's price table: none until set, replaced whole, its own, forgotten on delete.
+async fn price_tables_are_per_workspace_and_replaceable(store: Arc<dyn Store>) {
+    let a = store.create_workspace("A").await.unwrap().id;
+    let b = store.create_workspace("B").await.unwrap().id;
+    assert_eq!(store.price_table(a).await.unwrap(), None);
+    let first = serde_json::json!({ "models": { "m": { "input_per_million": 1, "cached_input_per_million": 0, "output_per_million": 2 } } });
+    let second = serde_json::json!({ "models": {}, "channel_fees": { "widget": 10 } });
+    store.set_price_table(a, &first).await.unwrap();
+    store.set_price_table(a, &second).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), Some(second));
+    assert_eq!(store.price_table(b).await.unwrap(), None);
+    store.delete_price_table(a).await.unwrap();
+    store.delete_price_table(a).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), None);
+}
+
+/// A fee reported with a status is added to the message's cost and the conversation's total
+/// once, however many statuses repeat it, also when it arrived before the send was recorded.
+async fn channel_fees_reported_with_statuses_are_charged_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["template", "another"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    let charged = |wamid: &str, s: DeliveryStatus| StatusInput { fee: Some(MicroUsd(25_000)), ..status(&fx, wamid, s) };
+
+    // the first: sent, then its statuses (each repeating the fee)
+    store.record_send_result(ids[0], SendResult::Sent { provider_message_id: "wamid.t1".into() }, now).await.unwrap();
+    let statuses = [
+        charged("wamid.t1", DeliveryStatus::Sent),
+        charged("wamid.t1", DeliveryStatus::Delivered),
+        charged("wamid.t1", DeliveryStatus::Read),
+    ];
+    store.apply_statuses(&statuses, now).await.unwrap();
+    store.apply_statuses(&statuses[..1], now).await.unwrap();
+    // the second: its status beat the send result
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Delivered)], now).await.unwrap();
+    store.record_send_result(ids[1], SendResult::Sent { provider_message_id: "wamid.t2".into() }, now).await.unwrap();
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Read)], now).await.unwrap();
+
+    let messages = store.list_messages(fx.ws, conv.id, None, 10).await.unwrap();
+    let costs: Vec<_> = messages.iter().map(|m| m.cost).collect();
+    assert_eq!(costs, [MicroUsd(25_000), MicroUsd(25_000)]);
+    let conversation = store.get_conversation(fx.ws, conv.id).await.unwrap();
+    assert_eq!(conversation.total_cost, MicroUsd(50_000));
+}
+
+/// Ended conversations (and only those) are claimed for extraction, one claimant at a time
+/// until the claim expires; the result and its cost are kept.
+async fn ended_conversations_are_claimed_once_for_extraction(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.x1", "+15550000001", "bye")], t).await.unwrap();
+    store.ingest(&[fx.inbound("wamid.x2", "+15550000002", "still here")], t).await.unwrap();
+    let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+    let mut turn = reply(1, "Goodbye!");
+    turn.end = true;
+    store.commit_turn(&lease, turn, t).await.unwrap();
+    let ended = lease.conversation_id;
+    assert_eq!(store.get_conversation(fx.ws, ended).await.unwrap().extraction, ExtractionStatus::Pending);
+
+    let claimed = store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [ended], "only the ended one");
+    assert!(store.claim_extractions(t + Duration::minutes(1), Duration::minutes(5), 10).await.unwrap().is_empty());
+    let again = store.claim_extractions(t + Duration::minutes(6), Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(again.len(), 1, "an expired claim comes back");
+
+    let before = store.get_conversation(fx.ws, ended).await.unwrap();
+    let extracted = serde_json::json!({ "status": "resolved", "summary": "Said goodbye." });
+    let result = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: extracted.as_object().unwrap().clone(),
+        cost: MicroUsd(300),
+        tokens: 50,
+    };
+    store.finish_extraction(ended, result).await.unwrap();
+    let after = store.get_conversation(fx.ws, ended).await.unwrap();
+    assert_eq!(after.extraction, ExtractionStatus::Done);
+    assert_eq!(after.extracted["summary"], "Said goodbye.");
+    assert_eq!(after.total_cost, before.total_cost + MicroUsd(300));
+    assert_eq!(after.total_tokens, before.total_tokens + 50);
+    assert!(store.claim_extractions(t + Duration::hours(1), Duration::minutes(5), 10).await.unwrap().is_empty());
 }

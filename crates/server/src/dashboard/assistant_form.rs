@@ -116,6 +116,8 @@ struct AssistantFormPage {
     heading: String,
     f: AssistantFields,
     error: Option<String>,
+    /// `openai`, `anthropic` and the providers this server configures by name.
+    providers: Vec<String>,
 }
 
 fn form_page(
@@ -129,7 +131,18 @@ fn form_page(
         Some(id) => (format!("/settings/assistants/{id}"), format!("Edit {}", f.name)),
         None => ("/settings/assistants".to_string(), "New assistant".to_string()),
     };
-    AssistantFormPage { layout: Layout::new(state, current, "settings", heading.clone()), action, heading, f, error }
+    let providers = ["openai".to_string(), "anthropic".to_string()]
+        .into_iter()
+        .chain(state.settings.llm_providers.keys().cloned())
+        .collect();
+    AssistantFormPage {
+        layout: Layout::new(state, current, "settings", heading.clone()),
+        action,
+        heading,
+        f,
+        error,
+        providers,
+    }
 }
 
 pub async fn new(

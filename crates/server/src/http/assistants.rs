@@ -4,6 +4,7 @@
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::{ApiError, ApiKeyAuth};
+use crate::config::Settings;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -70,11 +71,8 @@ impl AssistantBody {
         if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
             errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
         }
-        if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
-            errors.push("provider", "provider must be openai or anthropic");
-        }
-        if self.extraction_schema.as_ref().is_some_and(|s| !s.is_object()) {
-            errors.push("extraction_schema", "extraction_schema must be a JSON object");
+        if let Some(schema) = &self.extraction_schema {
+            errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
         AssistantChanges {
             name,
@@ -91,6 +89,17 @@ impl AssistantBody {
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
         }
+    }
+}
+
+/// An assistant may name `openai`, `anthropic` or one of the providers this server
+/// configures (`llm_providers`).
+fn check_provider(settings: &Settings, changes: &AssistantChanges, errors: &mut FieldErrors) {
+    let Some(Some(provider)) = &changes.provider else { return };
+    if !matches!(provider.as_str(), "openai" | "anthropic") && !settings.llm_providers.contains_key(provider) {
+        let mut known: Vec<&str> = vec!["openai", "anthropic"];
+        known.extend(settings.llm_providers.keys().map(String::as_str));
+        errors.push("provider", format!("provider must be one of {} (configured in llm_providers)", known.join(", ")));
     }
 }
 
@@ -113,6 +122,7 @@ pub(crate) async fn create_in(
     let mut errors = FieldErrors::default();
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
     if !has_name {
         errors.push("name", "name is required");
     }
@@ -177,6 +187,7 @@ pub(crate) async fn update_in(
 ) -> Result<Assistant, ApiError> {
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
     errors.finish()?;
     Ok(state.store.update_assistant(workspace_id, id, changes).await?)
 }

@@ -42,6 +42,8 @@ pub fn conversation_json(c: &Conversation, customer: Option<&Customer>, now: Off
         "last_message_at": rfc3339(c.last_message_at),
         "ended_at": c.ended_at.map(rfc3339),
         "variables": c.variables,
+        "extracted": c.extracted,
+        "extraction_status": c.extraction.as_str(),
         "window": window,
     })
 }

@@ -13,6 +13,7 @@ mod field_errors;
 mod health;
 mod json_body;
 pub(crate) mod metrics;
+mod price_table;
 mod rate_limit;
 mod request_id;
 mod senders;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(export::router())
                 .merge(metrics::router())
                 .merge(senders::router())
+                .merge(price_table::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
                 .fallback(error::api_not_found)

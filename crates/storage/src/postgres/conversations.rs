@@ -225,6 +225,27 @@ impl ConversationStore for PgStore {
         Ok(found.into_iter().map(ConversationId::from).collect())
     }
 
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation> {
+        let (sets, removes) = crate::values::merge_patch_parts(patch);
+        let sql = format!(
+            "UPDATE conversations SET variables = (variables || $3) - $4::text[] \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(sets)
+            .bind(removes)
+            .fetch_optional(&self.pool)
+            .await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
     async fn create_conversation(&self, c: NewConversation, now: OffsetDateTime) -> Result<Conversation> {
         let now = crate::to_stored_precision(now);
         let mut tx = self.pool.begin().await?;

@@ -218,6 +218,25 @@ impl ConversationStore for SqliteStore {
         Ok(found.into_iter().map(ConversationId::from).collect())
     }
 
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation> {
+        let sql = format!(
+            "UPDATE conversations SET variables = json_patch(variables, $3) \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(serde_json::Value::Object(patch.clone()).to_string())
+            .fetch_optional(&self.writer)
+            .await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
     async fn create_conversation(&self, c: NewConversation, now: OffsetDateTime) -> Result<Conversation> {
         let mut tx = self.writer.begin().await?;
         let keys = CustomerKeys { phone: None, bsuid: None, external: c.customer_identifier.clone() };
