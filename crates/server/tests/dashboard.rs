@@ -421,6 +421,20 @@ async fn an_agent_lists_filters_reads_takes_over_replies_ends_and_exports() {
     assert_eq!(app.store.get_conversation(app.workspace, id).await.unwrap().status, ConversationStatus::Ended);
     let ended = agent.post(&app, &format!("/conversations/{id}/reply"), &[("text", "still there?")]).await;
     assert_eq!(ended.status(), StatusCode::CONFLICT);
+    // the post-conversation extraction's result shows on the page
+    let claimed = app.store.claim_extractions(OffsetDateTime::now_utc(), time::Duration::minutes(1), 10).await.unwrap();
+    assert!(claimed.iter().any(|c| c.id == id), "ending from the dashboard queues the extraction");
+    let mut extracted = serde_json::Map::new();
+    extracted.insert("summary".into(), serde_json::json!("Asked for help; an agent answered."));
+    let result = confab_storage::ExtractionResult {
+        status: confab_domain::ExtractionStatus::Done,
+        extracted,
+        cost: confab_domain::MicroUsd::ZERO,
+        tokens: 0,
+    };
+    app.store.finish_extraction(id, result).await.unwrap();
+    let page = agent.get(&app, &format!("/conversations/{id}")).await.text().await.unwrap();
+    assert!(page.contains("id=\"extracted\"") && page.contains("Asked for help; an agent answered."));
 
     let metrics = agent.get(&app, "/analytics?range=7").await.text().await.unwrap();
     assert!(metrics.contains("Conversations per day") && metrics.contains("<svg"));

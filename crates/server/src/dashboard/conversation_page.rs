@@ -85,6 +85,8 @@ struct ConversationPage {
     window_open: bool,
     window_text: Option<String>,
     variables: Vec<Variable>,
+    /// What was extracted when the conversation ended (status, summary, the schema's fields).
+    extracted: Vec<Variable>,
     days: Vec<Day>,
     later_link: Option<String>,
     reply_blocked: Option<String>,
@@ -184,14 +186,8 @@ async fn page(
         total_tokens: c.total_tokens,
         window_open: display::window(c, now).is_some_and(|(open, _)| open),
         window_text: display::window(c, now).map(|(_, text)| text),
-        variables: c
-            .variables
-            .iter()
-            .map(|(name, value)| Variable {
-                name: name.clone(),
-                value: value.as_str().map_or_else(|| value.to_string(), str::to_string),
-            })
-            .collect(),
+        variables: as_rows(&c.variables),
+        extracted: as_rows(&c.extracted),
         days,
         later_link,
         reply_blocked,
@@ -199,6 +195,16 @@ async fn page(
         draft,
         test_chat: c.kind == ConversationType::Test && c.status == ConversationStatus::Active,
     })
+}
+
+fn as_rows(values: &serde_json::Map<String, serde_json::Value>) -> Vec<Variable> {
+    values
+        .iter()
+        .map(|(name, value)| Variable {
+            name: name.clone(),
+            value: value.as_str().map_or_else(|| value.to_string(), str::to_string),
+        })
+        .collect()
 }
 
 fn message_view(m: &Message) -> MessageView {
