@@ -1,6 +1,8 @@
 //! An AI persona and the settings that bound it.
 
-use crate::{AssistantId, KnowledgeBaseId, ToolName, ValidationError, WorkspaceId};
+use crate::{
+    AssistantId, Availability, DataField, KnowledgeBaseId, KnowledgeMode, ToolName, ValidationError, WorkspaceId,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -139,6 +141,12 @@ pub struct Assistant {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// How the assistant uses its knowledge bases.
+    pub knowledge_mode: KnowledgeMode,
+    /// What `collect_data` asks for.
+    pub data_fields: Vec<DataField>,
+    /// When `schedule_appointment` may book; `None` until the assistant is given hours.
+    pub availability: Option<Availability>,
 }
 
 /// Checks an assistant's name: 1 to 100 characters after trimming.

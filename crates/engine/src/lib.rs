@@ -7,6 +7,7 @@
 //! (that is `storage`).
 
 pub mod channel_client;
+pub mod chunking;
 pub mod clock;
 pub mod extraction;
 pub mod inactivity;
@@ -18,6 +19,7 @@ pub mod offline_responder;
 pub mod outbox;
 pub mod prompt;
 pub mod responder;
+pub mod retriever;
 pub mod send_pacing;
 pub mod tools;
 pub mod turn_worker;

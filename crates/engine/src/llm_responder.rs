@@ -7,12 +7,12 @@
 
 use crate::llm_routes::LlmRoutes;
 use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
-use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
+use crate::prompt::{chat_history, knowledge_section, system_prompt, HISTORY_BUDGET_CHARS, PROMPT_PASSAGES};
 use crate::responder::{Responder, TurnInput, TurnOutcome};
 use crate::tools::{ToolCatalog, ToolContext, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use async_trait::async_trait;
 use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
-use confab_domain::{Assistant, MicroUsd, Role, ToolCall, Usage};
+use confab_domain::{Assistant, KnowledgeMode, MicroUsd, Role, ToolCall, Usage};
 use confab_storage::NewMessage;
 use std::sync::Arc;
 use std::time::Instant;
@@ -56,6 +56,23 @@ impl LlmResponder {
         self.routes.clone()
     }
 
+    /// In knowledge mode `prompt`: the passages best matching the pending customer messages,
+    /// as a system-prompt section. A failed search only leaves them out.
+    async fn prompt_knowledge(&self, input: &TurnInput<'_>) -> Option<String> {
+        let assistant = input.assistant;
+        if assistant.knowledge_mode != KnowledgeMode::Prompt || assistant.knowledge_base_ids.is_empty() {
+            return None;
+        }
+        let retriever = self.tools.retriever()?;
+        let question = input.pending.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n");
+        let passages = retriever
+            .retrieve(assistant.workspace_id, &assistant.knowledge_base_ids, &question, PROMPT_PASSAGES)
+            .await
+            .map_err(|err| tracing::warn!(error = %err, "knowledge search failed; answering without passages"))
+            .ok()?;
+        knowledge_section(&passages)
+    }
+
     /// What the billed attempts cost at `prices` (the workspace's table, else ours).
     fn cost(&self, prices: Option<&PriceTable>, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
         let prices = prices.unwrap_or(&self.prices);
@@ -83,9 +100,14 @@ impl Responder for LlmResponder {
         let toolbox = self.tools.toolbox(assistant).await;
         let tools = toolbox.specs();
         let context = ToolContext { assistant, conversation: input.conversation, customer: input.customer, now };
+        let mut system = system_prompt(assistant, input.conversation, input.customer, now);
+        if let Some(section) = self.prompt_knowledge(&input).await {
+            system.push_str("\n\n");
+            system.push_str(&section);
+        }
         let mut request = ChatRequest {
             model: model.clone(),
-            system: system_prompt(assistant, input.conversation, input.customer, now),
+            system,
             messages: chat_history(input.history, HISTORY_BUDGET_CHARS),
             tool_choice: if tools.is_empty() { ToolChoice::None } else { ToolChoice::Auto },
             tools,

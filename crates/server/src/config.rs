@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Context};
 use confab_domain::Secret;
+use confab_engine::tools::HttpToolPolicy;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Name of the workspace made on first start.
     pub default_workspace_name: String,
+    /// Hosts, IP addresses and CIDR ranges (comma-separated) that HTTP tools may reach even
+    /// though they are not public (private, loopback, link-local…). Empty: public addresses only.
+    pub http_tools_allowed_hosts: String,
 }
 
 /// An LLM provider assistants may name: its wire format, where it is, its key and its
@@ -104,6 +108,7 @@ impl Default for Settings {
             api_rate_limit_per_minute: 600,
             max_body_bytes: 4 * 1024 * 1024,
             default_workspace_name: "My workspace".into(),
+            http_tools_allowed_hosts: String::new(),
         }
     }
 }
@@ -181,9 +186,16 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
+        self.http_tool_policy()?;
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .context("invalid configuration: log is not a valid filter")?;
         Ok(())
+    }
+
+    /// Where HTTP tools may send requests (`http_tools_allowed_hosts`).
+    pub fn http_tool_policy(&self) -> anyhow::Result<HttpToolPolicy> {
+        HttpToolPolicy::parse(&self.http_tools_allowed_hosts)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: http_tools_allowed_hosts: {e}"))
     }
 
     pub fn public_url(&self) -> String {
@@ -229,6 +241,7 @@ impl fmt::Debug for Settings {
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("default_workspace_name", &self.default_workspace_name)
+            .field("http_tools_allowed_hosts", &self.http_tools_allowed_hosts)
             .finish()
     }
 }
@@ -291,6 +304,11 @@ max_body_bytes = 4194304
 
 # Name of the workspace made on first start.
 default_workspace_name = "My workspace"
+
+# HTTP tools may only reach public addresses. Hosts, IPs and CIDR ranges listed here (comma-
+# separated) may be reached although they are private, loopback or link-local, e.g.
+# "127.0.0.1, 10.0.0.0/8, orders.internal". A listed name is trusted whatever it resolves to.
+http_tools_allowed_hosts = ""
 "#;
 
 #[cfg(test)]
@@ -351,6 +369,20 @@ mod tests {
             jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__KIND", "gemini");
             let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
             assert!(err.contains("llm_providers.local.kind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn http_tools_allowed_hosts_is_checked_at_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_HTTP_TOOLS_ALLOWED_HOSTS", "127.0.0.1, 10.0.0.0/8, orders.internal");
+            let s = Settings::load(None, &FlagOverrides::default()).expect("loads");
+            assert!(s.http_tool_policy().expect("valid").allows_name("orders.internal"));
+            jail.set_env("CONFAB_HTTP_TOOLS_ALLOWED_HOSTS", "10.0.0.0/99");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("http_tools_allowed_hosts"), "{err}");
             Ok(())
         });
     }

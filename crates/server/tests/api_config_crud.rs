@@ -242,10 +242,11 @@ async fn an_assistant_may_name_a_provider_the_server_configures() {
         api_key: None,
         model: Some("llama3.2".into()),
     };
-    let app = spawn_app_with(Backend::Sqlite, Arc::new(confab_engine::offline_responder::OfflineResponder), |s| {
-        s.llm_providers.insert("local".into(), local);
-    })
-    .await;
+    let app =
+        spawn_app_with(Backend::Sqlite, Arc::new(confab_engine::offline_responder::OfflineResponder::new()), |s| {
+            s.llm_providers.insert("local".into(), local);
+        })
+        .await;
     let key = app.api_key(app.workspace).await;
     let body = |provider: &str| Some(json!({ "name": "Desk", "system_prompt": "Help.", "provider": provider }));
     let created = send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, body("local")).await;

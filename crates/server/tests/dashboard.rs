@@ -195,7 +195,7 @@ async fn a_session_cookie_is_http_only_and_lax_and_logging_out_ends_it() {
 async fn cookies_are_secure_when_the_public_url_is_https() {
     let app = support::spawn_app_with(
         Backend::Sqlite,
-        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder),
+        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder::new()),
         |s| {
             s.public_url = Some("https://confab.example.com".into());
         },
@@ -534,7 +534,7 @@ async fn open_pages_hear_about_changes_over_server_sent_events() {
 async fn the_test_chat_starts_a_test_conversation_that_the_assistant_answers() {
     let app = support::spawn_app_with(
         Backend::Sqlite,
-        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder),
+        std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder::new()),
         |_| {},
     )
     .await;

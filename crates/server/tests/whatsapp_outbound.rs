@@ -220,7 +220,7 @@ async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
     let graph = GraphClient::new(&rig.fake.base_url(), "v23.0", std::time::Duration::from_secs(5)).unwrap();
     let turns = TurnWorker::new(
         rig.app.store.clone(),
-        Arc::new(OfflineResponder),
+        Arc::new(OfflineResponder::new()),
         Arc::new(SystemClock),
         "w",
         TurnPolicy::default(),

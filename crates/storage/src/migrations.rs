@@ -50,6 +50,24 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0007_dashboard.sql"),
     ),
     (
+        8,
+        "knowledge",
+        include_str!("../migrations/sqlite/0008_knowledge.sql"),
+        include_str!("../migrations/postgres/0008_knowledge.sql"),
+    ),
+    (
+        9,
+        "http_tools",
+        include_str!("../migrations/sqlite/0009_http_tools.sql"),
+        include_str!("../migrations/postgres/0009_http_tools.sql"),
+    ),
+    (
+        10,
+        "bookings",
+        include_str!("../migrations/sqlite/0010_bookings.sql"),
+        include_str!("../migrations/postgres/0010_bookings.sql"),
+    ),
+    (
         11,
         "price_tables",
         include_str!("../migrations/sqlite/0011_price_tables.sql"),

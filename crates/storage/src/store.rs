@@ -1,16 +1,19 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::booking_store::BookingStore;
+use crate::http_tools::HttpToolStore;
+use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
 use crate::sessions::SessionStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
-    ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, InboundMessage,
-    IngestOutcome, KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay,
-    Role, Secret, Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace,
-    WorkspaceId,
+    ApiKey, ApiKeySecret, Assistant, AssistantId, Availability, Conversation, ConversationId, ConversationStatus,
+    ConversationType, Customer, CustomerId, DataField, DeliveryError, DeliveryStatus, Email, ExtractionStatus,
+    InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, KnowledgeMode, Message, MessageId, MessageKind,
+    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature,
+    ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -251,7 +254,17 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore + SessionStore
+    TenantStore
+    + ConfigStore
+    + ConversationStore
+    + WorkQueue
+    + EventStore
+    + OutboxStore
+    + MetricsStore
+    + KnowledgeStore
+    + HttpToolStore
+    + BookingStore
+    + SessionStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -286,6 +299,9 @@ pub struct NewAssistant {
     pub tools: Vec<ToolName>,
     pub knowledge_base_ids: Vec<KnowledgeBaseId>,
     pub extraction_schema: serde_json::Value,
+    pub knowledge_mode: KnowledgeMode,
+    pub data_fields: Vec<DataField>,
+    pub availability: Option<Availability>,
 }
 
 impl NewAssistant {
@@ -306,6 +322,9 @@ impl NewAssistant {
             tools: Vec::new(),
             knowledge_base_ids: Vec::new(),
             extraction_schema: serde_json::json!({}),
+            knowledge_mode: KnowledgeMode::default(),
+            data_fields: Vec::new(),
+            availability: None,
         }
     }
 }
@@ -327,6 +346,9 @@ pub struct AssistantChanges {
     pub tools: Option<Vec<ToolName>>,
     pub knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub extraction_schema: Option<serde_json::Value>,
+    pub knowledge_mode: Option<KnowledgeMode>,
+    pub data_fields: Option<Vec<DataField>>,
+    pub availability: Option<Option<Availability>>,
 }
 
 impl AssistantChanges {
@@ -350,6 +372,9 @@ impl AssistantChanges {
         set(&mut a.tools, self.tools);
         set(&mut a.knowledge_base_ids, self.knowledge_base_ids);
         set(&mut a.extraction_schema, self.extraction_schema);
+        set(&mut a.knowledge_mode, self.knowledge_mode);
+        set(&mut a.data_fields, self.data_fields);
+        set(&mut a.availability, self.availability);
         a
     }
 }

@@ -18,8 +18,9 @@ use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
+use confab_engine::retriever::FullTextRetriever;
 use confab_engine::send_pacing::SendPacing;
-use confab_engine::tools::ToolCatalog;
+use confab_engine::tools::{HttpToolClient, ToolCatalog};
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
 use confab_storage::Store;
@@ -114,7 +115,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 /// offline responder and extractor when none is configured.
 fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Responder>, Arc<dyn Extractor>)> {
     let Some(provider) = &settings.llm_provider else {
-        return Ok((Arc::new(OfflineResponder), Arc::new(OfflineExtractor)));
+        // answers from the assistants' knowledge bases, or hands over
+        let responder = OfflineResponder::with_retriever(Arc::new(FullTextRetriever::new(store)));
+        return Ok((Arc::new(responder), Arc::new(OfflineExtractor)));
     };
     let provider = LlmProvider::parse(provider).context("invalid llm_provider")?;
     let model = settings
@@ -124,8 +127,9 @@ fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    let mut responder =
-        LlmResponder::new(client, model, PriceTable::default()).with_tools(ToolCatalog::with_store(store));
+    let http_tools = HttpToolClient::new(settings.http_tool_policy()?).map_err(|e| anyhow::anyhow!(e))?;
+    let tools = ToolCatalog::with_store(store).with_http_tools(Arc::new(http_tools));
+    let mut responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(tools);
     for (name, named) in &settings.llm_providers {
         let kind = LlmProvider::parse(&named.kind).with_context(|| format!("invalid llm_providers.{name}.kind"))?;
         let client = confab_assistant::connect(kind, named.base_url.as_deref(), named.api_key.clone())

@@ -103,6 +103,9 @@ impl AssistantFields {
             tools: Some(self.tools.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()),
             knowledge_base_ids: None,
             extraction_schema,
+            knowledge_mode: None,
+            data_fields: None,
+            availability: None,
         })
     }
 }

@@ -11,7 +11,12 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use confab_domain::assistant::parse_assistant_name;
-use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
+use confab_domain::data_field::parse_data_fields;
+use confab_domain::timezone::parse_timezone;
+use confab_domain::{
+    Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay,
+    Temperature, ToolName, WorkspaceId,
+};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -46,6 +51,10 @@ pub(crate) struct AssistantBody {
     pub(crate) tools: Option<Vec<String>>,
     pub(crate) knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub(crate) extraction_schema: Option<Value>,
+    pub(crate) knowledge_mode: Option<String>,
+    pub(crate) data_fields: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) availability: Option<Option<Value>>,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -68,12 +77,12 @@ impl AssistantBody {
         let tools = self
             .tools
             .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
-        if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
-            errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
-        }
+        let timezone =
+            self.timezone.and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
         if let Some(schema) = &self.extraction_schema {
             errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
+        let knowledge_mode = self.knowledge_mode.and_then(|m| errors.check(KnowledgeMode::parse(&m)));
         AssistantChanges {
             name,
             system_prompt: self.system_prompt,
@@ -81,13 +90,16 @@ impl AssistantBody {
             fallback_message: self.fallback_message,
             response_delay,
             inactivity_timeout,
-            timezone: self.timezone,
+            timezone,
             provider: self.provider,
             model: self.model,
             temperature,
             tools,
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
+            knowledge_mode,
+            data_fields: self.data_fields.and_then(|fields| errors.check(parse_data_fields(&fields))),
+            availability: self.availability.and_then(|a| errors.check(a.as_ref().map(Availability::parse).transpose())),
         }
     }
 }
@@ -123,12 +135,14 @@ pub(crate) async fn create_in(
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
+    super::http_tools::check_enabled_tools(state, workspace_id, changes.tools.as_deref(), &mut errors).await?;
     if !has_name {
         errors.push("name", "name is required");
     }
     if !has_prompt {
         errors.push("system_prompt", "system_prompt is required");
     }
+    check_knowledge_bases(state, workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
     errors.finish()?;
     let (Some(name), Some(system_prompt)) = (changes.name.clone(), changes.system_prompt.clone()) else {
         return Err(ApiError::BadRequest("invalid assistant".into()));
@@ -149,6 +163,9 @@ pub(crate) async fn create_in(
             tools: changes.tools.unwrap_or_default(),
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
+            knowledge_mode: changes.knowledge_mode.unwrap_or(defaults.knowledge_mode),
+            data_fields: changes.data_fields.unwrap_or_default(),
+            availability: changes.availability.flatten(),
             ..defaults
         })
         .await?)
@@ -188,6 +205,8 @@ pub(crate) async fn update_in(
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
+    check_knowledge_bases(state, workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
+    super::http_tools::check_enabled_tools(state, workspace_id, changes.tools.as_deref(), &mut errors).await?;
     errors.finish()?;
     Ok(state.store.update_assistant(workspace_id, id, changes).await?)
 }
@@ -209,16 +228,46 @@ async fn delete(
     }
 }
 
-fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("assistant"))
+/// Notes a field error unless every id is one of the workspace's knowledge bases (at most
+/// [`MAX_KNOWLEDGE_BASES`], no repeats).
+async fn check_knowledge_bases(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    ids: Option<&[KnowledgeBaseId]>,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    let Some(ids) = ids else { return Ok(()) };
+    if ids.len() > MAX_KNOWLEDGE_BASES {
+        errors
+            .push("knowledge_base_ids", format!("an assistant can use at most {MAX_KNOWLEDGE_BASES} knowledge bases"));
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            errors.push("knowledge_base_ids", format!("knowledge base {id} is listed twice"));
+            return Ok(());
+        }
+        match state.store.get_knowledge_base(workspace_id, *id).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                errors.push(
+                    "knowledge_base_ids",
+                    format!("knowledge base {id} does not exist in this workspace: create it first with POST /api/v1/knowledge-bases"),
+                );
+                return Ok(());
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
 }
 
-fn is_plausible_timezone(tz: &str) -> bool {
-    !tz.is_empty()
-        && tz.len() <= 64
-        && tz
-            .split('/')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b)))
+/// The most knowledge bases one assistant may use.
+const MAX_KNOWLEDGE_BASES: usize = 20;
+
+fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound("assistant"))
 }
 
 pub fn assistant_json(a: &Assistant) -> Value {
@@ -239,5 +288,8 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "extraction_schema": a.extraction_schema,
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "knowledge_mode": a.knowledge_mode.as_str(),
+        "data_fields": a.data_fields,
+        "availability": a.availability,
     })
 }

@@ -69,6 +69,15 @@ fn leak_field(field: &str) -> &'static str {
         "parameters",
         "components",
         "status",
+        "knowledge_mode",
+        "title",
+        "format",
+        "content",
+        "description",
+        "method",
+        "url",
+        "headers",
+        "timeout_secs",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

@@ -7,11 +7,14 @@ mod api_key_auth;
 pub(crate) mod assistants;
 pub(crate) mod conversation_json;
 pub(crate) mod conversations;
+mod documents;
 mod error;
 pub(crate) mod export;
 mod field_errors;
 mod health;
+mod http_tools;
 mod json_body;
+mod knowledge_bases;
 pub(crate) mod metrics;
 mod price_table;
 mod rate_limit;
@@ -53,8 +56,11 @@ pub fn router(state: AppState) -> Router {
                 .merge(metrics::router())
                 .merge(senders::router())
                 .merge(price_table::router())
+                .merge(http_tools::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
+                .merge(knowledge_bases::router())
+                .merge(documents::router())
                 .fallback(error::api_not_found)
                 .layer(axum::middleware::from_fn_with_state(
                     (state.clone(), std::sync::Arc::new(rate_limit::RateLimiter::per_minute(rate_limit_per_minute))),
