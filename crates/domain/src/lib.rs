@@ -33,7 +33,7 @@ pub mod window;
 pub mod workspace;
 
 pub use api_key::{ApiKey, ApiKeySecret};
-pub use assistant::{Assistant, InactivityTimeout, ResponseDelay, Temperature};
+pub use assistant::{AfterEnd, Assistant, InactivityTimeout, ResponseDelay, Temperature};
 pub use availability::{Availability, Slot};
 pub use booking::{Booking, BookingStatus};
 pub use channel::{ConversationType, Provider};

@@ -35,6 +35,14 @@ pub enum Command {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// Run the server with a demo workspace (an assistant, a knowledge base, a WhatsApp number
+    /// on a fake Graph API) and simulated customers chatting with it. Uses ./data/demo.db unless
+    /// a database is given.
+    Demo {
+        /// Address to listen on (overrides CONFAB_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -63,6 +71,14 @@ pub enum Command {
 pub enum BenchCommand {
     /// Signed WhatsApp webhooks only (no replies): throughput, ack latency, durability.
     Ingest(crate::commands::bench::IngestArgs),
+    /// Fill the database (--database-url) with realistic conversations, fast, for demos and for
+    /// measuring the read paths.
+    Seed(crate::commands::bench::seed::SeedArgs),
+    /// Time the list, conversation, metrics and export read paths on a seeded database.
+    Query(crate::commands::bench::query::QueryArgs),
+    /// Inbound WhatsApp messages answered by the (fake) LLM and sent through the fake Graph API:
+    /// response time minus the LLM's latency, lost and duplicate replies.
+    E2e(crate::commands::bench::e2e::E2eArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,7 +117,7 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let bind = match &cli.command {
-        Command::Serve { bind } => *bind,
+        Command::Serve { bind } | Command::Demo { bind } => *bind,
         _ => None,
     };
     let flags = FlagOverrides { bind, database_url: cli.global.database_url.clone() };
@@ -130,6 +146,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { .. } => commands::serve::run(settings).await,
+            Command::Demo { .. } => commands::demo::run(settings).await,
             Command::Migrate => commands::migrate::run(settings).await,
             Command::User { command: UserCommand::Add { email, role, password } } => {
                 commands::user::add(settings, &email, &role, password).await
@@ -138,6 +155,9 @@ pub fn main() -> ExitCode {
                 commands::apikey::create(settings, &name).await
             }
             Command::Bench { command: BenchCommand::Ingest(args) } => commands::bench::ingest(args).await,
+            Command::Bench { command: BenchCommand::Seed(args) } => commands::bench::seed::run(settings, args).await,
+            Command::Bench { command: BenchCommand::Query(args) } => commands::bench::query::run(settings, args).await,
+            Command::Bench { command: BenchCommand::E2e(args) } => commands::bench::e2e::run(args).await,
             Command::Config { .. } => Ok(()),
         }
     });

@@ -46,6 +46,9 @@ pub struct Settings {
     /// (`[llm_providers.NAME]` in the file, `CONFAB_LLM_PROVIDERS__NAME__KIND` and so on in the
     /// environment).
     pub llm_providers: BTreeMap<String, NamedLlmProvider>,
+    /// Turns one process runs at once; each mostly waits on its LLM, so the replies per second
+    /// it can sustain are about this divided by the LLM's latency in seconds.
+    pub turn_concurrency: usize,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
@@ -102,6 +105,7 @@ impl Default for Settings {
             llm_api_key: None,
             llm_model: None,
             llm_providers: BTreeMap::new(),
+            turn_concurrency: 8,
             log_format: LogFormat::Text,
             log: "info".into(),
             api_reply_timeout_secs: 30,
@@ -183,6 +187,9 @@ impl Settings {
         if self.whatsapp_sends_per_second == 0 {
             bail!("invalid configuration: whatsapp_sends_per_second must be at least 1");
         }
+        if self.turn_concurrency == 0 || self.turn_concurrency > 10_000 {
+            bail!("invalid configuration: turn_concurrency must be 1 to 10000");
+        }
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
@@ -237,6 +244,7 @@ impl fmt::Debug for Settings {
             .field("llm_providers", &self.llm_providers)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
+            .field("turn_concurrency", &self.turn_concurrency)
             .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -287,6 +295,9 @@ twilio_api_url = "https://api.twilio.com"
 # base_url = "http://127.0.0.1:11434/v1"  # e.g. Ollama
 # api_key = "…"
 # model = "llama3.2"                      # used when the assistant names no model
+# Turns answered at once by this process. Each mostly waits on its LLM: replies per second
+# sustained are about this divided by the LLM latency in seconds (8 at 2 s: 4 per second).
+turn_concurrency = 8
 
 # Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
 log_format = "text"

@@ -257,3 +257,19 @@ async fn an_assistant_may_name_a_provider_the_server_configures() {
     let message = refused.json::<Value>().await.unwrap()["fields"]["provider"].as_str().unwrap().to_string();
     assert!(message.contains("openai, anthropic, local"), "{message}");
 }
+
+#[tokio::test]
+async fn after_end_is_an_assistant_setting() {
+    let app = spawn_app().await;
+    let key = app.api_key(app.workspace).await;
+    let body = json!({ "name": "Desk", "system_prompt": "Help." });
+    let created: Value =
+        send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, Some(body)).await.json().await.unwrap();
+    assert_eq!(created["after_end"], "new_conversation");
+    let path = format!("/api/v1/assistants/{}", created["id"].as_str().unwrap());
+    let patched = send(&app, reqwest::Method::PATCH, &path, &key, Some(json!({ "after_end": "reopen" }))).await;
+    assert_eq!(patched.json::<Value>().await.unwrap()["after_end"], "reopen");
+    let bad = send(&app, reqwest::Method::PATCH, &path, &key, Some(json!({ "after_end": "sometimes" }))).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.json::<Value>().await.unwrap()["fields"]["after_end"].is_string());
+}

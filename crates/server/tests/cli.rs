@@ -153,3 +153,61 @@ fn bench_ingest_runs_and_checks_durability() {
     assert_eq!(figures["stored_messages"].as_u64(), Some(acknowledged), "every acknowledged message is stored");
     assert!(!dir.path().join("unused.db").exists(), "the benchmark uses a database of its own");
 }
+
+/// `confab demo`: within seconds a simulated customer writes, the assistant (offline, from the
+/// demo knowledge base) answers, the reply goes to the fake Graph API and its statuses come back.
+#[tokio::test]
+async fn demo_customers_get_answers_that_are_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = "sqlite://./data/demo.db";
+    let port = free_port();
+    let child = confab(dir.path(), database_url)
+        .args(["demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&client, &base).await;
+    let out = confab(dir.path(), database_url).args(["apikey", "create", "--name", "demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_string();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list: serde_json::Value = client
+            .get(format!("{base}/api/v1/conversations?type=whatsapp"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut delivered = None;
+        for item in list["items"].as_array().unwrap() {
+            let id = item["id"].as_str().unwrap();
+            let detail: serde_json::Value = client
+                .get(format!("{base}/api/v1/conversations/{id}"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let messages = detail["messages"].as_array().unwrap().clone();
+            if messages.iter().any(|m| m["role"] == "assistant" && m["status"] == "read") {
+                delivered = Some(messages);
+            }
+        }
+        if let Some(messages) = delivered {
+            assert_eq!(messages[0]["role"], "user", "a customer wrote first");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no demo reply was delivered within 30 s: {list}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -85,6 +85,10 @@ pub struct FakeGraphConfig {
     pub wait_timeout: Option<Duration>,
     /// The category Meta reports in the pricing of template messages; `utility` by default.
     pub template_category: Option<String>,
+    /// Tasks posting status webhooks. One (the default, also for 0) posts every status in the
+    /// order sends were accepted; more post concurrently for load tests, each message's
+    /// statuses still in order by one task.
+    pub status_posters: usize,
 }
 
 impl FakeGraphConfig {
@@ -116,6 +120,12 @@ impl FakeGraphConfig {
     /// `authentication`).
     pub fn with_template_category(mut self, category: impl Into<String>) -> Self {
         self.template_category = Some(category.into());
+        self
+    }
+
+    /// Post status webhooks from `n` tasks at once.
+    pub fn with_status_posters(mut self, n: usize) -> Self {
+        self.status_posters = n;
         self
     }
 }
@@ -204,13 +214,22 @@ struct Shared {
     state: Mutex<State>,
     /// How many status posts have been made; waiters watch it.
     posts_made: watch::Sender<usize>,
-    /// Status posts to make, in order.
-    post_queue: mpsc::UnboundedSender<PostJob>,
+    /// Status posts to make, in order, one queue per posting task.
+    post_queues: Vec<mpsc::UnboundedSender<PostJob>>,
 }
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a send's status posts on the task that owns its message.
+    fn queue_post(&self, job: PostJob) {
+        let key = job.wamid().bytes().fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+        if let Some(queue) = self.post_queues.get(key % self.post_queues.len().max(1)) {
+            // the posters live as long as the fake; if they are gone the fake is stopping
+            let _ = queue.send(job);
+        }
     }
 
     fn number(&self, phone_number_id: &str) -> Option<&FakeNumber> {
@@ -224,7 +243,7 @@ pub struct FakeGraphApi {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
-    poster: JoinHandle<()>,
+    posters: Vec<JoinHandle<()>>,
 }
 
 impl FakeGraphApi {
@@ -233,10 +252,14 @@ impl FakeGraphApi {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (posts_made, _) = watch::channel(0);
-        let (post_queue, jobs) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared { config, state: Mutex::new(State::default()), posts_made, post_queue });
-        let poster = StatusPoster::new(Arc::clone(&shared)).map_err(std::io::Error::other)?;
-        let poster = tokio::spawn(poster.run(jobs));
+        let (post_queues, jobs): (Vec<_>, Vec<_>) =
+            (0..config.status_posters.max(1)).map(|_| mpsc::unbounded_channel()).unzip();
+        let shared = Arc::new(Shared { config, state: Mutex::new(State::default()), posts_made, post_queues });
+        let mut posters = Vec::with_capacity(jobs.len());
+        for jobs in jobs {
+            let poster = StatusPoster::new(Arc::clone(&shared)).map_err(std::io::Error::other)?;
+            posters.push(tokio::spawn(poster.run(jobs)));
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = routes::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
@@ -246,7 +269,7 @@ impl FakeGraphApi {
             // the listener is gone either way; a serving error ends the fake like a stop
             let _ = serve.await;
         });
-        Ok(Self { shared, addr, shutdown: Some(shutdown), server: Some(server), poster })
+        Ok(Self { shared, addr, shutdown: Some(shutdown), server: Some(server), posters })
     }
 
     /// `http://127.0.0.1:PORT`: the Graph API base URL to configure.
@@ -317,7 +340,9 @@ impl FakeGraphApi {
                 server.abort();
             }
         }
-        self.poster.abort();
+        for poster in &self.posters {
+            poster.abort();
+        }
     }
 }
 
@@ -329,6 +354,8 @@ impl Drop for FakeGraphApi {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-        self.poster.abort();
+        for poster in &self.posters {
+            poster.abort();
+        }
     }
 }

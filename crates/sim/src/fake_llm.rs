@@ -65,6 +65,12 @@ pub struct FakeLlmConfig {
     /// When set, requests must carry this key (`Authorization: Bearer` for OpenAI,
     /// `x-api-key` for Anthropic) or get the provider's 401.
     pub api_key: Option<String>,
+    /// How long the default echo (no script step left) takes: a model's latency, for load
+    /// tests. Zero by default.
+    pub echo_latency: Duration,
+    /// Keep no record of requests ([`FakeLlm::requests`] stays empty), so a long load test
+    /// does not grow the fake's memory.
+    pub forget_requests: bool,
 }
 
 impl FakeLlmConfig {
@@ -74,6 +80,18 @@ impl FakeLlmConfig {
 
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// The default echo answers after `latency`.
+    pub fn with_echo_latency(mut self, latency: Duration) -> Self {
+        self.echo_latency = latency;
+        self
+    }
+
+    /// Records no requests.
+    pub fn forgetting_requests(mut self) -> Self {
+        self.forget_requests = true;
         self
     }
 }

@@ -16,6 +16,7 @@ mod migrations;
 pub mod postgres;
 mod precision;
 mod rows;
+mod seed;
 mod sessions;
 pub mod sqlite;
 mod store;
@@ -29,6 +30,7 @@ pub use knowledge::{
 };
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
+pub use seed::{SeedBatch, SeedConversation, SeedCustomer, SeedMessage, SeedStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use store::*;
 

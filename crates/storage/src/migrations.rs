@@ -79,6 +79,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_extraction.sql"),
         include_str!("../migrations/postgres/0013_extraction.sql"),
     ),
+    (
+        14,
+        "after_end",
+        include_str!("../migrations/sqlite/0014_after_end.sql"),
+        include_str!("../migrations/postgres/0014_after_end.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

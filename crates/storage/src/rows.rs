@@ -5,10 +5,10 @@
 
 use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
-    ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType, DeliveryError,
-    DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, KnowledgeMode, Message, MessageId, MessageKind,
-    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature, Usage, User,
-    UserRole, Workspace,
+    AfterEnd, ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType,
+    DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, KnowledgeMode, Message, MessageId,
+    MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature,
+    Usage, User, UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -72,7 +72,7 @@ pub(crate) fn api_key(row: &impl RowExt) -> Result<ApiKey> {
 
 pub(crate) const ASSISTANT_COLUMNS: &str = "id, workspace_id, name, system_prompt, first_message, fallback_message, \
      response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
-     knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability";
+     knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability, after_end";
 
 pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
     Ok(Assistant {
@@ -96,6 +96,7 @@ pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
         knowledge_mode: KnowledgeMode::parse(&row.text("knowledge_mode")?)?,
         data_fields: json_field(row.json("data_fields")?, "data_fields")?,
         availability: json_field(row.json("availability")?, "availability")?,
+        after_end: AfterEnd::parse(&row.text("after_end")?)?,
     })
 }
 

@@ -5,15 +5,16 @@ use crate::booking_store::BookingStore;
 use crate::http_tools::HttpToolStore;
 use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
+use crate::seed::SeedStore;
 use crate::sessions::SessionStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
-    ApiKey, ApiKeySecret, Assistant, AssistantId, Availability, Conversation, ConversationId, ConversationStatus,
-    ConversationType, Customer, CustomerId, DataField, DeliveryError, DeliveryStatus, Email, ExtractionStatus,
-    InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, KnowledgeMode, Message, MessageId, MessageKind,
-    MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId, SenderStatus, Temperature,
-    ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    AfterEnd, ApiKey, ApiKeySecret, Assistant, AssistantId, Availability, Conversation, ConversationId,
+    ConversationStatus, ConversationType, Customer, CustomerId, DataField, DeliveryError, DeliveryStatus, Email,
+    ExtractionStatus, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, KnowledgeMode, Message,
+    MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
+    SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -192,7 +193,8 @@ pub trait WorkQueue: Send + Sync {
         lease_for: Duration,
         limit: u32,
     ) -> Result<Vec<Conversation>>;
-    /// Records a claimed extraction's result (and adds what it cost to the conversation).
+    /// Records a claimed extraction's result (and adds what it cost to the conversation);
+    /// dropped if the conversation was reopened meanwhile (it is extracted again at its end).
     async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()>;
 }
 
@@ -264,6 +266,7 @@ pub trait Store:
     + KnowledgeStore
     + HttpToolStore
     + BookingStore
+    + SeedStore
     + SessionStore
 {
     /// Applies pending migrations.
@@ -302,6 +305,7 @@ pub struct NewAssistant {
     pub knowledge_mode: KnowledgeMode,
     pub data_fields: Vec<DataField>,
     pub availability: Option<Availability>,
+    pub after_end: AfterEnd,
 }
 
 impl NewAssistant {
@@ -325,6 +329,7 @@ impl NewAssistant {
             knowledge_mode: KnowledgeMode::default(),
             data_fields: Vec::new(),
             availability: None,
+            after_end: AfterEnd::default(),
         }
     }
 }
@@ -349,6 +354,7 @@ pub struct AssistantChanges {
     pub knowledge_mode: Option<KnowledgeMode>,
     pub data_fields: Option<Vec<DataField>>,
     pub availability: Option<Option<Availability>>,
+    pub after_end: Option<AfterEnd>,
 }
 
 impl AssistantChanges {
@@ -375,6 +381,7 @@ impl AssistantChanges {
         set(&mut a.knowledge_mode, self.knowledge_mode);
         set(&mut a.data_fields, self.data_fields);
         set(&mut a.availability, self.availability);
+        set(&mut a.after_end, self.after_end);
         a
     }
 }

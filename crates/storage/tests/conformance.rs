@@ -78,6 +78,7 @@ conformance!(
     price_tables_are_per_workspace_and_replaceable,
     channel_fees_reported_with_statuses_are_charged_once,
     ended_conversations_are_claimed_once_for_extraction,
+    a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says,
     knowledge_bases_and_documents_are_scoped_to_their_workspace,
     knowledge_search_ranks_the_matching_passage_first,
     deleting_a_document_or_knowledge_base_removes_its_passages_from_search,
@@ -87,6 +88,7 @@ conformance!(
     assistants_keep_their_data_fields_and_availability,
     concurrent_bookings_of_one_slot_book_it_exactly_once,
     bookings_are_cancelled_and_moved_only_by_their_customer,
+    seeded_batches_derive_conversation_totals_from_their_messages,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -1801,4 +1803,154 @@ async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn 
     // the conversation keeps its history, cancelled bookings included
     let history = store.conversation_bookings(fx.ws, ana.id).await.unwrap();
     assert_eq!(history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(mine.id, BookingStatus::Cancelled)]);
+}
+
+/// After the end, a customer's message starts a new conversation by default; with
+/// `after_end = reopen` it reopens the last ended one, whose extraction then runs again.
+async fn a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    let end_it = |wamid: &'static str, phone: &'static str| {
+        let store = store.clone();
+        let inbound = fx.inbound(wamid, phone, "hello");
+        async move {
+            let IngestOutcome::Stored { conversation_id, .. } = store.ingest(&[inbound], t).await.unwrap()[0] else {
+                panic!("stored")
+            };
+            let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+            let mut turn = TurnCommit::nothing(lease.answered_seq + 1);
+            turn.end = true;
+            store.commit_turn(&lease, turn, t).await.unwrap();
+            conversation_id
+        }
+    };
+    let first = end_it("wamid.a1", "+15550000001").await;
+    let next = store.ingest(&[fx.inbound("wamid.a2", "+15550000001", "again")], t).await.unwrap();
+    assert!(
+        matches!(next[0], IngestOutcome::Stored { conversation_id, conversation_created: true, .. } if conversation_id != first)
+    );
+
+    let changes = AssistantChanges { after_end: Some(AfterEnd::Reopen), ..AssistantChanges::default() };
+    assert_eq!(store.update_assistant(fx.ws, fx.assistant.id, changes).await.unwrap().after_end, AfterEnd::Reopen);
+    let second = end_it("wamid.b1", "+15550000002").await;
+    store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    let back = store.ingest(&[fx.inbound("wamid.b2", "+15550000002", "one more thing")], t).await.unwrap();
+    assert!(
+        matches!(back[0], IngestOutcome::Stored { conversation_id, conversation_created: false, .. } if conversation_id == second)
+    );
+    let reopened = store.get_conversation(fx.ws, second).await.unwrap();
+    assert_eq!(reopened.status, ConversationStatus::Active);
+    assert!(reopened.ended_at.is_none());
+    assert_eq!(reopened.extraction, ExtractionStatus::Pending);
+    assert_eq!(reopened.message_count, 2);
+    // the extraction claimed before the reopening is dropped when it finishes
+    let stale = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: serde_json::Map::new(),
+        cost: MicroUsd(0),
+        tokens: 0,
+    };
+    store.finish_extraction(second, stale).await.unwrap();
+    assert_eq!(store.get_conversation(fx.ws, second).await.unwrap().extraction, ExtractionStatus::Pending);
+}
+
+async fn seeded_batches_derive_conversation_totals_from_their_messages(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t0 = trunc_time(OffsetDateTime::now_utc() - Duration::days(3));
+    let customer = SeedCustomer {
+        id: CustomerId::new(),
+        workspace_id: fx.ws,
+        phone: Some(PhoneNumber::parse("+34600111222").unwrap()),
+        external_identifier: None,
+        name: Some("Ana".into()),
+        created_at: t0,
+    };
+    let conversation = SeedConversation {
+        id: ConversationId::new(),
+        workspace_id: fx.ws,
+        kind: ConversationType::Whatsapp,
+        status: ConversationStatus::Ended,
+        assistant_id: fx.assistant.id,
+        sender_id: Some(fx.sender.id),
+        customer_id: customer.id,
+        variables: serde_json::Map::new(),
+        created_at: t0,
+        ended_at: Some(t0 + Duration::hours(1)),
+    };
+    let message = |role: Role, n: i64, content: &str| SeedMessage {
+        id: MessageId::new(),
+        conversation_id: conversation.id,
+        role,
+        kind: MessageKind::Text,
+        content: content.into(),
+        payload: serde_json::Value::Null,
+        provider_message_id: Some(format!("wamid.seed.{n}")),
+        status: if role == Role::User { DeliveryStatus::Received } else { DeliveryStatus::Read },
+        error: None,
+        created_at: t0 + Duration::seconds(n),
+        cost: MicroUsd(if role == Role::User { 0 } else { 150 }),
+        usage: (role != Role::User).then_some(Usage { input_tokens: 100, output_tokens: 20, cached_input_tokens: 0 }),
+        tool_call: None,
+        response_time_ms: (role != Role::User).then_some(1200),
+        llm_latency_ms: None,
+    };
+    let mut failed = message(Role::Assistant, 4, "Your order ships today.");
+    failed.status = DeliveryStatus::Failed;
+    failed.error = Some(DeliveryError { code: Some(131_026), title: "Message undeliverable".into(), details: None });
+    let batch = SeedBatch {
+        customers: vec![customer.clone()],
+        conversations: vec![conversation.clone()],
+        messages: vec![
+            message(Role::User, 1, "Where is my order?"),
+            message(Role::Assistant, 2, "Let me check."),
+            message(Role::User, 3, "Thanks"),
+            failed,
+        ],
+    };
+    store.begin_bulk_load().await.unwrap();
+    store.seed_batch(&batch).await.unwrap();
+    store.end_bulk_load().await.unwrap();
+
+    let c = store.get_conversation(fx.ws, conversation.id).await.unwrap();
+    assert_eq!((c.message_count, c.customer_message_count, c.total_tokens, c.total_cost.0), (4, 2, 240, 300));
+    assert_eq!(trunc(c.last_message_at), trunc(t0 + Duration::seconds(4)));
+    assert_eq!(c.last_customer_message_at.map(trunc), Some(trunc(t0 + Duration::seconds(3))));
+    assert_eq!(c.status, ConversationStatus::Ended);
+    let messages = store.list_messages(fx.ws, c.id, None, 10).await.unwrap();
+    assert_eq!(
+        messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>()[..2],
+        ["Where is my order?", "Let me check."]
+    );
+    assert_eq!(messages[3].error.as_ref().and_then(|e| e.code), Some(131_026));
+    assert!(store.message_by_provider_id(fx.ws, "wamid.seed.3").await.unwrap().is_some());
+    let found = store
+        .list_conversations(
+            fx.ws,
+            &ConversationFilter { customer: Some("+34600111222".into()), ..Default::default() },
+            PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    // nothing is due: the seeded history is answered
+    assert!(store.claim_due("w", OffsetDateTime::now_utc(), Duration::seconds(30)).await.unwrap().is_none());
+    // nor extracted after the fact
+    assert_eq!(c.extraction, ExtractionStatus::Skipped);
+    assert!(store.claim_extractions(OffsetDateTime::now_utc(), Duration::minutes(5), 10).await.unwrap().is_empty());
+    let m = store
+        .metrics(fx.ws, &MetricsFilter { from: t0, to: t0 + Duration::hours(1), kind: None, assistant_id: None })
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.conversations, m.messages, m.customer_messages, m.total_cost_micros, m.failed_deliveries),
+        (1, 4, 2, 300, 1)
+    );
+
+    // a message naming a conversation outside its batch is refused
+    let stray = SeedBatch { messages: vec![message(Role::User, 9, "lost")], ..Default::default() };
+    assert!(store.seed_batch(&stray).await.is_err());
+}
+
+fn trunc_time(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap()
 }

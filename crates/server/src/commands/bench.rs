@@ -1,8 +1,19 @@
+//! `confab bench`: the benchmarks. `seed` fills a database with realistic history
+//! ([`seed`]); `query` times the read paths on it ([`query`]); `e2e` measures inbound → AI →
+//! outbound under load ([`e2e`]).
+//!
 //! `confab bench ingest`: the load generator of `crates/sim` against a confab. Without `--url`
 //! it starts its own server in this process on a fresh database (a temporary SQLite file, or a
 //! new database on `--postgres URL`) with one WhatsApp number whose AI is off (webhooks only),
 //! and afterwards checks that every acknowledged message was stored. Prints a table and, with
 //! `--json FILE`, writes the figures.
+
+pub mod e2e;
+mod latency_table;
+mod progress;
+pub mod query;
+pub mod seed;
+mod seed_data;
 
 use crate::config::Settings;
 use crate::http;
@@ -219,7 +230,7 @@ impl LocalServer {
 }
 
 /// A folder removed when dropped.
-struct TempDir(std::path::PathBuf);
+struct TempDir(pub(crate) std::path::PathBuf);
 
 impl TempDir {
     fn new() -> std::io::Result<Self> {
@@ -236,7 +247,7 @@ impl Drop for TempDir {
 }
 
 /// User + system CPU seconds of this process so far (Linux).
-fn process_cpu_seconds() -> Option<f64> {
+pub(crate) fn process_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;

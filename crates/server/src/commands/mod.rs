@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod bench;
+pub mod demo;
 pub mod migrate;
 pub mod serve;
 pub mod user;

@@ -27,9 +27,6 @@ use confab_storage::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Turns answered at once (each waits mostly on its LLM).
-const TURN_CONCURRENCY: usize = 8;
-
 /// How often conversations silent past their assistant's inactivity timeout are ended.
 const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often ended conversations are looked for to extract (at once again while there is a backlog).
@@ -92,7 +89,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let background = [
         tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
-        tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped.clone()))),
+        tokio::spawn(turns.run(settings.turn_concurrency, until_stopped(stopped.clone()))),
         tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped.clone()))),
         tokio::spawn(
             ExtractionWorker::new(store.clone(), extractor).run(EXTRACTION_POLL_EVERY, until_stopped(stopped)),

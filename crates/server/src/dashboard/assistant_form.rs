@@ -104,6 +104,7 @@ impl AssistantFields {
             knowledge_base_ids: None,
             extraction_schema,
             knowledge_mode: None,
+            after_end: None,
             data_fields: None,
             availability: None,
         })

@@ -14,7 +14,7 @@ use confab_domain::assistant::parse_assistant_name;
 use confab_domain::data_field::parse_data_fields;
 use confab_domain::timezone::parse_timezone;
 use confab_domain::{
-    Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay,
+    AfterEnd, Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay,
     Temperature, ToolName, WorkspaceId,
 };
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
@@ -52,6 +52,7 @@ pub(crate) struct AssistantBody {
     pub(crate) knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub(crate) extraction_schema: Option<Value>,
     pub(crate) knowledge_mode: Option<String>,
+    pub(crate) after_end: Option<String>,
     pub(crate) data_fields: Option<Value>,
     #[serde(default, deserialize_with = "nullable")]
     pub(crate) availability: Option<Option<Value>>,
@@ -83,6 +84,7 @@ impl AssistantBody {
             errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
         let knowledge_mode = self.knowledge_mode.and_then(|m| errors.check(KnowledgeMode::parse(&m)));
+        let after_end = self.after_end.and_then(|m| errors.check(AfterEnd::parse(&m)));
         AssistantChanges {
             name,
             system_prompt: self.system_prompt,
@@ -98,6 +100,7 @@ impl AssistantBody {
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
             knowledge_mode,
+            after_end,
             data_fields: self.data_fields.and_then(|fields| errors.check(parse_data_fields(&fields))),
             availability: self.availability.and_then(|a| errors.check(a.as_ref().map(Availability::parse).transpose())),
         }
@@ -164,6 +167,7 @@ pub(crate) async fn create_in(
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
             knowledge_mode: changes.knowledge_mode.unwrap_or(defaults.knowledge_mode),
+            after_end: changes.after_end.unwrap_or(defaults.after_end),
             data_fields: changes.data_fields.unwrap_or_default(),
             availability: changes.availability.flatten(),
             ..defaults
@@ -289,6 +293,7 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
         "knowledge_mode": a.knowledge_mode.as_str(),
+        "after_end": a.after_end.as_str(),
         "data_fields": a.data_fields,
         "availability": a.availability,
     })

@@ -70,6 +70,7 @@ fn leak_field(field: &str) -> &'static str {
         "components",
         "status",
         "knowledge_mode",
+        "after_end",
         "title",
         "format",
         "content",

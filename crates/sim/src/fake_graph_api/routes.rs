@@ -107,8 +107,7 @@ fn send(shared: &Shared, request: Request) -> Answer {
             accepted.template.then(|| shared.config.template_category.as_deref().unwrap_or("utility")),
             accepted.failure,
         );
-        // the poster lives as long as the fake; if it is gone the fake is stopping
-        let _ = shared.post_queue.send(job);
+        shared.queue_post(job);
     }
     answer
 }

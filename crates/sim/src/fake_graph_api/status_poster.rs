@@ -2,8 +2,9 @@
 //! change per status, for the business number that sent the message.
 //!
 //! One background task posts every job in the order sends were accepted, so tests see a
-//! deterministic sequence. A post that fails (the receiver is down, answers 500) is recorded
-//! and not retried: the tests decide what that should mean.
+//! deterministic sequence (load tests may run several, each owning a share of the messages).
+//! A post that fails (the receiver is down, answers 500) is recorded and not retried: the
+//! tests decide what that should mean.
 
 use super::{AsyncFailure, Shared, StatusPost, StatusWebhook};
 use crate::meta_webhook::{messages_payload, sign, status, template_pricing, BusinessNumber, SignedWebhook};
@@ -61,6 +62,11 @@ impl PostJob {
             }
         }
         Self { url: webhook.url.clone(), wamid: wamid.to_owned(), posts }
+    }
+
+    /// The message whose statuses these are.
+    pub fn wamid(&self) -> &str {
+        &self.wamid
     }
 }
 

@@ -47,7 +47,9 @@ async fn handle(shared: &Shared, format: WireFormat, uri: &Uri, headers: &Header
             Some(answer) => (answer, Duration::ZERO),
             None => {
                 let step = state.script.pop_front();
-                answer_step(format, step, &body, raw.len(), serial, &request_id)
+                let echo = step.is_none();
+                let (answer, latency) = answer_step(format, step, &body, raw.len(), serial, &request_id);
+                (answer, if echo { shared.config.echo_latency } else { latency })
             }
         };
         let id_header = match format {
@@ -55,18 +57,20 @@ async fn handle(shared: &Shared, format: WireFormat, uri: &Uri, headers: &Header
             WireFormat::Anthropic => "request-id",
         };
         let answer = answer.with_header(id_header, request_id.clone());
-        state.requests.push(RecordedRequest {
-            format,
-            path: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
-            headers: headers
-                .iter()
-                .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
-                .collect::<BTreeMap<_, _>>(),
-            body,
-            at: arrived,
-            http_status: answer.http_status,
-            request_id,
-        });
+        if !shared.config.forget_requests {
+            state.requests.push(RecordedRequest {
+                format,
+                path: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
+                headers: headers
+                    .iter()
+                    .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+                    .collect::<BTreeMap<_, _>>(),
+                body,
+                at: arrived,
+                http_status: answer.http_status,
+                request_id,
+            });
+        }
         (answer, latency)
     };
     if !latency.is_zero() {

@@ -157,7 +157,8 @@ impl WorkQueue for SqliteStore {
     async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()> {
         sqlx::query(
             "UPDATE conversations SET extraction_status = $2, extracted = $3, extraction_lease_until = NULL, \
-             total_cost_micros = total_cost_micros + $4, total_tokens = total_tokens + $5 WHERE id = $1",
+             total_cost_micros = total_cost_micros + $4, total_tokens = total_tokens + $5 \
+             WHERE id = $1 AND extraction_status = 'running'",
         )
         .bind(conversation_id.as_uuid())
         .bind(result.status.as_str())
