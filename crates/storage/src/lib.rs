@@ -17,6 +17,7 @@ pub mod postgres;
 mod precision;
 mod rows;
 mod seed;
+mod sessions;
 pub mod sqlite;
 mod store;
 mod values;
@@ -30,6 +31,7 @@ pub use knowledge::{
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
 pub use seed::{SeedBatch, SeedConversation, SeedCustomer, SeedMessage, SeedStore};
+pub use sessions::{NewSession, Session, SessionStore};
 pub use store::*;
 
 use std::sync::Arc;

@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
     (
+        7,
+        "dashboard",
+        include_str!("../migrations/sqlite/0007_dashboard.sql"),
+        include_str!("../migrations/postgres/0007_dashboard.sql"),
+    ),
+    (
         8,
         "knowledge",
         include_str!("../migrations/sqlite/0008_knowledge.sql"),

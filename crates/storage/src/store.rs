@@ -6,6 +6,7 @@ use crate::http_tools::HttpToolStore;
 use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
 use crate::seed::SeedStore;
+use crate::sessions::SessionStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
@@ -31,11 +32,15 @@ pub trait TenantStore: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
     async fn count_users(&self) -> Result<i64>;
+    /// The workspace's users, oldest first.
+    async fn list_users(&self, workspace_id: WorkspaceId) -> Result<Vec<User>>;
 
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey>;
     /// The live (not revoked) key with this hash.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
+    /// The workspace's keys, revoked ones too, newest first.
+    async fn list_api_keys(&self, workspace_id: WorkspaceId) -> Result<Vec<ApiKey>>;
 
     /// The workspace's own price table as stored (JSON), or `None` when it uses the defaults.
     async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>>;
@@ -137,6 +142,20 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Conversation>;
     /// Starts an API or test conversation, with the assistant's first message if it has one.
     async fn create_conversation(&self, conversation: NewConversation, now: OffsetDateTime) -> Result<Conversation>;
+    /// Ends an active conversation now (nothing stays due; the customer's next message starts
+    /// a new one). An ended conversation is returned as it is.
+    async fn end_conversation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> Result<Conversation>;
+    /// Those of `ids` (the workspace's conversations) with at least one failed delivery.
+    async fn conversations_with_failed_deliveries(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationId>>;
     /// Merges `patch` into the conversation's variables (JSON merge patch: a `null` value
     /// removes the variable). Not found for another workspace's conversation.
     async fn merge_conversation_variables(
@@ -248,6 +267,7 @@ pub trait Store:
     + HttpToolStore
     + BookingStore
     + SeedStore
+    + SessionStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -424,6 +444,8 @@ pub struct ConversationFilter {
     pub from: Option<OffsetDateTime>,
     /// Created before.
     pub to: Option<OffsetDateTime>,
+    /// Only conversations with at least one failed delivery.
+    pub with_failed_deliveries: bool,
 }
 
 /// An API or test conversation started explicitly (WhatsApp ones start with the customer).

@@ -58,6 +58,9 @@ conformance!(
     outbound_messages_leave_in_order_and_a_retry_holds_back_the_rest,
     a_status_reported_before_the_send_was_recorded_is_applied,
     failed_sends_are_final_and_senders_can_need_attention,
+    dashboard_sessions_expire_and_log_out,
+    a_setup_token_makes_one_owner_once,
+    failed_deliveries_are_a_filter_and_conversations_can_be_ended,
     whatsapp_turn_replies_enter_the_outbox_other_channels_do_not,
     concurrent_overlapping_batches_store_each_message_once,
     a_status_racing_its_send_is_not_lost,
@@ -107,8 +110,9 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
         password_hash: "$argon2id$x".into(),
     };
     let user = store.create_user(new_user.clone()).await.unwrap();
-    assert_eq!(store.user_by_email(&email).await.unwrap(), Some(user));
+    assert_eq!(store.user_by_email(&email).await.unwrap(), Some(user.clone()));
     assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(store.list_users(ws.id).await.unwrap().iter().map(|u| u.id).collect::<Vec<_>>(), [user.id]);
     let err = store.create_user(new_user).await.unwrap_err();
     assert!(err.is_conflict_on("users_email_key", "users.email"), "{err:?}");
 
@@ -120,6 +124,11 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
     assert!(store.api_key_by_hash(&api_key::hash_api_key("cfk_wrong")).await.unwrap().is_none());
     store.revoke_api_key(ws.id, key.id).await.unwrap();
     assert!(store.api_key_by_hash(&secret.hash).await.unwrap().is_none());
+    let listed = store.list_api_keys(ws.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].revoked_at.is_some()), (key.id, true), "revoked keys are listed as revoked");
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.list_api_keys(other.id).await.unwrap().is_empty());
 }
 
 async fn assistants_and_senders_are_scoped_to_their_workspace(store: Arc<dyn Store>) {
@@ -1180,6 +1189,90 @@ async fn recent_messages_are_the_newest_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(store.recent_messages(fx.ws, conversation_id, 100).await.unwrap().len(), 7);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(store.recent_messages(other.id, conversation_id, 100).await.unwrap().is_empty());
+}
+
+async fn dashboard_sessions_expire_and_log_out(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap();
+    let user = store
+        .create_user(NewUser {
+            workspace_id: ws.id,
+            email: Email::parse("agent@example.com").unwrap(),
+            role: UserRole::Agent,
+            password_hash: "$argon2id$x".into(),
+        })
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let session = NewSession {
+        token_hash: "hash-1".into(),
+        user_id: user.id,
+        csrf_token: "csrf-1".into(),
+        expires_at: now + Duration::hours(1),
+    };
+    store.create_session(&session, now).await.unwrap();
+    let found = store.session_by_hash("hash-1", now).await.unwrap().expect("live session");
+    assert_eq!(found.user, user);
+    assert_eq!(found.csrf_token, "csrf-1");
+    assert!(store.session_by_hash("hash-1", now + Duration::hours(2)).await.unwrap().is_none(), "expired");
+    assert!(store.session_by_hash("other", now).await.unwrap().is_none());
+    store.delete_session("hash-1").await.unwrap();
+    assert!(store.session_by_hash("hash-1", now).await.unwrap().is_none(), "logged out");
+}
+
+async fn a_setup_token_makes_one_owner_once(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    store.create_setup_token("setup-a", now + Duration::hours(1), now).await.unwrap();
+    store.create_setup_token("setup-b", now + Duration::hours(1), now).await.unwrap();
+    store.create_setup_token("setup-old", now - Duration::seconds(1), now - Duration::hours(1)).await.unwrap();
+    assert!(store.setup_token_is_usable("setup-a", now).await.unwrap());
+    assert!(!store.setup_token_is_usable("setup-old", now).await.unwrap(), "expired");
+    assert!(!store.setup_token_is_usable("unknown", now).await.unwrap());
+    let owner = |email: &str| NewUser {
+        workspace_id: ws.id,
+        email: Email::parse(email).unwrap(),
+        role: UserRole::Owner,
+        password_hash: "$argon2id$x".into(),
+    };
+    let made = store.redeem_setup_token("setup-a", owner("owner@example.com"), now).await.unwrap().expect("owner");
+    assert_eq!(made.role, UserRole::Owner);
+    assert!(store.redeem_setup_token("setup-a", owner("again@example.com"), now).await.unwrap().is_none(), "once");
+    assert!(
+        store.redeem_setup_token("setup-b", owner("second@example.com"), now).await.unwrap().is_none(),
+        "once a user exists no token works"
+    );
+    assert!(!store.setup_token_is_usable("setup-b", now).await.unwrap());
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+async fn failed_deliveries_are_a_filter_and_conversations_can_be_ended(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let failing =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let fine =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000002").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, failing.id, &texts(&["one"]), now).await.unwrap();
+    store.enqueue_outbound(fx.ws, fine.id, &texts(&["two"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    let error = DeliveryError { code: Some(131047), title: "Re-engagement message".into(), details: None };
+    store.record_send_result(ids[0], SendResult::Failed { error }, now).await.unwrap();
+
+    let filter = ConversationFilter { with_failed_deliveries: true, ..Default::default() };
+    let found = store.list_conversations(fx.ws, &filter, PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [failing.id]);
+    let marked = store.conversations_with_failed_deliveries(fx.ws, &[failing.id, fine.id]).await.unwrap();
+    assert_eq!(marked, [failing.id]);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.conversations_with_failed_deliveries(other.id, &[failing.id]).await.unwrap().is_empty());
+    assert!(store.conversations_with_failed_deliveries(fx.ws, &[]).await.unwrap().is_empty());
+
+    let ended = store.end_conversation(fx.ws, fine.id, now).await.unwrap();
+    assert_eq!(ended.status, ConversationStatus::Ended);
+    assert!(ended.ended_at.is_some());
+    let again = store.end_conversation(fx.ws, fine.id, now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(again.ended_at, ended.ended_at, "ending twice changes nothing");
+    assert!(matches!(store.end_conversation(other.id, failing.id, now).await, Err(StoreError::NotFound(_))));
 }
 
 /// Variables merge as a JSON merge patch, from a turn's commit and from a direct call; `null`

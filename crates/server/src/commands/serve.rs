@@ -40,6 +40,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = %redact_url(&settings.database_url), backend = store.backend(), "confab is listening");
+    if let Some(link) = crate::dashboard::setup::first_run_link(store.as_ref(), &settings.public_url()).await? {
+        // the link is a one-time secret: shown once on standard output, never logged
+        println!(
+            "No dashboard user exists yet. Create the owner account (this link works once, for 24 hours):\n  {link}"
+        );
+    }
     if settings.llm_provider.is_none() {
         tracing::info!(
             "no LLM provider configured: assistants answer with the offline responder (set CONFAB_LLM_PROVIDER)"

@@ -135,7 +135,9 @@ async fn generate_reply(
     exchange(&state, &conversation, body.message, idempotency_key).await
 }
 
-async fn start(
+/// Starts an API or test conversation with the assistant's first message (also the dashboard's
+/// test chat).
+pub(crate) async fn start(
     state: &AppState,
     workspace_id: confab_domain::WorkspaceId,
     assistant_id: AssistantId,
@@ -160,8 +162,9 @@ async fn start(
     Ok(state.store.create_conversation(new, OffsetDateTime::now_utc()).await?)
 }
 
-/// Stores the caller's message, waits for the turn that answers it, and returns the reply.
-async fn exchange(
+/// Stores the caller's message, waits for the turn that answers it, and returns the reply
+/// (also the dashboard's test chat).
+pub(crate) async fn exchange(
     state: &AppState,
     conversation: &Conversation,
     text: String,

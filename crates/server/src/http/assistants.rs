@@ -32,30 +32,30 @@ pub fn router() -> Router<AppState> {
 /// every field is optional, and `null` clears an optional one).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AssistantBody {
-    name: Option<String>,
-    system_prompt: Option<String>,
+pub(crate) struct AssistantBody {
+    pub(crate) name: Option<String>,
+    pub(crate) system_prompt: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    first_message: Option<Option<String>>,
+    pub(crate) first_message: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    fallback_message: Option<Option<String>>,
-    response_delay_ms: Option<i64>,
-    inactivity_timeout_minutes: Option<i64>,
-    timezone: Option<String>,
+    pub(crate) fallback_message: Option<Option<String>>,
+    pub(crate) response_delay_ms: Option<i64>,
+    pub(crate) inactivity_timeout_minutes: Option<i64>,
+    pub(crate) timezone: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    provider: Option<Option<String>>,
+    pub(crate) provider: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    model: Option<Option<String>>,
+    pub(crate) model: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    temperature: Option<Option<f64>>,
-    tools: Option<Vec<String>>,
-    knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
-    extraction_schema: Option<Value>,
-    knowledge_mode: Option<String>,
-    after_end: Option<String>,
-    data_fields: Option<Value>,
+    pub(crate) temperature: Option<Option<f64>>,
+    pub(crate) tools: Option<Vec<String>>,
+    pub(crate) knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
+    pub(crate) extraction_schema: Option<Value>,
+    pub(crate) knowledge_mode: Option<String>,
+    pub(crate) after_end: Option<String>,
+    pub(crate) data_fields: Option<Value>,
     #[serde(default, deserialize_with = "nullable")]
-    availability: Option<Option<Value>>,
+    pub(crate) availability: Option<Option<Value>>,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -123,25 +123,36 @@ async fn create(
     auth: ApiKeyAuth,
     ApiJson(body): ApiJson<AssistantBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let assistant = create_in(&state, auth.workspace_id, body).await?;
+    Ok((StatusCode::CREATED, Json(assistant_json(&assistant))))
+}
+
+/// Checks `body` (name and system prompt required) and creates the assistant in `workspace_id`
+/// with defaults for what it leaves out (also the dashboard's assistant form).
+pub(crate) async fn create_in(
+    state: &AppState,
+    workspace_id: confab_domain::WorkspaceId,
+    body: AssistantBody,
+) -> Result<Assistant, ApiError> {
     let mut errors = FieldErrors::default();
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
-    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
+    super::http_tools::check_enabled_tools(state, workspace_id, changes.tools.as_deref(), &mut errors).await?;
     if !has_name {
         errors.push("name", "name is required");
     }
     if !has_prompt {
         errors.push("system_prompt", "system_prompt is required");
     }
-    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
+    check_knowledge_bases(state, workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
     errors.finish()?;
     let (Some(name), Some(system_prompt)) = (changes.name.clone(), changes.system_prompt.clone()) else {
         return Err(ApiError::BadRequest("invalid assistant".into()));
     };
     // the defaults of a new assistant, with what the caller gave on top
-    let defaults = NewAssistant::new(auth.workspace_id, name, system_prompt);
-    let assistant = state
+    let defaults = NewAssistant::new(workspace_id, name, system_prompt);
+    Ok(state
         .store
         .create_assistant(NewAssistant {
             first_message: changes.first_message.flatten(),
@@ -161,8 +172,7 @@ async fn create(
             availability: changes.availability.flatten(),
             ..defaults
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(assistant_json(&assistant))))
+        .await?)
 }
 
 async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
@@ -186,13 +196,23 @@ async fn update(
     ApiJson(body): ApiJson<AssistantBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    Ok(Json(assistant_json(&update_in(&state, auth.workspace_id, id, body).await?)))
+}
+
+/// Checks `body` and applies the fields it gives (also the dashboard's assistant form).
+pub(crate) async fn update_in(
+    state: &AppState,
+    workspace_id: confab_domain::WorkspaceId,
+    id: AssistantId,
+    body: AssistantBody,
+) -> Result<Assistant, ApiError> {
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
     check_provider(&state.settings, &changes, &mut errors);
-    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
-    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
+    check_knowledge_bases(state, workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
+    super::http_tools::check_enabled_tools(state, workspace_id, changes.tools.as_deref(), &mut errors).await?;
     errors.finish()?;
-    Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
+    Ok(state.store.update_assistant(workspace_id, id, changes).await?)
 }
 
 async fn delete(

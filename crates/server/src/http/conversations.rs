@@ -39,16 +39,18 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     #[serde(rename = "type")]
-    kind: Option<String>,
-    assistant_id: Option<String>,
-    sender_id: Option<String>,
+    pub kind: Option<String>,
+    pub assistant_id: Option<String>,
+    pub sender_id: Option<String>,
     /// The business number, as an alternative to `sender_id`.
-    sender_phone: Option<String>,
-    customer: Option<String>,
-    external_identifier: Option<String>,
-    status: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    pub sender_phone: Option<String>,
+    pub customer: Option<String>,
+    pub external_identifier: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `true`: only conversations with at least one failed delivery.
+    pub has_failed_deliveries: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -74,7 +76,16 @@ impl ListQuery {
         }
         errors.finish()?;
         let customer = self.customer.clone().or_else(|| self.external_identifier.clone());
-        Ok(ConversationFilter { kind, assistant_id, sender_id, status, customer, from, to })
+        Ok(ConversationFilter {
+            kind,
+            assistant_id,
+            sender_id,
+            status,
+            customer,
+            from,
+            to,
+            with_failed_deliveries: self.has_failed_deliveries.unwrap_or(false),
+        })
     }
 
     /// The filter with `sender_phone` resolved to the workspace's sender on that number;
@@ -97,7 +108,7 @@ impl ListQuery {
         Ok(Some(filter))
     }
 
-    fn page(&self) -> Result<PageRequest, ApiError> {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
         let after = match &self.cursor {
             Some(token) => Some(
                 Cursor::decode(token)
@@ -179,7 +190,21 @@ async fn agent_message(
     ApiJson(body): ApiJson<AgentMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let conversation = find(&state, auth.workspace_id, &id).await?;
-    if body.text.trim().is_empty() {
+    let ids =
+        send_agent_message(&state, &conversation, &body.text, "Use POST /api/v1/whatsapp/templates/send.").await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "conversation_id": conversation.id, "message_ids": ids }))))
+}
+
+/// A person's reply to the customer of `conversation`, queued for its channel. On WhatsApp it
+/// is refused with 409 `window_closed` outside the 24-hour window (the message ends with
+/// `what_instead`, which tells the caller how to reach the customer anyway).
+pub(crate) async fn send_agent_message(
+    state: &AppState,
+    conversation: &Conversation,
+    text: &str,
+    what_instead: &str,
+) -> Result<Vec<confab_domain::MessageId>, ApiError> {
+    if text.trim().is_empty() {
         return Err(ValidationError::new("text", "text must not be empty").into());
     }
     let now = OffsetDateTime::now_utc();
@@ -188,20 +213,20 @@ async fn agent_message(
         if !status.can_send_freeform {
             return Err(ApiError::ConflictWith {
                 code: "window_closed",
-                message: format!("{} Use POST /api/v1/whatsapp/templates/send.", status.message),
+                message: format!("{} {what_instead}", status.message),
                 details: json!({ "session_status": status }),
             });
         }
-        confab_channels::whatsapp::split_for_whatsapp(&body.text)
+        confab_channels::whatsapp::split_for_whatsapp(text)
             .into_iter()
             .map(|p| NewMessage::text(Role::Agent, p))
             .collect()
     } else {
-        vec![NewMessage::text(Role::Agent, body.text)]
+        vec![NewMessage::text(Role::Agent, text)]
     };
-    let ids = state.store.enqueue_outbound(auth.workspace_id, conversation.id, &parts, now).await?;
+    let ids = state.store.enqueue_outbound(conversation.workspace_id, conversation.id, &parts, now).await?;
     state.outbox_wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "conversation_id": conversation.id, "message_ids": ids }))))
+    Ok(ids)
 }
 
 async fn find(state: &AppState, workspace_id: WorkspaceId, id: &str) -> Result<Conversation, ApiError> {
@@ -222,12 +247,12 @@ pub async fn customers_of(
     Ok(customers.into_iter().map(|c| (c.id, c)).collect())
 }
 
-pub(super) fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<T, ValidationError> {
+pub(crate) fn parse_id<T: std::str::FromStr>(field: &'static str, raw: &str) -> Result<T, ValidationError> {
     raw.parse().map_err(|_| ValidationError::new(field, format!("{field} is not a valid id")))
 }
 
 /// An RFC 3339 time, or a date (`2026-11-25`, meaning its start in UTC).
-pub(super) fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
+pub(crate) fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
     OffsetDateTime::parse(raw, &Rfc3339)
         .or_else(|_| {
             Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))

@@ -92,21 +92,33 @@ async fn export(
     auth: ApiKeyAuth,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = match query.format.as_deref().unwrap_or("csv") {
+    export_response(state, auth.workspace_id, query.format.as_deref(), query.level.as_deref(), &query.filters).await
+}
+
+/// The streamed export of `workspace_id`'s conversations matching `filters`: what the API
+/// answers, and what the dashboard's export buttons download.
+pub(crate) async fn export_response(
+    state: AppState,
+    workspace_id: WorkspaceId,
+    format: Option<&str>,
+    level: Option<&str>,
+    filters: &ListQuery,
+) -> Result<Response, ApiError> {
+    let format = match format.unwrap_or("csv") {
         "csv" => Format::Csv,
         "jsonl" => Format::Jsonl,
         _ => return Err(ValidationError::new("format", "format must be csv or jsonl").into()),
     };
-    let level = match query.level.as_deref().unwrap_or("conversation") {
+    let level = match level.unwrap_or("conversation") {
         "conversation" => Level::Conversation,
         "message" => Level::Message,
         _ => return Err(ValidationError::new("level", "level must be conversation or message").into()),
     };
     // `None`: no sender has the number asked for, so nothing matches (the file is just a header)
-    let filter = query.filters.resolve(&state, auth.workspace_id).await?;
+    let filter = filters.resolve(&state, workspace_id).await?;
     let exporter = Exporter {
         state,
-        workspace_id: auth.workspace_id,
+        workspace_id,
         filter,
         format,
         level,

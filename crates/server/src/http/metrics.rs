@@ -28,17 +28,17 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, Default)]
-struct MetricsQuery {
-    from: Option<String>,
-    to: Option<String>,
+pub(crate) struct MetricsQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
     #[serde(rename = "type")]
-    kind: Option<String>,
-    assistant_id: Option<String>,
+    pub kind: Option<String>,
+    pub assistant_id: Option<String>,
 }
 
 impl MetricsQuery {
     /// The store filter, or 422 naming each bad parameter.
-    fn filter(&self, now: OffsetDateTime) -> Result<MetricsFilter, ApiError> {
+    pub(crate) fn filter(&self, now: OffsetDateTime) -> Result<MetricsFilter, ApiError> {
         let mut errors = FieldErrors::default();
         let kind = self.kind.as_deref().and_then(|t| errors.check(ConversationType::parse(t)));
         let assistant_id =

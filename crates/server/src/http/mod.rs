@@ -2,20 +2,20 @@
 //! testable core that serves a router on a given listener until a shutdown signal.
 //! Handlers are "extract → call one store or engine function → map the result".
 
-mod api_conversations;
+pub(crate) mod api_conversations;
 mod api_key_auth;
-mod assistants;
-mod conversation_json;
-mod conversations;
+pub(crate) mod assistants;
+pub(crate) mod conversation_json;
+pub(crate) mod conversations;
 mod documents;
 mod error;
-mod export;
+pub(crate) mod export;
 mod field_errors;
 mod health;
 mod http_tools;
 mod json_body;
 mod knowledge_bases;
-mod metrics;
+pub(crate) mod metrics;
 mod price_table;
 mod rate_limit;
 mod request_id;
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(whatsapp_webhook::router())
         .merge(twilio_webhook::router())
+        .merge(crate::dashboard::router(state.clone()))
         .nest(
             "/api/v1",
             whoami::router()
@@ -83,5 +84,8 @@ pub async fn launch(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // the peer address feeds the dashboard's login rate limit
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -15,6 +15,7 @@ mod metrics;
 mod outbox;
 mod queue;
 mod seed;
+mod sessions;
 mod settings;
 mod tenants;
 pub mod testing;

@@ -76,6 +76,9 @@ impl ConversationStore for SqliteStore {
         if let Some(to) = filter.to {
             q.push(" AND created_at < ").push_bind(micros(to));
         }
+        if filter.with_failed_deliveries {
+            q.push(" AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')");
+        }
         if let Some(after) = page.after {
             q.push(" AND (created_at, id) < (")
                 .push_bind(micros(after.created_at))
@@ -171,6 +174,48 @@ impl ConversationStore for SqliteStore {
             .fetch_optional(&self.writer)
             .await?;
         rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn end_conversation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        now: OffsetDateTime,
+    ) -> Result<Conversation> {
+        sqlx::query(
+            "UPDATE conversations SET status = 'ended', ended_at = $3, due_at = NULL \
+             WHERE id = $1 AND workspace_id = $2 AND status = 'active'",
+        )
+        .bind(id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?;
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND workspace_id = $2");
+        let row =
+            sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.writer).await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
+    async fn conversations_with_failed_deliveries(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT DISTINCT conversation_id FROM messages WHERE status = 'failed' AND workspace_id = ",
+        );
+        q.push_bind(workspace_id.as_uuid()).push(" AND conversation_id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_uuid());
+        }
+        list.push_unseparated(")");
+        let found: Vec<uuid::Uuid> = q.build_query_scalar().fetch_all(&self.reader).await?;
+        Ok(found.into_iter().map(ConversationId::from).collect())
     }
 
     async fn merge_conversation_variables(

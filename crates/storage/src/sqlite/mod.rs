@@ -14,6 +14,7 @@ mod metrics;
 mod outbox;
 mod queue;
 mod seed;
+mod sessions;
 mod settings;
 mod tenants;
 

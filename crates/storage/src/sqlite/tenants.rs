@@ -67,6 +67,12 @@ impl TenantStore for SqliteStore {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await?)
     }
 
+    async fn list_users(&self, workspace_id: WorkspaceId) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE workspace_id = $1 ORDER BY created_at, id");
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::user).collect()
+    }
+
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey> {
         let api_key = ApiKey {
             id: ApiKeyId::new(),
@@ -95,6 +101,13 @@ impl TenantStore for SqliteStore {
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
         let row = sqlx::query(&sql).bind(key_hash).fetch_optional(&self.reader).await?;
         row.as_ref().map(rows::api_key).transpose()
+    }
+
+    async fn list_api_keys(&self, workspace_id: WorkspaceId) -> Result<Vec<ApiKey>> {
+        let sql =
+            format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC");
+        let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
+        found.iter().map(rows::api_key).collect()
     }
 
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: ApiKeyId) -> Result<()> {

@@ -1,0 +1,68 @@
+//! The dashboard: server-rendered pages (askama templates in `crates/server/templates/`) with
+//! htmx for interaction, and every asset embedded in the binary (DESIGN §5).
+//!
+//! Every page but `/login`, `/setup` and `/assets/*` sits behind [`session::require_login`]:
+//! a visitor without a live session is sent to `/login`; every POST must carry the session's
+//! CSRF token; a viewer's POSTs are refused (only logging out is allowed). Pages reuse the
+//! API's code paths (list filters, streamed export, metrics, agent messages) rather than
+//! repeating them.
+
+mod api_keys_page;
+mod assets;
+mod assistant_form;
+mod assistants_page;
+mod chart;
+mod client_ip;
+mod conversation_page;
+mod conversations_page;
+mod csrf;
+mod display;
+mod list_params;
+mod live;
+mod login;
+mod login_throttle;
+mod metrics_page;
+mod page;
+mod senders_page;
+pub mod session;
+pub mod setup;
+mod users_page;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/", get(conversations_page::show))
+        .route("/conversations", get(conversations_page::show))
+        .route("/conversations/export", get(conversations_page::export))
+        .route("/conversations/live", get(live::list))
+        .route("/conversations/{id}/live", get(live::conversation))
+        .route("/conversations/{id}", get(conversation_page::show))
+        .route("/conversations/{id}/ai", post(conversation_page::set_ai))
+        .route("/conversations/{id}/reply", post(conversation_page::reply))
+        .route("/conversations/{id}/end", post(conversation_page::end))
+        .route("/conversations/{id}/test-message", post(conversation_page::test_message))
+        .route("/analytics", get(metrics_page::show))
+        .route("/settings", get(|| async { axum::response::Redirect::to("/settings/assistants") }))
+        .route("/settings/assistants", get(assistants_page::show).post(assistant_form::create))
+        .route("/settings/assistants/new", get(assistant_form::new))
+        .route("/settings/assistants/{id}", post(assistant_form::update))
+        .route("/settings/assistants/{id}/edit", get(assistant_form::edit))
+        .route("/settings/assistants/{id}/test-chat", post(assistants_page::test_chat))
+        .route("/settings/senders", get(senders_page::show))
+        .route("/settings/senders/{id}/ai", post(senders_page::set_ai))
+        .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))
+        .route("/settings/api-keys/{id}/revoke", post(api_keys_page::revoke))
+        .route("/settings/users", get(users_page::show).post(users_page::add))
+        .route("/logout", post(login::logout))
+        .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
+    Router::new()
+        .route("/login", get(login::form).post(login::submit))
+        .route("/setup", get(setup::form).post(setup::submit))
+        .route("/assets/{name}", get(assets::serve))
+        .merge(protected)
+        .layer(axum::Extension(Arc::new(login_throttle::LoginThrottle::per_minute(login::ATTEMPTS_PER_MINUTE))))
+}
