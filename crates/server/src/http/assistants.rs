@@ -1,49 +1,65 @@
 //! `/api/v1/assistants`: create, list, read, partial update and (soft) delete. Create and
 //! update share one body type and one parser, so the rules cannot drift apart.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::assistant::parse_assistant_name;
 use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/assistants", get(list).post(create))
-        .route("/assistants/{id}", get(read).patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, delete))
 }
 
 /// The body of both `POST` (where `name` and `system_prompt` are required) and `PATCH` (where
 /// every field is optional, and `null` clears an optional one).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AssistantBody {
+pub(super) struct AssistantBody {
+    /// Required on create.
     name: Option<String>,
+    /// Required on create; 1 to 100000 characters.
     system_prompt: Option<String>,
+    /// Sent when a conversation starts.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     first_message: Option<Option<String>>,
+    /// Sent when the model fails.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     fallback_message: Option<Option<String>>,
+    /// How long to wait for more customer messages before answering.
     response_delay_ms: Option<i64>,
     inactivity_timeout_minutes: Option<i64>,
+    /// An IANA name such as `Europe/Madrid`.
     timezone: Option<String>,
+    /// `openai` or `anthropic`; `null` for the server's default.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     provider: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     model: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>)]
     temperature: Option<Option<f64>>,
+    /// Built-in tool names.
     tools: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
+    /// A JSON object (a JSON Schema of the variables to extract).
+    #[schema(value_type = Option<Object>)]
     extraction_schema: Option<Value>,
 }
 
@@ -94,6 +110,12 @@ impl AssistantBody {
     }
 }
 
+/// Creates an assistant (`name` and `system_prompt` are required).
+#[utoipa::path(post, path = "/assistants", tag = "assistants", request_body = AssistantBody, responses(
+    (status = 201, description = "Created", body = api_schemas::Assistant),
+    (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -134,11 +156,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(assistant_json(&assistant))))
 }
 
+/// The workspace's assistants.
+#[utoipa::path(get, path = "/assistants", tag = "assistants",
+    responses((status = 200, description = "Every assistant", body = api_schemas::AssistantList)))]
 async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
     let assistants = state.store.list_assistants(auth.workspace_id).await?;
     Ok(Json(json!({ "items": assistants.iter().map(assistant_json).collect::<Vec<_>>() })))
 }
 
+/// One assistant.
+#[utoipa::path(get, path = "/assistants/{id}", tag = "assistants",
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 200, description = "The assistant", body = api_schemas::Assistant),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -148,6 +180,15 @@ async fn read(
     Ok(Json(assistant_json(&state.store.get_assistant(auth.workspace_id, id).await?)))
 }
 
+/// Changes the fields given; `null` clears an optional one.
+#[utoipa::path(patch, path = "/assistants/{id}", tag = "assistants", request_body = AssistantBody,
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 200, description = "The updated assistant", body = api_schemas::Assistant),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+        (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+    ))]
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -161,6 +202,14 @@ async fn update(
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }
 
+/// Deletes an assistant no sender uses (its conversations keep it, soft-deleted).
+#[utoipa::path(delete, path = "/assistants/{id}", tag = "assistants",
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+        (status = 409, description = "`assistant_in_use`: a sender still uses it", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,

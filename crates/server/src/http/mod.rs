@@ -1,9 +1,12 @@
 //! The HTTP surface: one `router()` per resource module, merged here, and [`launch`], the
 //! testable core that serves a router on a given listener until a shutdown signal.
 //! Handlers are "extract → call one store or engine function → map the result".
+//! Every route is registered with `utoipa_axum::routes!`, so the router and the OpenAPI
+//! document at `/openapi.json` are built together (see [`openapi`] for how to add a route).
 
 mod api_conversations;
 mod api_key_auth;
+pub mod api_schemas;
 mod assistants;
 mod conversation_json;
 mod conversations;
@@ -12,7 +15,9 @@ mod export;
 mod field_errors;
 mod health;
 mod json_body;
+mod query;
 mod metrics;
+pub mod openapi;
 mod rate_limit;
 mod request_id;
 mod senders;
@@ -29,7 +34,10 @@ pub use request_id::current_request_id;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
+use axum::routing::get;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -37,7 +45,7 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let rate_limit_per_minute = state.settings.api_rate_limit_per_minute;
-    Router::new()
+    let (routes, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(whatsapp_webhook::router())
         .merge(twilio_webhook::router())
@@ -58,6 +66,11 @@ pub fn router(state: AppState) -> Router {
                     rate_limit::enforce,
                 )),
         )
+        .split_for_parts();
+    let document = openapi::RenderedDocument::new(&openapi::finish(document));
+    routes
+        // in `openapi::PLAIN_ROUTES`: the document can be served only once it is built
+        .route("/openapi.json", get(move || std::future::ready(document.clone().into_response())))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // the matched route, never the raw URI: query strings may carry phone numbers
