@@ -136,6 +136,43 @@ async fn every_route_the_router_serves_is_documented() {
     }
 }
 
+/// Odd input that schemathesis sends is answered with the API's JSON errors, not axum's text.
+#[tokio::test]
+async fn odd_input_is_answered_in_the_api_error_format() {
+    let app = spawn_app().await;
+    let key = app.api_key(app.workspace).await;
+    let cases = [
+        ("/api/v1/assistants/%FF", 400, None),
+        ("/api/v1/webhook-events?limit=abc", 422, Some("limit")),
+        ("/api/v1/webhook-events?limit=99999999999", 422, Some("limit")),
+        ("/api/v1/conversations?limit=0", 422, Some("limit")),
+        ("/api/v1/conversations?limit=5&limit=6", 422, Some("query")),
+        ("/api/v1/conversations/export?limit=x", 422, Some("limit")),
+    ];
+    for (path, status, field) in cases {
+        let answer = app.get(path, Some(&key)).await;
+        assert_eq!(answer.status(), status, "{path}");
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["request_id"].is_string(), "{path}: {body}");
+        if let Some(field) = field {
+            assert!(body["fields"][field].is_string(), "{path}: {body}");
+        }
+    }
+    // the export takes the list's filters, `limit` included (it pages by itself)
+    assert_eq!(app.get("/api/v1/conversations/export?limit=5", Some(&key)).await.status(), 200);
+    let answer = app
+        .client
+        .post(app.url("/api/v1/assistants"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "name": "a", "system_prompt": "b", "response_delay_ms": "soon" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 422);
+    let body: Value = answer.json().await.unwrap();
+    assert!(body["fields"]["response_delay_ms"].as_str().unwrap().contains("is not valid"), "{body}");
+}
+
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

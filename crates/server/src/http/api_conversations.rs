@@ -10,9 +10,10 @@ use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::conversation_json::message_json;
 use super::conversations::detail_json;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use confab_domain::{
@@ -29,10 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create))
-        .routes(routes!(post_message))
-        .routes(routes!(generate_reply))
+    OpenApiRouter::new().routes(routes!(create)).routes(routes!(post_message)).routes(routes!(generate_reply))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,10 +38,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub(super) struct CreateConversation {
     #[schema(value_type = uuid::Uuid)]
     assistant_id: AssistantId,
-    /// `api` (default) or `test`.
+    /// `api` by default.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<api_schemas::ApiConversationType>)]
     kind: Option<String>,
     /// Your id for the customer, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     customer_identifier: Option<String>,
     /// Values the assistant's prompt can use.
     #[serde(default)]
@@ -83,6 +83,7 @@ async fn create(
 #[serde(deny_unknown_fields)]
 pub(super) struct PostMessage {
     /// The customer's message.
+    #[schema(pattern = r"\S")]
     message: String,
 }
 
@@ -100,7 +101,7 @@ pub(super) struct PostMessage {
 async fn post_message(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -122,7 +123,9 @@ pub(super) struct GenerateReply {
     #[schema(value_type = uuid::Uuid)]
     assistant_id: AssistantId,
     /// Your id for the customer: their active API conversation is reused.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     customer_identifier: String,
+    #[schema(pattern = r"\S")]
     message: String,
     /// Used when a conversation is started.
     #[serde(default)]

@@ -373,3 +373,71 @@ pub struct WebhookEvent {
 pub struct WebhookEventList {
     pub items: Vec<WebhookEvent>,
 }
+
+/// The closed sets of words request fields and parameters take, so generated clients and
+/// schemathesis send valid ones.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationType {
+    Whatsapp,
+    Api,
+    Test,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiConversationType {
+    Api,
+    Test,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Active,
+    Ended,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProvider {
+    Openai,
+    Anthropic,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WhatsappProvider {
+    Meta,
+    Twilio,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderStatus {
+    Online,
+    Offline,
+    NeedsAttention,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookEventKind {
+    Event,
+    Unrouted,
+    DeadLetter,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLevel {
+    Conversation,
+    Message,
+}

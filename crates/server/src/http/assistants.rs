@@ -4,9 +4,10 @@
 use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::assistant::parse_assistant_name;
@@ -27,9 +28,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AssistantBody {
-    /// Required on create.
+    /// Required on create; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
     /// Required on create; 1 to 100000 characters.
+    #[schema(min_length = 1, max_length = 100000, pattern = r"\S")]
     system_prompt: Option<String>,
     /// Sent when a conversation starts.
     #[serde(default, deserialize_with = "nullable")]
@@ -40,19 +43,23 @@ pub(super) struct AssistantBody {
     #[schema(value_type = Option<String>)]
     fallback_message: Option<Option<String>>,
     /// How long to wait for more customer messages before answering.
+    #[schema(minimum = 0, maximum = 300000)]
     response_delay_ms: Option<i64>,
+    /// Minutes without messages after which the conversation ends.
+    #[schema(minimum = 1, maximum = 1440)]
     inactivity_timeout_minutes: Option<i64>,
     /// An IANA name such as `Europe/Madrid`.
+    #[schema(max_length = 64, pattern = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
     timezone: Option<String>,
-    /// `openai` or `anthropic`; `null` for the server's default.
+    /// `null` for the server's default.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<api_schemas::LlmProvider>)]
     provider: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     model: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     temperature: Option<Option<f64>>,
     /// Built-in tool names.
     tools: Option<Vec<String>>,
@@ -174,7 +181,7 @@ async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Va
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(assistant_json(&state.store.get_assistant(auth.workspace_id, id).await?)))
@@ -192,7 +199,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AssistantBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
@@ -213,7 +220,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     match state.store.delete_assistant(auth.workspace_id, id).await {

@@ -4,14 +4,15 @@
 //! `POST /api/v1/conversations/{id}/agent-messages` (a person replies through the
 //! conversation's channel; on WhatsApp refused with 409 `window_closed` outside the window).
 
-use super::conversation_json::{conversation_json, message_json};
 use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
+use super::conversation_json::{conversation_json, message_json};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::{
@@ -43,20 +44,21 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `whatsapp`, `api` or `test`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<api_schemas::ConversationType>)]
     kind: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     assistant_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     sender_id: Option<String>,
-    /// The business number, as an alternative to `sender_id`.
+    /// The business number (E.164), as an alternative to `sender_id`.
+    #[param(pattern = r"^\+[1-9][0-9]{7,14}$")]
     sender_phone: Option<String>,
     /// The customer's phone number or external identifier.
     customer: Option<String>,
     /// The same as `customer`.
     external_identifier: Option<String>,
-    /// `active` or `ended`.
+    #[param(value_type = Option<api_schemas::ConversationStatus>)]
     status: Option<String>,
     /// Created at or after: a date (`2026-11-25`) or an RFC 3339 time.
     from: Option<String>,
@@ -167,7 +169,7 @@ async fn list(
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let conversation = find(&state, auth.workspace_id, &id).await?;
     Ok(Json(detail_json(&state, &conversation).await?))
@@ -200,7 +202,7 @@ pub(super) struct SetAi {
 async fn set_ai(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetAi>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_path_id(&id)?;
@@ -213,6 +215,7 @@ async fn set_ai(
 #[serde(deny_unknown_fields)]
 pub(super) struct AgentMessage {
     /// What the person says; long WhatsApp texts are split.
+    #[schema(pattern = r"\S")]
     text: String,
 }
 
@@ -227,7 +230,7 @@ pub(super) struct AgentMessage {
 async fn agent_message(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AgentMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let conversation = find(&state, auth.workspace_id, &id).await?;

@@ -2,9 +2,9 @@
 //! filters: streamed page by page (keyset pagination through the store), so memory stays flat
 //! whatever the size of the export.
 
+use super::api_schemas::ValidationErrorBody;
 use super::conversation_json::{conversation_json, message_json, rfc3339};
 use super::conversations::{customers_of, ListQuery};
-use super::api_schemas::ValidationErrorBody;
 use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
@@ -45,9 +45,11 @@ enum Level {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ExportQuery {
-    /// `csv` (default) or `jsonl`.
+    /// `csv` by default.
+    #[param(value_type = Option<super::api_schemas::ExportFormat>)]
     format: Option<String>,
     /// `conversation` (default: one row per conversation) or `message` (one per message).
+    #[param(value_type = Option<super::api_schemas::ExportLevel>)]
     level: Option<String>,
     /// The filters of `GET /api/v1/conversations` (`limit` and `cursor` are ignored).
     #[param(ignore)]

@@ -24,6 +24,16 @@ where
                 let text = err.body_text();
                 let detail =
                     text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(&text);
+                // a wrong value is `response_delay_ms: invalid type: …`, its path first; a
+                // missing or unknown field is named in backticks
+                let by_path = detail
+                    .split_once(": ")
+                    .map(|(path, rest)| (leak_field(path.split(['[', '.']).next().unwrap_or(path)), rest))
+                    .filter(|(field, _)| *field != "body");
+                if let Some((field, rest)) = by_path {
+                    let message = format!("{field} is not valid: {rest}");
+                    return Err(ApiError::Validation(vec![ValidationError::new(field, message)]));
+                }
                 let field = detail.split('`').nth(1).filter(|_| detail.contains("field")).unwrap_or("body");
                 Err(ApiError::Validation(vec![ValidationError::new(leak_field(field), detail.to_string())]))
             }
@@ -69,6 +79,11 @@ fn leak_field(field: &str) -> &'static str {
         "parameters",
         "components",
         "status",
+        "message",
+        "customer_identifier",
+        "variables",
+        "enabled",
+        "type",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

@@ -6,8 +6,8 @@
 //! conversation list does; the range is `[from, to)`. Without them it is the last 30 days up
 //! to now. The answer echoes the range it used.
 
-use super::conversations::{parse_id, parse_time};
 use super::api_schemas::{self, ValidationErrorBody};
+use super::conversations::{parse_id, parse_time};
 use super::field_errors::FieldErrors;
 use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
@@ -39,8 +39,8 @@ struct MetricsQuery {
     from: Option<String>,
     /// End of the range (exclusive); default now.
     to: Option<String>,
-    /// `whatsapp`, `api` or `test`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<api_schemas::ConversationType>)]
     kind: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     assistant_id: Option<String>,

@@ -15,9 +15,10 @@ mod export;
 mod field_errors;
 mod health;
 mod json_body;
-mod query;
 mod metrics;
 pub mod openapi;
+mod path_param;
+mod query;
 mod rate_limit;
 mod request_id;
 mod senders;
@@ -36,11 +37,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;

@@ -17,7 +17,10 @@
 //!    with its schema (add a documentation struct to `api_schemas.rs` if the handler builds
 //!    its JSON with `json!`), and 404 / 409 / 422 with `body = ErrorBody` or
 //!    `body = ValidationErrorBody`. 400, 401, 429 and 500 are added to every `/api/v1`
-//!    operation by [`finish`]; do not repeat them.
+//!    operation by [`finish`]; do not repeat them. A closed set of words is an enum in
+//!    `api_schemas.rs` (`#[schema(value_type = Option<api_schemas::SenderStatus>)]`); one used
+//!    only by query parameters must also be listed in [`ApiDoc`]'s `components`, or its
+//!    `$ref` dangles (`tests/openapi.rs` checks every `$ref` resolves).
 //! 2. Register it in the module's `router()` with
 //!    `.routes(routes!(list_widgets, create_widget))` (one `routes!` per path; the handlers of
 //!    one path may share it), and merge that router in `http/mod.rs`.
@@ -26,7 +29,7 @@
 //!    every documented operation is really served. Run `.ci/schemathesis` to check the
 //!    answers match the schemas.
 
-use super::api_schemas::{ErrorBody, ValidationErrorBody};
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use axum::http::header;
 use axum::response::IntoResponse;
 use bytes::Bytes;
@@ -55,7 +58,17 @@ const BEARER: &str = "bearer";
                        bad field; 429 says when to retry in `Retry-After`.",
     ),
     paths(document),
-    components(schemas(ErrorBody, ValidationErrorBody)),
+    // the schemas query parameters refer to (utoipa collects those of bodies and answers
+    // by itself, not these)
+    components(schemas(
+        ErrorBody,
+        ValidationErrorBody,
+        api_schemas::ConversationType,
+        api_schemas::ConversationStatus,
+        api_schemas::ExportFormat,
+        api_schemas::ExportLevel,
+        api_schemas::WebhookEventKind,
+    )),
     tags(
         (name = "assistants", description = "What answers customers: prompt, model, tools."),
         (name = "senders", description = "WhatsApp numbers linked to an assistant."),

@@ -22,8 +22,13 @@ where
             Ok(Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
                 let text = err.body_text();
-                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_string();
-                Err(ApiError::Validation(vec![ValidationError::new(parameter_named(&detail), detail)]))
+                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                let parameter = parameter_named(detail);
+                let message = detail.strip_prefix(parameter).and_then(|d| d.strip_prefix(": ")).unwrap_or(detail);
+                Err(ApiError::Validation(vec![ValidationError::new(
+                    parameter,
+                    format!("{parameter} is not valid: {message}"),
+                )]))
             }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }

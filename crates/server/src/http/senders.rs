@@ -5,9 +5,10 @@
 use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::sender::parse_provider_sender_id;
@@ -29,19 +30,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SenderBody {
-    /// `meta` or `twilio`; required on create, fixed after.
+    /// Required on create, fixed after.
+    #[schema(value_type = Option<api_schemas::WhatsappProvider>)]
     provider: Option<String>,
     /// Meta's phone number id, or the Twilio number; required on create, fixed after.
     phone_number_id: Option<String>,
     /// E.164, e.g. `+34600000000`; required on create.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     display_phone_number: Option<String>,
     /// Write-only. Meta: a system user token; Twilio: `AccountSid:AuthToken`. Required on create.
+    #[schema(pattern = r"\S")]
     access_token: Option<String>,
     /// Required on create.
     #[schema(value_type = Option<uuid::Uuid>)]
     assistant_id: Option<AssistantId>,
     ai_enabled: Option<bool>,
-    /// `online`, `offline` or `needs_attention`.
+    #[schema(value_type = Option<api_schemas::SenderStatus>)]
     status: Option<String>,
 }
 
@@ -162,7 +166,7 @@ async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Va
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(sender_json(&state.store.get_sender(auth.workspace_id, id).await?)))
@@ -179,7 +183,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SenderBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
@@ -207,7 +211,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     match state.store.delete_sender(auth.workspace_id, id).await {

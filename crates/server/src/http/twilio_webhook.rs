@@ -18,11 +18,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::IntoResponse;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use confab_channels::twilio::{SignatureError, EMPTY_TWIML, SIGNATURE_HEADER, TWIML_CONTENT_TYPE};
 use confab_engine::twilio_inbound::{self, TwilioAcceptError, TwilioRequest};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(receive)).routes(routes!(receive_status))

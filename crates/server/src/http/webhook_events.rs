@@ -23,9 +23,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// `event`, `unrouted` or `dead_letter`; all by default.
+    /// All kinds by default.
+    #[param(value_type = Option<api_schemas::WebhookEventKind>)]
     kind: Option<String>,
     /// How many, newest first: 1 to 500 (default 50; out-of-range values are clamped).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

@@ -26,19 +26,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(session_status))
-        .routes(routes!(send_message))
-        .routes(routes!(send_template))
+    OpenApiRouter::new().routes(routes!(session_status)).routes(routes!(send_message)).routes(routes!(send_template))
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct SessionQuery {
-    /// The business number's sender id (required).
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// The business number's sender id.
+    #[param(value_type = uuid::Uuid, required)]
     sender_id: Option<String>,
-    /// The customer's number, E.164 (required).
+    /// The customer's number, E.164.
+    #[param(value_type = String, required, pattern = r"^\+[1-9][0-9]{7,14}$")]
     recipient: Option<String>,
 }
 
@@ -68,7 +66,9 @@ pub(super) struct SendMessage {
     #[schema(format = Uuid)]
     sender_id: String,
     /// The customer's number, E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     to: String,
+    #[schema(pattern = r"\S")]
     text: String,
 }
 
@@ -113,10 +113,12 @@ pub(super) struct SendTemplate {
     #[schema(format = Uuid)]
     sender_id: String,
     /// The customer's number, E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     to: String,
     /// Meta: the template's name; Twilio: its Content SID (`HX…`).
     template: String,
     /// A template language code such as `en_US`.
+    #[schema(min_length = 1, max_length = 15, pattern = "^[A-Za-z_]+$")]
     language: String,
     /// Values for the body's `{{1}}`, `{{2}}`…
     #[serde(default)]

@@ -5,19 +5,19 @@
 //! idempotent.
 
 use super::api_schemas::{ErrorBody, ValidationErrorBody};
+use super::query::ApiQuery;
 use super::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use super::query::ApiQuery;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use confab_channels::whatsapp::{
     verify_handshake, verify_signature, HandshakeError, HandshakeQuery, SignatureError, SIGNATURE_HEADER,
 };
 use confab_engine::whatsapp_inbound::{self, InboundPolicy};
 use time::{Duration, OffsetDateTime};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(handshake, receive))
@@ -36,7 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 403, description = "The token or mode does not match, or none is configured", body = ErrorBody),
     ))]
 
-async fn handshake(State(state): State<AppState>, ApiQuery(query): ApiQuery<HandshakeQuery>) -> Result<String, ApiError> {
+async fn handshake(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<HandshakeQuery>,
+) -> Result<String, ApiError> {
     let expected = state.settings.whatsapp_verify_token.as_ref().map(|t| t.expose());
     verify_handshake(&query, expected).map_err(|err| {
         tracing::warn!(reason = %err, "WhatsApp webhook handshake refused");
