@@ -70,6 +70,19 @@ pub(super) struct AssistantBody {
     extraction_schema: Option<Value>,
 }
 
+/// The body of `POST`, for the document: `AssistantBody` with `name` and `system_prompt`
+/// required (the handler checks that itself).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // described only
+pub(super) struct NewAssistantBody {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    name: String,
+    #[schema(min_length = 1, max_length = 100000, pattern = r"\S")]
+    system_prompt: String,
+    #[serde(flatten)]
+    rest: AssistantBody,
+}
+
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -118,7 +131,7 @@ impl AssistantBody {
 }
 
 /// Creates an assistant (`name` and `system_prompt` are required).
-#[utoipa::path(post, path = "/assistants", tag = "assistants", request_body = AssistantBody, responses(
+#[utoipa::path(post, path = "/assistants", tag = "assistants", request_body = NewAssistantBody, responses(
     (status = 201, description = "Created", body = api_schemas::Assistant),
     (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
     (status = 422, description = "Invalid fields", body = ValidationErrorBody),

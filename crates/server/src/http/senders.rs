@@ -49,6 +49,24 @@ pub(super) struct SenderBody {
     status: Option<String>,
 }
 
+/// The body of `POST`, for the document: `SenderBody` with what a new sender needs
+/// required (the handler checks that itself).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // described only
+pub(super) struct NewSenderBody {
+    #[schema(value_type = api_schemas::WhatsappProvider)]
+    provider: String,
+    phone_number_id: String,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
+    display_phone_number: String,
+    #[schema(pattern = r"\S")]
+    access_token: String,
+    #[schema(value_type = uuid::Uuid)]
+    assistant_id: AssistantId,
+    #[serde(flatten)]
+    rest: SenderBody,
+}
+
 impl SenderBody {
     /// Checks the changeable fields given, noting each problem in `errors`.
     fn parse_changes(&self, errors: &mut FieldErrors) -> SenderChanges {
@@ -84,7 +102,7 @@ impl SenderBody {
 }
 
 /// Links a WhatsApp number to an assistant.
-#[utoipa::path(post, path = "/senders", tag = "senders", request_body = SenderBody, responses(
+#[utoipa::path(post, path = "/senders", tag = "senders", request_body = NewSenderBody, responses(
     (status = 201, description = "Created", body = api_schemas::Sender),
     (status = 409, description = "`sender_exists`: the number is already linked", body = ErrorBody),
     (status = 422, description = "Invalid fields", body = ValidationErrorBody),
