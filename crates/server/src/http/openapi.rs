@@ -12,8 +12,8 @@
 //!    the nest), `tag`, `params(...)` for path and query parameters (derive
 //!    `utoipa::IntoParams` on a query struct and write `params(WidgetQuery)`), `request_body`
 //!    (derive `utoipa::ToSchema` on the body type; domain types inside it are described with
-//!    `#[schema(value_type = String, format = Uuid)]` so the domain crate stays free of
-//!    utoipa), and `responses(...)` with every status the handler itself returns: the success
+//!    `#[schema(value_type = uuid::Uuid)]` or `value_type = String` so the domain crate stays
+//!    free of utoipa), and `responses(...)` with every status the handler itself returns: the success
 //!    with its schema (add a documentation struct to `api_schemas.rs` if the handler builds
 //!    its JSON with `json!`), and 404 / 409 / 422 with `body = ErrorBody` or
 //!    `body = ValidationErrorBody`. 400, 401, 429 and 500 are added to every `/api/v1`
@@ -21,13 +21,18 @@
 //!    `api_schemas.rs` (`#[schema(value_type = Option<api_schemas::SenderStatus>)]`); one used
 //!    only by query parameters must also be listed in [`ApiDoc`]'s `components`, or its
 //!    `$ref` dangles (`tests/openapi.rs` checks every `$ref` resolves).
-//! 2. Register it in the module's `router()` with
-//!    `.routes(routes!(list_widgets, create_widget))` (one `routes!` per path; the handlers of
-//!    one path may share it), and merge that router in `http/mod.rs`.
-//! 3. Never register a route with axum's plain `route` method: `tests/openapi.rs` scans
-//!    `src/` and fails on any such call whose path is not in [`PLAIN_ROUTES`], and it checks that
-//!    every documented operation is really served. Run `.ci/schemathesis` to check the
-//!    answers match the schemas.
+//!    Take input with `ApiJson`, `ApiQuery` and `ApiPath` (not axum's `Json`, `Query`, `Path`)
+//!    so that malformed input is answered with the documented JSON errors, not plain text.
+//! 2. Register it in the module's `router()`, which returns an `OpenApiRouter<AppState>`,
+//!    with `.routes(routes!(list_widgets, create_widget))` (one `routes!` per path; the
+//!    handlers of one path may share it), and merge that router in `http/mod.rs` (inside the
+//!    `/api/v1` nest for API routes, so they get the key check's rate limit and fallback).
+//! 3. Never register a route with axum's plain `route` (or `route_service`, `nest_service`):
+//!    `tests/openapi.rs` scans `src/` and fails on any such call whose literal path is not in
+//!    [`PLAIN_ROUTES`] (documented by hand in [`ApiDoc`]) or [`NOT_API_ROUTES`] (pages for
+//!    people, such as the dashboard, which are no part of the API), and it checks that every
+//!    documented operation is really served. Run `.ci/schemathesis` to check the answers
+//!    match the schemas.
 
 use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use axum::http::header;
@@ -41,9 +46,12 @@ use utoipa::OpenApi;
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/openapi.json";
 
-/// Paths registered with axum's plain `route` method instead of `routes!`: only the document itself,
-/// which can be served only once the document is built. It is described in [`ApiDoc`].
+/// Paths registered with axum's plain `route` method instead of `routes!` but described in
+/// [`ApiDoc`] by hand: only the document itself, which can be served only once it is built.
 pub const PLAIN_ROUTES: &[&str] = &[DOCUMENT_PATH];
+
+/// Paths served outside the document on purpose: pages for people (HTML), never `/api/…`.
+pub const NOT_API_ROUTES: &[&str] = &[];
 
 /// The name of the bearer scheme in `components.securitySchemes`.
 const BEARER: &str = "bearer";
