@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A customer's WhatsApp message through Twilio (or a status callback), signed with
 /// `X-Twilio-Signature`.
 #[utoipa::path(post, path = "/webhooks/twilio", tag = "webhooks",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's form"),
+    request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's form (`From`, `To`, `Body`, `MessageSid`, `MessageStatus`, …)"),
     params(("X-Twilio-Signature" = Option<String>, Header, description = "Twilio's signature of the URL and form")),
     responses(
         (status = 200, description = "Stored; an empty TwiML `<Response/>`", content_type = "text/xml", body = String),
@@ -74,7 +74,7 @@ async fn receive(
 
 /// Status callbacks for messages confab sent; handled like [`receive`], which also takes them.
 #[utoipa::path(post, path = "/webhooks/twilio/status", tag = "webhooks",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's form"),
+    request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's form (`From`, `To`, `Body`, `MessageSid`, `MessageStatus`, …)"),
     params(("X-Twilio-Signature" = Option<String>, Header, description = "Twilio's signature of the URL and form")),
     responses(
         (status = 200, description = "Stored; an empty TwiML `<Response/>`", content_type = "text/xml", body = String),
