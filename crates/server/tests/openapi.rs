@@ -151,6 +151,8 @@ async fn odd_input_is_answered_in_the_api_error_format() {
         ("/api/v1/conversations?limit=0", 422, Some("limit")),
         ("/api/v1/conversations?limit=5&limit=6", 422, Some("query")),
         ("/api/v1/conversations/export?limit=x", 422, Some("limit")),
+        // PostgreSQL cannot store NUL in text: refused at the door, on every backend
+        ("/api/v1/conversations?customer=a%00b", 422, Some("customer")),
     ];
     for (path, status, field) in cases {
         let answer = app.get(path, Some(&key)).await;
@@ -174,6 +176,16 @@ async fn odd_input_is_answered_in_the_api_error_format() {
     assert_eq!(answer.status(), 422);
     let body: Value = answer.json().await.unwrap();
     assert!(body["fields"]["response_delay_ms"].as_str().unwrap().contains("is not valid"), "{body}");
+    // nor a number PostgreSQL keeps as a decimal too large to read back as a float
+    for bad in [
+        serde_json::json!({ "name": "a\u{0}b", "system_prompt": "b" }),
+        serde_json::json!({ "name": "a", "system_prompt": "b", "extraction_schema": { "x": 1.7976931348623155e308 } }),
+    ] {
+        let answer = app.client.post(app.url("/api/v1/assistants")).bearer_auth(&key).json(&bad).send().await.unwrap();
+        assert_eq!(answer.status(), 422, "{bad}");
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["fields"].as_object().is_some_and(|f| f.len() == 1), "{body}");
+    }
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -1,7 +1,9 @@
 //! `ApiJson<T>`: a JSON request body whose rejections are answered in the API's error format
-//! (400 for a body that is not JSON, 422 for JSON of the wrong shape) instead of axum's text.
+//! (400 for a body that is not JSON, 422 for JSON of the wrong shape or with values the
+//! database cannot keep, see [`super::storable_input`]) instead of axum's text.
 
 use super::ApiError;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::Json;
@@ -18,6 +20,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        if let Some(bad) = super::storable_input::json_unstorable(&bytes) {
+            let message = format!("{} {}", bad.field, bad.problem);
+            return Err(ApiError::Validation(vec![ValidationError::new(leak_field(&bad.field), message)]));
+        }
+        let req = Request::from_parts(parts, Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Self(value)),
             Err(JsonRejection::JsonDataError(err)) => {
@@ -51,7 +62,7 @@ where
 /// Field names in validation errors are `&'static str`; serde reports the field as text. The
 /// names come from our own request types, so the set is small and fixed; anything else is
 /// reported as `body`.
-fn leak_field(field: &str) -> &'static str {
+pub(super) fn leak_field(field: &str) -> &'static str {
     const KNOWN: &[&str] = &[
         "name",
         "system_prompt",
@@ -84,6 +95,17 @@ fn leak_field(field: &str) -> &'static str {
         "variables",
         "enabled",
         "type",
+        // query parameters
+        "customer",
+        "external_identifier",
+        "sender_phone",
+        "cursor",
+        "from",
+        "kind",
+        "format",
+        "level",
+        "recipient",
+        "limit",
     ];
     KNOWN.iter().find(|k| **k == field).copied().unwrap_or("body")
 }

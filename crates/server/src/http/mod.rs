@@ -22,6 +22,7 @@ mod query;
 mod rate_limit;
 mod request_id;
 mod senders;
+mod storable_input;
 mod twilio_webhook;
 mod webhook_events;
 mod whatsapp_sends;

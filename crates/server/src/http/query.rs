@@ -1,5 +1,6 @@
 //! `ApiQuery<T>`: query parameters whose rejections are answered in the API's error format
-//! (422 naming the parameter, e.g. `limit=abc`) instead of axum's plain-text 400.
+//! (422 naming the parameter, e.g. `limit=abc` or a NUL character, see
+//! [`super::storable_input`]) instead of axum's plain-text 400.
 
 use super::ApiError;
 use axum::extract::rejection::QueryRejection;
@@ -18,6 +19,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(parameter) = parts.uri.query().and_then(super::storable_input::query_parameter_with_nul) {
+            return Err(ApiError::Validation(vec![ValidationError::new(
+                super::json_body::leak_field(&parameter),
+                format!("{parameter} must not contain the NUL character (%00)"),
+            )]));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
