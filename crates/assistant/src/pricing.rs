@@ -21,12 +21,13 @@
 //! (confab sets no cache breakpoints, so there are none unless someone adds them); WhatsApp
 //! template rates vary by the recipient's country, and the table holds one rate per category.
 
-use confab_domain::{MicroUsd, Provider, TemplateCategory, Usage};
+use confab_domain::{MicroUsd, Provider, TemplateCategory, Usage, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A model's token prices, in micro-USD per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelPrice {
     /// Uncached input (prompt) tokens.
     pub input_per_million: MicroUsd,
@@ -59,7 +60,7 @@ impl ModelPrice {
 
 /// Fees per message, by channel and kind, in micro-USD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChannelFees {
     /// A message a customer sends on WhatsApp (Meta charges nothing).
     pub whatsapp_inbound: MicroUsd,
@@ -117,7 +118,7 @@ pub enum ChannelMessage {
 /// Token prices per model and fees per message. Serde-(de)serialisable; missing fields take
 /// the defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PriceTable {
     /// Model name (or name prefix) → prices.
     pub models: BTreeMap<String, ModelPrice>,
@@ -212,6 +213,59 @@ impl PriceTable {
         self.model_price(model).map(|price| price.cost(usage))
     }
 
+    /// Checks an operator's table: no negative price or fee, model names of 1 to 100
+    /// characters. Every problem is listed.
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        for (name, price) in &self.models {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                errors.push(ValidationError::new("models", format!("model name `{name}` must be 1 to 100 characters")));
+            }
+            let prices = [price.input_per_million, price.cached_input_per_million, price.output_per_million];
+            if prices.iter().any(|p| p.0 < 0) {
+                errors.push(ValidationError::new("models", format!("the prices of `{name}` must not be negative")));
+            }
+        }
+        let f = &self.channel_fees;
+        let fees = [
+            f.whatsapp_inbound,
+            f.whatsapp_session_outbound,
+            f.whatsapp_template_marketing,
+            f.whatsapp_template_utility,
+            f.whatsapp_template_authentication,
+            f.twilio_per_message,
+            f.widget,
+            f.api,
+        ];
+        if fees.iter().any(|fee| fee.0 < 0) {
+            errors.push(ValidationError::new("channel_fees", "channel fees must not be negative"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The fee for a message Meta reported `pricing` for (on a delivery status): nothing when
+    /// Meta says it is not billable; the template fee of its category (`marketing`,
+    /// `marketing_lite`, `utility`, `authentication`, `authentication_international`) or the
+    /// session fee (`service`) when it is; `None` when Meta said nothing we can price.
+    pub fn meta_reported_fee(&self, pricing: &serde_json::Value) -> Option<MicroUsd> {
+        let billable = pricing.get("billable")?.as_bool()?;
+        if !billable {
+            return Some(MicroUsd::ZERO);
+        }
+        let fees = &self.channel_fees;
+        match pricing.get("category")?.as_str()? {
+            "marketing" | "marketing_lite" => Some(fees.whatsapp_template_marketing),
+            "utility" => Some(fees.whatsapp_template_utility),
+            "authentication" | "authentication_international" => Some(fees.whatsapp_template_authentication),
+            "service" => Some(fees.whatsapp_session_outbound),
+            _ => None,
+        }
+    }
+
     /// The channel fee for one message.
     pub fn message_fee(&self, message: ChannelMessage) -> MicroUsd {
         let fees = &self.channel_fees;
@@ -244,6 +298,23 @@ mod tests {
 
     fn usage(input_tokens: u64, cached_input_tokens: u64, output_tokens: u64) -> Usage {
         Usage { input_tokens, output_tokens, cached_input_tokens }
+    }
+
+    #[test]
+    fn meta_reported_pricing_maps_to_fees() {
+        let table = PriceTable::default();
+        let fee = |v: serde_json::Value| table.meta_reported_fee(&v);
+        assert_eq!(fee(serde_json::json!({ "billable": false, "category": "marketing" })), Some(MicroUsd::ZERO));
+        assert_eq!(
+            fee(serde_json::json!({ "billable": true, "category": "marketing", "pricing_model": "PMP" })),
+            Some(table.channel_fees.whatsapp_template_marketing)
+        );
+        assert_eq!(
+            fee(serde_json::json!({ "billable": true, "category": "authentication_international" })),
+            Some(table.channel_fees.whatsapp_template_authentication)
+        );
+        assert_eq!(fee(serde_json::json!({ "billable": true, "category": "referral_conversion" })), None);
+        assert_eq!(fee(serde_json::Value::Null), None);
     }
 
     #[test]

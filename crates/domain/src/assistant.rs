@@ -1,6 +1,8 @@
 //! An AI persona and the settings that bound it.
 
-use crate::{AssistantId, KnowledgeBaseId, ToolName, ValidationError, WorkspaceId};
+use crate::{
+    AssistantId, Availability, DataField, KnowledgeBaseId, KnowledgeMode, ToolName, ValidationError, WorkspaceId,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -116,6 +118,35 @@ impl From<Temperature> for f64 {
     }
 }
 
+/// What a customer's message does once their conversation has ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterEnd {
+    /// It starts a new conversation (its own history, variables and extraction).
+    #[default]
+    NewConversation,
+    /// It reopens the customer's last ended conversation, which continues where it stopped
+    /// (and is extracted again when it ends again).
+    Reopen,
+}
+
+impl AfterEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewConversation => "new_conversation",
+            Self::Reopen => "reopen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        match s {
+            "new_conversation" => Ok(Self::NewConversation),
+            "reopen" => Ok(Self::Reopen),
+            _ => Err(ValidationError::new("after_end", "after_end must be new_conversation or reopen")),
+        }
+    }
+}
+
 /// An assistant. The same assistant serves every channel.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Assistant {
@@ -139,6 +170,14 @@ pub struct Assistant {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// How the assistant uses its knowledge bases.
+    pub knowledge_mode: KnowledgeMode,
+    /// What `collect_data` asks for.
+    pub data_fields: Vec<DataField>,
+    /// When `schedule_appointment` may book; `None` until the assistant is given hours.
+    pub availability: Option<Availability>,
+    /// What a customer's message does after their conversation ended.
+    pub after_end: AfterEnd,
 }
 
 /// Checks an assistant's name: 1 to 100 characters after trimming.

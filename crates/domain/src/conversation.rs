@@ -51,6 +51,40 @@ pub struct Conversation {
     pub created_at: OffsetDateTime,
     pub last_message_at: OffsetDateTime,
     pub ended_at: Option<OffsetDateTime>,
+    /// What the post-conversation extraction found (`status`, `summary` and the assistant's
+    /// schema fields); empty until it ran.
+    pub extracted: serde_json::Map<String, serde_json::Value>,
+    pub extraction: ExtractionStatus,
+}
+
+/// Where a conversation's post-conversation extraction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractionStatus {
+    /// Not run yet: it runs once the conversation has ended.
+    Pending,
+    Running,
+    Done,
+    /// The model could not be reached or gave nothing usable.
+    Failed,
+    /// Not run (the conversation ended before extraction existed).
+    Skipped,
+}
+
+impl ExtractionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Done, Self::Failed, Self::Skipped].into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 impl Conversation {

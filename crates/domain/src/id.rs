@@ -68,4 +68,6 @@ define_id!(
     TemplateId,
     KnowledgeBaseId,
     DocumentId,
+    HttpToolId,
+    BookingId,
 );

@@ -6,19 +6,24 @@
 //! land — automations. It never parses wire formats (that is `channels`) and never sees SQL
 //! (that is `storage`).
 
-pub mod builtin_tools;
 pub mod channel_client;
+pub mod chunking;
 pub mod clock;
+pub mod extraction;
 pub mod inactivity;
 pub mod ingest_batcher;
 pub mod llm_responder;
+pub mod llm_routes;
 pub mod meta_channel;
 pub mod offline_responder;
 pub mod outbox;
 pub mod prompt;
 pub mod responder;
+pub mod retriever;
 pub mod send_pacing;
+pub mod tools;
 pub mod turn_worker;
 pub mod twilio_channel;
 pub mod twilio_inbound;
 pub mod whatsapp_inbound;
+pub mod workspace_prices;

@@ -5,13 +5,14 @@
 //! assistant's fallback message goes out and the conversation is handed to a person, with a
 //! note that says why — never a silent gap.
 
-use crate::builtin_tools::{self, END_CONVERSATION, TRANSFER_TO_HUMAN};
+use crate::llm_routes::LlmRoutes;
 use crate::offline_responder::DEFAULT_HANDOVER_REPLY;
-use crate::prompt::{chat_history, system_prompt, HISTORY_BUDGET_CHARS};
+use crate::prompt::{chat_history, knowledge_section, system_prompt, HISTORY_BUDGET_CHARS, PROMPT_PASSAGES};
 use crate::responder::{Responder, TurnInput, TurnOutcome};
+use crate::tools::{ToolCatalog, ToolContext, END_CONVERSATION, TRANSFER_TO_HUMAN};
 use async_trait::async_trait;
 use confab_assistant::{BilledAttempt, ChatMessage, ChatRequest, LlmClient, PriceTable, ToolChoice};
-use confab_domain::{MicroUsd, Role, ToolCall, Usage};
+use confab_domain::{Assistant, KnowledgeMode, MicroUsd, Role, ToolCall, Usage};
 use confab_storage::NewMessage;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,19 +22,62 @@ use time::OffsetDateTime;
 pub const MAX_STEPS: usize = 5;
 
 pub struct LlmResponder {
-    client: Arc<dyn LlmClient>,
-    default_model: String,
+    routes: LlmRoutes,
     prices: PriceTable,
+    tools: ToolCatalog,
 }
 
 impl LlmResponder {
     pub fn new(client: Arc<dyn LlmClient>, default_model: impl Into<String>, prices: PriceTable) -> Self {
-        Self { client, default_model: default_model.into(), prices }
+        Self { routes: LlmRoutes::new(client, default_model), prices, tools: ToolCatalog::builtin() }
     }
 
-    fn cost(&self, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
+    /// Where each turn's tools come from (only the built-in ones that need no storage unless
+    /// set).
+    pub fn with_tools(mut self, tools: ToolCatalog) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Adds a provider the assistants can name (`provider` in an assistant's settings), with
+    /// the model used when the assistant names none.
+    pub fn with_named_provider(
+        mut self,
+        name: impl Into<String>,
+        client: Arc<dyn LlmClient>,
+        default_model: Option<String>,
+    ) -> Self {
+        self.routes = self.routes.with_named(name, client, default_model);
+        self
+    }
+
+    /// Which client and model answer which assistant (for other model work, e.g. extraction).
+    pub fn routes(&self) -> LlmRoutes {
+        self.routes.clone()
+    }
+
+    /// In knowledge mode `prompt`: the passages best matching the pending customer messages,
+    /// as a system-prompt section. A failed search only leaves them out.
+    async fn prompt_knowledge(&self, input: &TurnInput<'_>) -> Option<String> {
+        let assistant = input.assistant;
+        if assistant.knowledge_mode != KnowledgeMode::Prompt || assistant.knowledge_base_ids.is_empty() {
+            return None;
+        }
+        let retriever = self.tools.retriever()?;
+        let question = input.pending.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n");
+        let passages = retriever
+            .retrieve(assistant.workspace_id, &assistant.knowledge_base_ids, &question, PROMPT_PASSAGES)
+            .await
+            .map_err(|err| tracing::warn!(error = %err, "knowledge search failed; answering without passages"))
+            .ok()?;
+        knowledge_section(&passages)
+    }
+
+    /// What the billed attempts cost at `prices` (the workspace's table, else ours).
+    fn cost(&self, prices: Option<&PriceTable>, billed: &[BilledAttempt]) -> (MicroUsd, Usage) {
+        let prices = prices.unwrap_or(&self.prices);
         billed.iter().fold((MicroUsd::ZERO, Usage::default()), |(cost, usage), attempt| {
-            (cost + self.prices.llm_cost(&attempt.model, &attempt.usage), usage + attempt.usage)
+            (cost + prices.llm_cost(&attempt.model, &attempt.usage), usage + attempt.usage)
         })
     }
 }
@@ -42,11 +86,28 @@ impl LlmResponder {
 impl Responder for LlmResponder {
     async fn respond(&self, input: TurnInput<'_>) -> TurnOutcome {
         let assistant = input.assistant;
-        let model = assistant.model.clone().unwrap_or_else(|| self.default_model.clone());
-        let tools = builtin_tools::enabled_tools(assistant);
+        let (client, model) = match self.routes.route(assistant) {
+            Ok(route) => route,
+            Err(note) => {
+                tracing::warn!(conversation_id = %input.conversation.id, "the assistant's LLM provider is not configured: handing over");
+                let mut outcome = TurnOutcome::default();
+                let payload = serde_json::json!({ "llm_error": "provider_not_configured" });
+                hand_over(&mut outcome, assistant, (MicroUsd::ZERO, Usage::default()), payload, note);
+                return outcome;
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        let toolbox = self.tools.toolbox(assistant).await;
+        let tools = toolbox.specs();
+        let context = ToolContext { assistant, conversation: input.conversation, customer: input.customer, now };
+        let mut system = system_prompt(assistant, input.conversation, input.customer, now);
+        if let Some(section) = self.prompt_knowledge(&input).await {
+            system.push_str("\n\n");
+            system.push_str(&section);
+        }
         let mut request = ChatRequest {
             model: model.clone(),
-            system: system_prompt(assistant, input.conversation, input.customer, OffsetDateTime::now_utc()),
+            system,
             messages: chat_history(input.history, HISTORY_BUDGET_CHARS),
             tool_choice: if tools.is_empty() { ToolChoice::None } else { ToolChoice::Auto },
             tools,
@@ -56,37 +117,23 @@ impl Responder for LlmResponder {
         let mut outcome = TurnOutcome::default();
         for _ in 0..MAX_STEPS {
             let started = Instant::now();
-            let response = match self.client.chat(&request).await {
+            let response = match client.chat(&request).await {
                 Ok(response) => response,
                 Err(err) => {
-                    let (cost, usage) = self.cost(err.billed());
+                    let (cost, usage) = self.cost(input.prices, err.billed());
                     tracing::warn!(conversation_id = %input.conversation.id, kind = ?err.kind(), attempts = err.attempts(), "LLM unavailable: handing over");
-                    let mut fallback = NewMessage::text(
-                        Role::Assistant,
-                        assistant
-                            .fallback_message
-                            .clone()
-                            .filter(|m| !m.trim().is_empty())
-                            .unwrap_or_else(|| DEFAULT_HANDOVER_REPLY.into()),
+                    let note = format!(
+                        "The assistant could not reach its LLM ({}) and handed the conversation to a person.",
+                        err.message()
                     );
-                    fallback.cost = cost;
-                    fallback.usage = (usage != Usage::default()).then_some(usage);
                     // the metrics count these (llm_failures, and timeouts by kind)
-                    fallback.payload = serde_json::json!({ "llm_error": err.kind().as_str() });
-                    outcome.messages.push(fallback);
-                    outcome.messages.push(NewMessage::text(
-                        Role::System,
-                        format!(
-                            "The assistant could not reach its LLM ({}) and handed the conversation to a person.",
-                            err.message()
-                        ),
-                    ));
-                    outcome.hand_over = true;
+                    let payload = serde_json::json!({ "llm_error": err.kind().as_str() });
+                    hand_over(&mut outcome, assistant, (cost, usage), payload, note);
                     return outcome;
                 }
             };
             let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let (cost, usage) = self.cost(&response.billed());
+            let (cost, usage) = self.cost(input.prices, &response.billed());
             if response.tool_calls.is_empty() {
                 if let Some(text) = response.content.filter(|t| !t.trim().is_empty()) {
                     let mut reply = NewMessage::text(Role::Assistant, text);
@@ -102,7 +149,8 @@ impl Responder for LlmResponder {
                 .push(ChatMessage::assistant_tool_calls(response.content.clone(), response.tool_calls.clone()));
             for (i, call) in response.tool_calls.iter().enumerate() {
                 let tool_started = Instant::now();
-                let run = builtin_tools::run(&call.name, &call.arguments);
+                let mut run = toolbox.call(&call.name, &context, &call.arguments).await;
+                outcome.variables.append(&mut run.variables);
                 let duration_ms = i64::try_from(tool_started.elapsed().as_millis()).unwrap_or(i64::MAX);
                 let result_text = match &run.result {
                     Ok(value) => value.to_string(),
@@ -148,4 +196,28 @@ impl Responder for LlmResponder {
         outcome.hand_over = true;
         outcome
     }
+}
+
+/// Ends the turn the deliberate way when the model cannot answer: the assistant's fallback
+/// message (carrying what the failed calls cost), a system note saying why, and the
+/// conversation handed to a person.
+fn hand_over(
+    outcome: &mut TurnOutcome,
+    assistant: &Assistant,
+    (cost, usage): (MicroUsd, Usage),
+    payload: serde_json::Value,
+    note: String,
+) {
+    let text = assistant
+        .fallback_message
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_HANDOVER_REPLY.into());
+    let mut fallback = NewMessage::text(Role::Assistant, text);
+    fallback.cost = cost;
+    fallback.usage = (usage != Usage::default()).then_some(usage);
+    fallback.payload = payload;
+    outcome.messages.push(fallback);
+    outcome.messages.push(NewMessage::text(Role::System, note));
+    outcome.hand_over = true;
 }

@@ -1,9 +1,10 @@
 //! What the model is told: the assistant's system prompt with its variables filled in, a
-//! channel hint, and the conversation as chat messages, trimmed to a budget from the oldest
+//! channel hint, knowledge-base passages in knowledge mode `prompt`, and the conversation as chat messages, trimmed to a budget from the oldest
 //! end without ever separating a tool call from its result.
 
 use confab_assistant::{ChatMessage, ToolCallRequest};
-use confab_domain::{Assistant, Conversation, ConversationType, Customer, Message, Role};
+use confab_domain::timezone::{local_date_and_time, zone_or_utc};
+use confab_domain::{Assistant, Conversation, ConversationType, Customer, Message, Passage, Role};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -13,9 +14,10 @@ pub const HISTORY_BUDGET_CHARS: usize = 48_000;
 const WHATSAPP_HINT: &str = "You are writing WhatsApp messages: use WhatsApp formatting (*bold*, _italic_), \
 keep paragraphs short, and never use tables, headings or Markdown links.";
 
-/// The system prompt with `{{variables}}` replaced: the system ones (`current_date`,
-/// `current_time` — in UTC for now —, `customer_phone`, `customer_name`, `assistant_name`,
-/// `channel`) and the conversation's own. Unknown names are left as written.
+/// The system prompt with `{{variables}}` replaced: the system ones (`current_date` and
+/// `current_time` on the wall clock of the assistant's time zone, e.g. `2026-03-29` and
+/// `03:05 Europe/Madrid`; `customer_phone`, `customer_name`, `assistant_name`, `channel`) and
+/// the conversation's own. Unknown names are left as written.
 pub fn system_prompt(
     assistant: &Assistant,
     conversation: &Conversation,
@@ -23,8 +25,9 @@ pub fn system_prompt(
     now: OffsetDateTime,
 ) -> String {
     let mut values: HashMap<String, String> = HashMap::new();
-    values.insert("current_date".into(), now.date().to_string());
-    values.insert("current_time".into(), format!("{:02}:{:02} UTC", now.hour(), now.minute()));
+    let (date, time) = local_date_and_time(now, &zone_or_utc(&assistant.timezone));
+    values.insert("current_date".into(), date);
+    values.insert("current_time".into(), format!("{time} {}", assistant.timezone));
     values.insert(
         "customer_phone".into(),
         customer.and_then(|c| c.phone.as_ref()).map(|p| p.as_str().to_string()).unwrap_or_default(),
@@ -41,6 +44,26 @@ pub fn system_prompt(
         prompt.push_str(WHATSAPP_HINT);
     }
     prompt
+}
+
+/// Passages put into the system prompt in knowledge mode `prompt`, per turn.
+pub const PROMPT_PASSAGES: u32 = 3;
+
+/// The knowledge-base passages of a `prompt`-mode turn, as a section appended to the system
+/// prompt; `None` when there are none.
+pub fn knowledge_section(passages: &[Passage]) -> Option<String> {
+    if passages.is_empty() {
+        return None;
+    }
+    let mut section = String::from(
+        "Knowledge base passages that may answer the customer (use them when relevant; do not invent facts \
+         they do not state):",
+    );
+    for (i, p) in passages.iter().enumerate() {
+        let heading = if p.heading.is_empty() { String::new() } else { format!(" > {}", p.heading) };
+        section.push_str(&format!("\n\n[{}] {}{}\n{}", i + 1, p.document_title, heading, p.text.trim()));
+    }
+    Some(section)
 }
 
 fn fill(template: &str, values: &HashMap<String, String>) -> String {

@@ -4,6 +4,7 @@
 //! hand-over, so no conversation is left silently unanswered.
 
 use async_trait::async_trait;
+use confab_assistant::PriceTable;
 use confab_domain::{Assistant, Conversation, Customer, Message};
 use confab_storage::NewMessage;
 
@@ -15,6 +16,8 @@ pub struct TurnInput<'a> {
     pub history: &'a [Message],
     /// The customer messages this turn answers, oldest first.
     pub pending: &'a [Message],
+    /// The workspace's own price table, when it has one (else the responder's default).
+    pub prices: Option<&'a PriceTable>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -25,6 +28,8 @@ pub struct TurnOutcome {
     pub hand_over: bool,
     /// End the conversation (the assistant decided it is done).
     pub end: bool,
+    /// Merged into the conversation's variables (e.g. what `collect_data` validated).
+    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 #[async_trait]

@@ -139,12 +139,14 @@ impl TurnWorker {
         };
         let history = self.store.recent_messages(lease.workspace_id, lease.conversation_id, HISTORY_LIMIT).await?;
         let customer = self.store.customers_by_ids(lease.workspace_id, &[conversation.customer_id]).await?.pop();
+        let prices = crate::workspace_prices::load(self.store.as_ref(), lease.workspace_id).await?;
         let input = TurnInput {
             assistant: &assistant,
             conversation: &conversation,
             customer: customer.as_ref(),
             history: &history,
             pending: &pending.messages,
+            prices: prices.as_ref(),
         };
         // the read receipt goes while the responder works, adding no time to the answer
         let ((), outcome) = tokio::join!(
@@ -165,6 +167,7 @@ impl TurnWorker {
             messages,
             hand_over: outcome.hand_over,
             end: outcome.end,
+            variables: outcome.variables,
         };
         self.store.commit_turn(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");

@@ -178,6 +178,8 @@ pub async fn accept(
                         occurred_at: now,
                         error: callback.error,
                         pricing: serde_json::Value::Null,
+                        // Twilio's callbacks carry no price; its fees are not charged per status
+                        fee: None,
                     };
                     let outcome = store.apply_statuses(&[update], now).await?.into_iter().next();
                     Ok(match outcome {

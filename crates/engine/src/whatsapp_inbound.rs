@@ -8,6 +8,7 @@
 //! retry completes what is missing without doubling anything.
 
 use crate::ingest_batcher::IngestSink;
+use confab_assistant::PriceTable;
 use confab_channels::whatsapp::{parse_webhook, EchoMessage, InboundWhatsappMessage, WebhookBatch};
 use confab_domain::{
     Assistant, AssistantId, ConversationType, CustomerIdentity, InboundMessage, IngestOutcome, MessageKind,
@@ -25,6 +26,27 @@ pub struct InboundPolicy {
     pub stale_after: Duration,
     /// Where payloads that name no known number are kept.
     pub default_workspace: WorkspaceId,
+}
+
+/// Sets the fee of each status whose `pricing` Meta marked billable, at its workspace's
+/// prices (the defaults when it has none). Most statuses are of free service replies, so the
+/// price tables are read only when a billable one is in the batch.
+async fn price_billable_statuses(store: &dyn Store, statuses: &mut [StatusInput]) -> Result<(), StoreError> {
+    let mut tables: HashMap<WorkspaceId, PriceTable> = HashMap::new();
+    for status in statuses.iter_mut() {
+        if status.pricing.get("billable").and_then(serde_json::Value::as_bool) != Some(true) {
+            continue;
+        }
+        let table = match tables.entry(status.workspace_id) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let table = crate::workspace_prices::load(store, status.workspace_id).await?.unwrap_or_default();
+                slot.insert(table)
+            }
+        };
+        status.fee = table.meta_reported_fee(&status.pricing).filter(|fee| fee.0 > 0);
+    }
+    Ok(())
 }
 
 /// What one webhook POST led to, for logs and metrics (no message content, no phone numbers).
@@ -110,6 +132,7 @@ pub async fn accept(
                 occurred_at: update.timestamp,
                 error: update.error().cloned(),
                 pricing: update.pricing.clone().unwrap_or(serde_json::Value::Null),
+                fee: None,
             }),
             (Some(route), None) => events.push(kept_event(
                 route.sender.workspace_id,
@@ -122,6 +145,7 @@ pub async fn accept(
         }
     }
     if !statuses.is_empty() {
+        price_billable_statuses(store, &mut statuses).await?;
         for outcome in store.apply_statuses(&statuses, now).await? {
             match outcome {
                 StatusOutcome::Applied { .. } => summary.statuses_applied += 1,

@@ -102,3 +102,104 @@ async fn the_model_can_end_the_conversation() {
     assert!(messages.iter().any(|m| m.role == Role::System && m.content.contains("order status given")));
     assert_eq!(messages.last().unwrap().content, "Have a great day!");
 }
+
+/// A responder with a default provider and a named one (`local`), each a fake LLM.
+fn routed_worker(fx: &Fixture, default: &FakeLlm, local: &FakeLlm) -> TurnWorker {
+    let client = |fake: &FakeLlm| Arc::new(OpenAiClient::new(OpenAiConfig::compatible(fake.base_url())).unwrap());
+    let responder = LlmResponder::new(client(default), "gpt-4o-mini", PriceTable::default()).with_named_provider(
+        "local",
+        client(local),
+        Some("llama3.2".into()),
+    );
+    TurnWorker::new(
+        fx.store.clone(),
+        Arc::new(responder),
+        Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
+        "w",
+        TurnPolicy::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+}
+
+#[tokio::test]
+async fn an_assistant_that_names_a_provider_is_answered_by_it() {
+    let fx = Fixture::new(|a| a.provider = Some("local".into())).await;
+    let (default, local) = (FakeLlm::start().await.unwrap(), FakeLlm::start().await.unwrap());
+    local.script([Step::reply("Hi from the local model.")]);
+    let conv = fx.customer_writes("+16505551234", "hello", OffsetDateTime::now_utc()).await;
+    assert_eq!(routed_worker(&fx, &default, &local).step().await.unwrap(), StepOutcome::Committed(conv));
+    assert!(default.requests().is_empty(), "the default provider was not asked");
+    assert_eq!(local.requests()[0].body["model"], "llama3.2", "the named provider's default model");
+    assert_eq!(fx.messages(conv).await.last().unwrap().content, "Hi from the local model.");
+}
+
+#[tokio::test]
+async fn an_assistant_that_names_an_unconfigured_provider_hands_over_and_says_why() {
+    let fx = Fixture::new(|a| {
+        a.provider = Some("anthropic".into());
+        a.fallback_message = Some("A colleague will answer shortly.".into());
+    })
+    .await;
+    let (default, local) = (FakeLlm::start().await.unwrap(), FakeLlm::start().await.unwrap());
+    let conv = fx.customer_writes("+16505551234", "hello", OffsetDateTime::now_utc()).await;
+    assert_eq!(routed_worker(&fx, &default, &local).step().await.unwrap(), StepOutcome::Committed(conv));
+    assert!(default.requests().is_empty() && local.requests().is_empty());
+    let messages = fx.messages(conv).await;
+    assert_eq!(messages[1].content, "A colleague will answer shortly.");
+    assert_eq!(messages[1].role, Role::Assistant);
+    assert!(
+        messages[2].content.contains("`anthropic`, which this server does not configure"),
+        "{}",
+        messages[2].content
+    );
+    assert!(!fx.store.get_conversation(fx.ws, conv).await.unwrap().ai_enabled);
+}
+
+#[tokio::test]
+async fn an_ended_conversation_is_extracted_with_the_assistants_schema() {
+    use confab_engine::extraction::{ExtractionWorker, LlmExtractor, RECORD_OUTCOME};
+    let fx = Fixture::new(|a| {
+        a.tools = vec![ToolName::parse("end_conversation").unwrap()];
+        a.extraction_schema = serde_json::json!({ "fields": [
+            { "name": "order_id", "type": "string", "description": "The order number" },
+            { "name": "refund_requested", "type": "boolean" },
+            { "name": "items", "type": "integer" },
+        ] });
+    })
+    .await;
+    let fake = FakeLlm::start().await.unwrap();
+    fake.script([
+        Step::tool_call("end_conversation", serde_json::json!({ "summary": "refund arranged" })),
+        Step::reply("Done, your refund is on its way."),
+        Step::tool_call(
+            RECORD_OUTCOME,
+            serde_json::json!({ "status": "resolved", "summary": "Refund for order 1234.", "order_id": "1234",
+                                "refund_requested": true, "items": "two" }),
+        ),
+    ]);
+    let conv = fx.customer_writes("+16505551234", "Refund order 1234 please", OffsetDateTime::now_utc()).await;
+    assert_eq!(worker(&fx, &fake).await.step().await.unwrap(), StepOutcome::Committed(conv));
+    let cost_before = fx.store.get_conversation(fx.ws, conv).await.unwrap().total_cost;
+
+    let client = Arc::new(OpenAiClient::new(OpenAiConfig::compatible(fake.base_url())).unwrap());
+    let routes = LlmResponder::new(client, "gpt-4o-mini", PriceTable::default()).routes();
+    let extraction =
+        ExtractionWorker::new(fx.store.clone(), Arc::new(LlmExtractor::new(routes, PriceTable::default())));
+    assert_eq!(extraction.step(OffsetDateTime::now_utc()).await.unwrap(), 1);
+    assert_eq!(extraction.step(OffsetDateTime::now_utc()).await.unwrap(), 0, "once");
+
+    let requests = fake.requests();
+    let request = &requests.last().unwrap().body;
+    assert_eq!(request["tool_choice"]["function"]["name"], RECORD_OUTCOME);
+    let schema = &request["tools"][0]["function"]["parameters"]["properties"];
+    assert!(schema["order_id"].is_object() && schema["status"]["enum"].is_array(), "{schema}");
+    assert!(request["messages"][1]["content"].as_str().unwrap().contains("Customer: Refund order 1234 please"));
+
+    let conversation = fx.store.get_conversation(fx.ws, conv).await.unwrap();
+    assert_eq!(conversation.extraction, ExtractionStatus::Done);
+    assert_eq!(conversation.extracted["status"], "resolved");
+    assert_eq!(conversation.extracted["order_id"], "1234");
+    assert_eq!(conversation.extracted["refund_requested"], true);
+    assert!(conversation.extracted["items"].is_null(), "a value of the wrong type is dropped");
+    assert!(conversation.total_cost > cost_before, "the extraction's model call is paid for");
+}

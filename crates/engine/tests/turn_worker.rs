@@ -141,7 +141,7 @@ async fn without_an_llm_the_offline_responder_hands_over_deliberately() {
     let fx = Fixture::new(|a| a.fallback_message = Some("Thanks! Our team replies within the hour.".into())).await;
     let start = OffsetDateTime::now_utc();
     let clock = Arc::new(ManualClock::new(start));
-    let w = worker(&fx, Arc::new(OfflineResponder), clock.clone(), "w");
+    let w = worker(&fx, Arc::new(OfflineResponder::new()), clock.clone(), "w");
     let conv = fx.customer_writes("+16505551234", "can I change my booking?", start).await;
     assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv));
     let messages = fx.messages(conv).await;

@@ -4,9 +4,11 @@
 
 use anyhow::{bail, Context};
 use confab_domain::Secret;
+use confab_engine::tools::HttpToolPolicy;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,10 @@ pub struct Settings {
     pub llm_base_url: Option<String>,
     pub llm_api_key: Option<Secret>,
     pub llm_model: Option<String>,
+    /// More LLM providers, by name, that an assistant may choose with its `provider` setting
+    /// (`[llm_providers.NAME]` in the file, `CONFAB_LLM_PROVIDERS__NAME__KIND` and so on in the
+    /// environment).
+    pub llm_providers: BTreeMap<String, NamedLlmProvider>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `confab=debug,sqlx=warn`.
@@ -54,6 +60,21 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Name of the workspace made on first start.
     pub default_workspace_name: String,
+    /// Hosts, IP addresses and CIDR ranges (comma-separated) that HTTP tools may reach even
+    /// though they are not public (private, loopback, link-local…). Empty: public addresses only.
+    pub http_tools_allowed_hosts: String,
+}
+
+/// An LLM provider assistants may name: its wire format, where it is, its key and its
+/// default model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedLlmProvider {
+    /// `openai` (any OpenAI-compatible server) or `anthropic`.
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub model: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +101,14 @@ impl Default for Settings {
             llm_base_url: None,
             llm_api_key: None,
             llm_model: None,
+            llm_providers: BTreeMap::new(),
             log_format: LogFormat::Text,
             log: "info".into(),
             api_reply_timeout_secs: 30,
             api_rate_limit_per_minute: 600,
             max_body_bytes: 4 * 1024 * 1024,
             default_workspace_name: "My workspace".into(),
+            http_tools_allowed_hosts: String::new(),
         }
     }
 }
@@ -143,15 +166,36 @@ impl Settings {
                 bail!("invalid configuration: llm_provider must be `openai` or `anthropic` (or unset for the offline responder)");
             }
         }
+        for (name, named) in &self.llm_providers {
+            let key = format!("llm_providers.{name}");
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                bail!("invalid configuration: {key}: a provider's name is lower-case letters, digits and _");
+            }
+            if !matches!(named.kind.as_str(), "openai" | "anthropic") {
+                bail!("invalid configuration: {key}.kind must be `openai` or `anthropic`");
+            }
+            if let Some(url) = &named.base_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("invalid configuration: {key}.base_url must be an http:// or https:// URL");
+                }
+            }
+        }
         if self.whatsapp_sends_per_second == 0 {
             bail!("invalid configuration: whatsapp_sends_per_second must be at least 1");
         }
         if self.max_body_bytes < 1024 {
             bail!("invalid configuration: max_body_bytes must be at least 1024");
         }
+        self.http_tool_policy()?;
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .context("invalid configuration: log is not a valid filter")?;
         Ok(())
+    }
+
+    /// Where HTTP tools may send requests (`http_tools_allowed_hosts`).
+    pub fn http_tool_policy(&self) -> anyhow::Result<HttpToolPolicy> {
+        HttpToolPolicy::parse(&self.http_tools_allowed_hosts)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: http_tools_allowed_hosts: {e}"))
     }
 
     pub fn public_url(&self) -> String {
@@ -190,12 +234,14 @@ impl fmt::Debug for Settings {
             .field("llm_base_url", &self.llm_base_url)
             .field("llm_api_key", &self.llm_api_key)
             .field("llm_model", &self.llm_model)
+            .field("llm_providers", &self.llm_providers)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
             .field("api_reply_timeout_secs", &self.api_reply_timeout_secs)
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("default_workspace_name", &self.default_workspace_name)
+            .field("http_tools_allowed_hosts", &self.http_tools_allowed_hosts)
             .finish()
     }
 }
@@ -234,6 +280,14 @@ twilio_api_url = "https://api.twilio.com"
 # llm_api_key = "…"
 # llm_model = "gpt-4o-mini"
 
+# More providers an assistant may pick by name with its `provider` setting (the default one is
+# used when it names none). Environment: CONFAB_LLM_PROVIDERS__LOCAL__KIND=openai, and so on.
+# [llm_providers.local]
+# kind = "openai"                         # or "anthropic"
+# base_url = "http://127.0.0.1:11434/v1"  # e.g. Ollama
+# api_key = "…"
+# model = "llama3.2"                      # used when the assistant names no model
+
 # Logs: "text" or "json", and a filter such as "info" or "confab=debug,sqlx=warn".
 log_format = "text"
 log = "info"
@@ -250,6 +304,11 @@ max_body_bytes = 4194304
 
 # Name of the workspace made on first start.
 default_workspace_name = "My workspace"
+
+# HTTP tools may only reach public addresses. Hosts, IPs and CIDR ranges listed here (comma-
+# separated) may be reached although they are private, loopback or link-local, e.g.
+# "127.0.0.1, 10.0.0.0/8, orders.internal". A listed name is trusted whatever it resolves to.
+http_tools_allowed_hosts = ""
 "#;
 
 #[cfg(test)]
@@ -292,6 +351,38 @@ mod tests {
             jail.set_env("CONFAB_DATABSE_URL", "typo");
             let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string().to_lowercase();
             assert!(err.contains("databse_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn named_llm_providers_come_from_the_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__KIND", "openai");
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__API_KEY", "sk-local-secret");
+            let s = Settings::load(None, &FlagOverrides::default()).expect("loads");
+            let local = &s.llm_providers["local"];
+            assert_eq!((local.kind.as_str(), local.base_url.as_deref()), ("openai", Some("http://127.0.0.1:11434/v1")));
+            assert!(!format!("{s:?}").contains("sk-local-secret"));
+            jail.set_env("CONFAB_LLM_PROVIDERS__LOCAL__KIND", "gemini");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("llm_providers.local.kind"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn http_tools_allowed_hosts_is_checked_at_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_HTTP_TOOLS_ALLOWED_HOSTS", "127.0.0.1, 10.0.0.0/8, orders.internal");
+            let s = Settings::load(None, &FlagOverrides::default()).expect("loads");
+            assert!(s.http_tool_policy().expect("valid").allows_name("orders.internal"));
+            jail.set_env("CONFAB_HTTP_TOOLS_ALLOWED_HOSTS", "10.0.0.0/99");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("http_tools_allowed_hosts"), "{err}");
             Ok(())
         });
     }

@@ -140,6 +140,28 @@ async fn generate_reply_keeps_one_conversation_per_customer() {
 }
 
 #[tokio::test]
+async fn generate_reply_merges_variables_into_the_running_conversation() {
+    let app = spawn_app_with(Backend::Sqlite, Arc::new(Echo), |_| {}).await;
+    let key = app.api_key(app.workspace).await;
+    let assistant_id = assistant(&app).await;
+    let ask = |variables: Value| {
+        post(
+            &app,
+            "/api/v1/generate-reply",
+            &key,
+            json!({ "assistant_id": assistant_id, "customer_identifier": "user-7", "message": "hi", "variables": variables }),
+        )
+    };
+    let first: Value = ask(json!({ "plan": "gold", "city": "Lisbon" })).await.json().await.unwrap();
+    let second: Value = ask(json!({ "plan": "platinum", "city": null, "seats": 3 })).await.json().await.unwrap();
+    assert_eq!(first["conversation_id"], second["conversation_id"]);
+    let id = second["conversation_id"].as_str().unwrap();
+    let res = app.client.get(app.url(&format!("/api/v1/conversations/{id}"))).bearer_auth(&key).send().await.unwrap();
+    let conversation: Value = res.json().await.unwrap();
+    assert_eq!(conversation["variables"], json!({ "plan": "platinum", "seats": 3 }));
+}
+
+#[tokio::test]
 async fn a_slow_turn_answers_202_with_where_to_poll() {
     let app = spawn_app_with(Backend::Sqlite, Arc::new(Silent), |s| s.api_reply_timeout_secs = 1).await;
     let key = app.api_key(app.workspace).await;

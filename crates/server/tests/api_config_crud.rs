@@ -233,3 +233,43 @@ async fn each_api_key_has_its_own_rate_limit() {
     assert_eq!(app.get("/api/v1/whoami", Some("cfk_wrong")).await.status(), 401);
     assert_eq!(app.get("/api/v1/whoami", None).await.status(), 401);
 }
+
+#[tokio::test]
+async fn an_assistant_may_name_a_provider_the_server_configures() {
+    let local = confab_server::config::NamedLlmProvider {
+        kind: "openai".into(),
+        base_url: Some("http://127.0.0.1:11434/v1".into()),
+        api_key: None,
+        model: Some("llama3.2".into()),
+    };
+    let app =
+        spawn_app_with(Backend::Sqlite, Arc::new(confab_engine::offline_responder::OfflineResponder::new()), |s| {
+            s.llm_providers.insert("local".into(), local);
+        })
+        .await;
+    let key = app.api_key(app.workspace).await;
+    let body = |provider: &str| Some(json!({ "name": "Desk", "system_prompt": "Help.", "provider": provider }));
+    let created = send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, body("local")).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["provider"], "local");
+    let refused = send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, body("cloudy")).await;
+    assert_eq!(refused.status(), 422);
+    let message = refused.json::<Value>().await.unwrap()["fields"]["provider"].as_str().unwrap().to_string();
+    assert!(message.contains("openai, anthropic, local"), "{message}");
+}
+
+#[tokio::test]
+async fn after_end_is_an_assistant_setting() {
+    let app = spawn_app().await;
+    let key = app.api_key(app.workspace).await;
+    let body = json!({ "name": "Desk", "system_prompt": "Help." });
+    let created: Value =
+        send(&app, reqwest::Method::POST, "/api/v1/assistants", &key, Some(body)).await.json().await.unwrap();
+    assert_eq!(created["after_end"], "new_conversation");
+    let path = format!("/api/v1/assistants/{}", created["id"].as_str().unwrap());
+    let patched = send(&app, reqwest::Method::PATCH, &path, &key, Some(json!({ "after_end": "reopen" }))).await;
+    assert_eq!(patched.json::<Value>().await.unwrap()["after_end"], "reopen");
+    let bad = send(&app, reqwest::Method::PATCH, &path, &key, Some(json!({ "after_end": "sometimes" }))).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.json::<Value>().await.unwrap()["fields"]["after_end"].is_string());
+}

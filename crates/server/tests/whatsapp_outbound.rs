@@ -116,6 +116,7 @@ async fn a_reply_goes_out_through_the_graph_api_and_its_statuses_come_back() {
     rig.fake.wait_for_status_posts(3).await.expect("status webhooks");
     let message = rig.message(id).await;
     assert_eq!(message.status, DeliveryStatus::Read);
+    assert_eq!(message.cost, confab_domain::MicroUsd::ZERO, "a reply inside the window is free");
     assert_eq!(rig.outbox.step(OffsetDateTime::now_utc()).await.unwrap(), 0, "nothing left to send");
 }
 
@@ -139,6 +140,16 @@ async fn templates_reach_meta_in_its_shape() {
     assert_eq!(sent[0].body["template"]["name"], "order_update");
     assert_eq!(sent[0].body["template"]["language"]["code"], "en_US");
     assert_eq!(sent[0].body["template"]["components"][0]["parameters"][0]["text"], "Ana");
+
+    // Meta bills a template: its statuses report utility pricing, charged once at the
+    // workspace's utility fee (the default table's, $0.004)
+    rig.fake.wait_for_status_posts(3).await.expect("status webhooks");
+    let wamid = sent[0].wamid.clone().expect("accepted");
+    let message = rig.app.store.message_by_provider_id(rig.app.workspace, &wamid).await.unwrap().unwrap();
+    assert_eq!(message.status, DeliveryStatus::Read);
+    assert_eq!(message.cost, confab_domain::MicroUsd(4_000));
+    let conversation = rig.app.store.get_conversation(rig.app.workspace, message.conversation_id).await.unwrap();
+    assert_eq!(conversation.total_cost, confab_domain::MicroUsd(4_000));
 }
 
 /// (HTTP status, Meta code, whether the message waits for a retry)
@@ -209,7 +220,7 @@ async fn an_inbound_delivered_three_times_at_once_gets_one_reply() {
     let graph = GraphClient::new(&rig.fake.base_url(), "v23.0", std::time::Duration::from_secs(5)).unwrap();
     let turns = TurnWorker::new(
         rig.app.store.clone(),
-        Arc::new(OfflineResponder),
+        Arc::new(OfflineResponder::new()),
         Arc::new(SystemClock),
         "w",
         TurnPolicy::default(),

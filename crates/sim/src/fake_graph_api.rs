@@ -83,6 +83,8 @@ pub struct FakeGraphConfig {
     pub status_webhook: Option<StatusWebhook>,
     /// How long [`FakeGraphApi::wait_for_status_posts`] waits; 10 seconds by default.
     pub wait_timeout: Option<Duration>,
+    /// The category Meta reports in the pricing of template messages; `utility` by default.
+    pub template_category: Option<String>,
 }
 
 impl FakeGraphConfig {
@@ -107,6 +109,13 @@ impl FakeGraphConfig {
 
     pub fn with_status_webhook(mut self, webhook: StatusWebhook) -> Self {
         self.status_webhook = Some(webhook);
+        self
+    }
+
+    /// Reports template messages as this pricing category (`marketing`, `utility`,
+    /// `authentication`).
+    pub fn with_template_category(mut self, category: impl Into<String>) -> Self {
+        self.template_category = Some(category.into());
         self
     }
 }

@@ -52,9 +52,16 @@ pub fn status(wamid: &str, status: &str, recipient_wa_id: &str, at: OffsetDateTi
         "recipient_id": recipient_wa_id,
     });
     if status != "failed" {
-        item["pricing"] = json!({ "billable": true, "pricing_model": "PMP", "category": "service" });
+        // a reply inside the customer service window: free, as Meta reports it since July 2025
+        item["pricing"] = json!({ "billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service" });
     }
     item
+}
+
+/// Meta's `pricing` for a template message of `category` (`marketing`, `utility`,
+/// `authentication`), billed per message.
+pub fn template_pricing(category: &str) -> Value {
+    json!({ "billable": true, "pricing_model": "PMP", "category": category, "type": "regular" })
 }
 
 /// A full webhook body carrying `messages` from `customers` (their contacts listed once each)

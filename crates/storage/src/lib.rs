@@ -7,7 +7,10 @@
 //! idempotent ingest ([`ConversationStore::ingest`]) and conversation leases with fencing
 //! tokens ([`WorkQueue`]).
 
+mod booking_store;
 mod error;
+mod http_tools;
+mod knowledge;
 mod metrics;
 mod migrations;
 pub mod postgres;
@@ -17,7 +20,12 @@ pub mod sqlite;
 mod store;
 mod values;
 
+pub use booking_store::{BookingStore, NewBooking, BOOKING_SLOT_TAKEN};
 pub use error::StoreError;
+pub use http_tools::{HttpToolStore, HTTP_TOOL_NAME_TAKEN};
+pub use knowledge::{
+    fts5_query, search_terms, tsquery, DocumentWithContent, KnowledgeStore, NewChunk, NewDocument, MAX_QUERY_TERMS,
+};
 pub use metrics::{DailyMetrics, Metrics, MetricsFilter, MetricsStore};
 pub use precision::to_stored_precision;
 pub use store::*;

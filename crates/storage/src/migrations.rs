@@ -43,6 +43,42 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_inactivity.sql"),
         include_str!("../migrations/postgres/0006_inactivity.sql"),
     ),
+    (
+        8,
+        "knowledge",
+        include_str!("../migrations/sqlite/0008_knowledge.sql"),
+        include_str!("../migrations/postgres/0008_knowledge.sql"),
+    ),
+    (
+        9,
+        "http_tools",
+        include_str!("../migrations/sqlite/0009_http_tools.sql"),
+        include_str!("../migrations/postgres/0009_http_tools.sql"),
+    ),
+    (
+        10,
+        "bookings",
+        include_str!("../migrations/sqlite/0010_bookings.sql"),
+        include_str!("../migrations/postgres/0010_bookings.sql"),
+    ),
+    (
+        11,
+        "price_tables",
+        include_str!("../migrations/sqlite/0011_price_tables.sql"),
+        include_str!("../migrations/postgres/0011_price_tables.sql"),
+    ),
+    (
+        13,
+        "extraction",
+        include_str!("../migrations/sqlite/0013_extraction.sql"),
+        include_str!("../migrations/postgres/0013_extraction.sql"),
+    ),
+    (
+        14,
+        "after_end",
+        include_str!("../migrations/sqlite/0014_after_end.sql"),
+        include_str!("../migrations/postgres/0014_after_end.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

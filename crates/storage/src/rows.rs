@@ -5,9 +5,10 @@
 
 use crate::{Cursor, Lease, Page, PendingMessages, StoreError};
 use confab_domain::{
-    ApiKey, Assistant, Conversation, ConversationStatus, ConversationType, DeliveryError, DeliveryStatus, Email,
-    InactivityTimeout, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderStatus, Temperature, Usage, User, UserRole, Workspace,
+    AfterEnd, ApiKey, Assistant, Booking, BookingStatus, Conversation, ConversationStatus, ConversationType,
+    DeliveryError, DeliveryStatus, Email, ExtractionStatus, InactivityTimeout, KnowledgeMode, Message, MessageId,
+    MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderStatus, Temperature,
+    Usage, User, UserRole, Workspace,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -71,7 +72,7 @@ pub(crate) fn api_key(row: &impl RowExt) -> Result<ApiKey> {
 
 pub(crate) const ASSISTANT_COLUMNS: &str = "id, workspace_id, name, system_prompt, first_message, fallback_message, \
      response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
-     knowledge_base_ids, extraction_schema, created_at, updated_at";
+     knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability, after_end";
 
 pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
     Ok(Assistant {
@@ -92,6 +93,31 @@ pub(crate) fn assistant(row: &impl RowExt) -> Result<Assistant> {
         extraction_schema: row.json("extraction_schema")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
+        knowledge_mode: KnowledgeMode::parse(&row.text("knowledge_mode")?)?,
+        data_fields: json_field(row.json("data_fields")?, "data_fields")?,
+        availability: json_field(row.json("availability")?, "availability")?,
+        after_end: AfterEnd::parse(&row.text("after_end")?)?,
+    })
+}
+
+pub(crate) const BOOKING_COLUMNS: &str =
+    "id, workspace_id, assistant_id, conversation_id, customer_id, customer_name, \
+     notes, starts_at, ends_at, status, created_at";
+
+pub(crate) fn booking(row: &impl RowExt) -> Result<Booking> {
+    let status = row.text("status")?;
+    Ok(Booking {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        assistant_id: row.uuid("assistant_id")?.into(),
+        conversation_id: row.opt_uuid("conversation_id")?.map(Into::into),
+        customer_id: row.opt_uuid("customer_id")?.map(Into::into),
+        customer_name: row.opt_text("customer_name")?,
+        notes: row.opt_text("notes")?,
+        starts_at: row.time("starts_at")?,
+        ends_at: row.time("ends_at")?,
+        status: BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
+        created_at: row.time("created_at")?,
     })
 }
 
@@ -118,7 +144,7 @@ pub(crate) fn sender(row: &impl RowExt) -> Result<Sender> {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, workspace_id, type, status, assistant_id, sender_id, customer_id, \
      ai_enabled, variables, last_customer_message_at, message_count, customer_message_count, total_tokens, \
-     total_cost_micros, created_at, last_message_at, ended_at";
+     total_cost_micros, created_at, last_message_at, ended_at, extracted, extraction_status";
 
 pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
     let status = row.text("status")?;
@@ -144,6 +170,14 @@ pub(crate) fn conversation(row: &impl RowExt) -> Result<Conversation> {
         created_at: row.time("created_at")?,
         last_message_at: row.time("last_message_at")?,
         ended_at: row.opt_time("ended_at")?,
+        extracted: match row.json("extracted")? {
+            serde_json::Value::Object(map) => map,
+            other => return Err(corrupt("extracted", &other.to_string())),
+        },
+        extraction: match row.opt_text("extraction_status")? {
+            None => ExtractionStatus::Pending,
+            Some(s) => ExtractionStatus::parse(&s).ok_or_else(|| corrupt("extraction status", &s))?,
+        },
     })
 }
 
@@ -301,4 +335,47 @@ pub(crate) fn recent_messages_sql() -> String {
          WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) recent \
          ORDER BY created_at, id"
     )
+}
+
+pub(crate) const KNOWLEDGE_BASE_COLUMNS: &str = "id, workspace_id, name, created_at";
+
+pub(crate) fn knowledge_base(row: &impl RowExt) -> Result<confab_domain::KnowledgeBase> {
+    Ok(confab_domain::KnowledgeBase {
+        id: row.uuid("id")?.into(),
+        workspace_id: row.uuid("workspace_id")?.into(),
+        name: row.text("name")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// A document's columns from `documents d`, with its passage count and length.
+pub(crate) const DOCUMENT_COLUMNS: &str = "d.id, d.knowledge_base_id, d.title, d.format, d.status, d.created_at, \
+     (SELECT COUNT(*) FROM document_chunks c WHERE c.document_id = d.id) AS chunk_count, \
+     CAST(length(d.content) AS BIGINT) AS content_chars";
+
+pub(crate) fn document(row: &impl RowExt) -> Result<confab_domain::Document> {
+    let format = row.text("format")?;
+    let status = row.text("status")?;
+    Ok(confab_domain::Document {
+        id: row.uuid("id")?.into(),
+        knowledge_base_id: row.uuid("knowledge_base_id")?.into(),
+        title: row.text("title")?,
+        format: confab_domain::DocumentFormat::parse(&format).ok_or_else(|| corrupt("document format", &format))?,
+        status: confab_domain::DocumentStatus::parse(&status).ok_or_else(|| corrupt("document status", &status))?,
+        chunk_count: row.int("chunk_count")?,
+        content_chars: row.int("content_chars")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// A search hit (columns `knowledge_base_id, document_id, title, heading, text, score`).
+pub(crate) fn passage(row: &impl RowExt) -> Result<confab_domain::Passage> {
+    Ok(confab_domain::Passage {
+        knowledge_base_id: row.uuid("knowledge_base_id")?.into(),
+        document_id: row.uuid("document_id")?.into(),
+        document_title: row.text("title")?,
+        heading: row.text("heading")?,
+        text: row.text("text")?,
+        score: row.opt_float("score")?.unwrap_or(0.0),
+    })
 }

@@ -1,14 +1,18 @@
 //! The store traits, grouped by what they own, and the inputs and outputs they speak.
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
+use crate::booking_store::BookingStore;
+use crate::http_tools::HttpToolStore;
+use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
 use crate::StoreError;
 use async_trait::async_trait;
 use confab_domain::{
-    ApiKey, ApiKeySecret, Assistant, AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    Customer, CustomerId, DeliveryError, DeliveryStatus, Email, InactivityTimeout, InboundMessage, IngestOutcome,
-    KnowledgeBaseId, Message, MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret,
-    Sender, SenderId, SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
+    AfterEnd, ApiKey, ApiKeySecret, Assistant, AssistantId, Availability, Conversation, ConversationId,
+    ConversationStatus, ConversationType, Customer, CustomerId, DataField, DeliveryError, DeliveryStatus, Email,
+    ExtractionStatus, InactivityTimeout, InboundMessage, IngestOutcome, KnowledgeBaseId, KnowledgeMode, Message,
+    MessageId, MessageKind, MicroUsd, PhoneNumber, Provider, ResponseDelay, Role, Secret, Sender, SenderId,
+    SenderStatus, Temperature, ToolCall, ToolName, Usage, User, UserRole, Workspace, WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -31,6 +35,13 @@ pub trait TenantStore: Send + Sync {
     /// The live (not revoked) key with this hash.
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>>;
     async fn revoke_api_key(&self, workspace_id: WorkspaceId, id: confab_domain::ApiKeyId) -> Result<()>;
+
+    /// The workspace's own price table as stored (JSON), or `None` when it uses the defaults.
+    async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>>;
+    /// Stores (replaces) the workspace's price table.
+    async fn set_price_table(&self, workspace_id: WorkspaceId, prices: &serde_json::Value) -> Result<()>;
+    /// Forgets the workspace's table: the defaults apply again. Idempotent.
+    async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()>;
 }
 
 /// Assistants and senders: what a workspace configures.
@@ -125,6 +136,14 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Conversation>;
     /// Starts an API or test conversation, with the assistant's first message if it has one.
     async fn create_conversation(&self, conversation: NewConversation, now: OffsetDateTime) -> Result<Conversation>;
+    /// Merges `patch` into the conversation's variables (JSON merge patch: a `null` value
+    /// removes the variable). Not found for another workspace's conversation.
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation>;
 }
 
 /// The work queue: due conversations, claimed one worker at a time with a lease whose token
@@ -146,6 +165,17 @@ pub trait WorkQueue: Send + Sync {
     /// Ends up to `limit` active conversations silent for longer than their assistant's
     /// inactivity timeout (none with work due or a turn running); returns them.
     async fn end_inactive(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ConversationId>>;
+    /// Claims up to `limit` ended conversations whose post-conversation extraction has not
+    /// run (or whose earlier claim expired), until `now + lease_for`, oldest end first.
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>>;
+    /// Records a claimed extraction's result (and adds what it cost to the conversation);
+    /// dropped if the conversation was reopened meanwhile (it is extracted again at its end).
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()>;
 }
 
 /// Provider events other than messages: delivery statuses, and payloads kept for inspection.
@@ -206,7 +236,16 @@ pub trait OutboxStore: Send + Sync {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    TenantStore + ConfigStore + ConversationStore + WorkQueue + EventStore + OutboxStore + MetricsStore
+    TenantStore
+    + ConfigStore
+    + ConversationStore
+    + WorkQueue
+    + EventStore
+    + OutboxStore
+    + MetricsStore
+    + KnowledgeStore
+    + HttpToolStore
+    + BookingStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -241,6 +280,10 @@ pub struct NewAssistant {
     pub tools: Vec<ToolName>,
     pub knowledge_base_ids: Vec<KnowledgeBaseId>,
     pub extraction_schema: serde_json::Value,
+    pub knowledge_mode: KnowledgeMode,
+    pub data_fields: Vec<DataField>,
+    pub availability: Option<Availability>,
+    pub after_end: AfterEnd,
 }
 
 impl NewAssistant {
@@ -261,6 +304,10 @@ impl NewAssistant {
             tools: Vec::new(),
             knowledge_base_ids: Vec::new(),
             extraction_schema: serde_json::json!({}),
+            knowledge_mode: KnowledgeMode::default(),
+            data_fields: Vec::new(),
+            availability: None,
+            after_end: AfterEnd::default(),
         }
     }
 }
@@ -282,6 +329,10 @@ pub struct AssistantChanges {
     pub tools: Option<Vec<ToolName>>,
     pub knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
     pub extraction_schema: Option<serde_json::Value>,
+    pub knowledge_mode: Option<KnowledgeMode>,
+    pub data_fields: Option<Vec<DataField>>,
+    pub availability: Option<Option<Availability>>,
+    pub after_end: Option<AfterEnd>,
 }
 
 impl AssistantChanges {
@@ -305,6 +356,10 @@ impl AssistantChanges {
         set(&mut a.tools, self.tools);
         set(&mut a.knowledge_base_ids, self.knowledge_base_ids);
         set(&mut a.extraction_schema, self.extraction_schema);
+        set(&mut a.knowledge_mode, self.knowledge_mode);
+        set(&mut a.data_fields, self.data_fields);
+        set(&mut a.availability, self.availability);
+        set(&mut a.after_end, self.after_end);
         a
     }
 }
@@ -485,13 +540,32 @@ pub struct TurnCommit {
     pub hand_over: bool,
     /// End the conversation; the customer's next message starts a new one.
     pub end: bool,
+    /// Merged into the conversation's variables (a JSON merge patch: a `null` value removes
+    /// the variable), e.g. what `collect_data` validated.
+    pub variables: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TurnCommit {
     /// A turn that answers nothing but clears the work up to `answered_through_seq`.
     pub fn nothing(answered_through_seq: i64) -> Self {
-        Self { answered_through_seq, messages: Vec::new(), hand_over: false, end: false }
+        Self {
+            answered_through_seq,
+            messages: Vec::new(),
+            hand_over: false,
+            end: false,
+            variables: serde_json::Map::new(),
+        }
     }
+}
+
+/// What a post-conversation extraction produced.
+#[derive(Clone, Debug)]
+pub struct ExtractionResult {
+    /// `Done`, `Failed` or `Skipped`.
+    pub status: ExtractionStatus,
+    pub extracted: serde_json::Map<String, serde_json::Value>,
+    pub cost: MicroUsd,
+    pub tokens: i64,
 }
 
 /// One delivery status reported by a provider.
@@ -505,6 +579,9 @@ pub struct StatusInput {
     pub error: Option<DeliveryError>,
     /// The provider's pricing object, or `Null`.
     pub pricing: serde_json::Value,
+    /// The channel fee this status reports (from `pricing` and the workspace's price table),
+    /// added to the message's cost once — whichever of its statuses comes first.
+    pub fee: Option<MicroUsd>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

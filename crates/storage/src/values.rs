@@ -110,3 +110,21 @@ pub(crate) fn count(n: usize) -> i64 {
 pub(crate) fn llm_latency_ms(m: &NewMessage) -> Option<i64> {
     m.payload.get("llm_latency_ms").and_then(serde_json::Value::as_i64)
 }
+
+/// A JSON merge patch of conversation variables split for PostgreSQL's `(variables || sets) -
+/// removes`: the keys it sets, and the keys its `null` values remove (SQLite's `json_patch`
+/// takes the patch whole).
+pub(crate) fn merge_patch_parts(
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> (serde_json::Value, Vec<String>) {
+    let mut sets = serde_json::Map::new();
+    let mut removes = Vec::new();
+    for (key, value) in patch {
+        if value.is_null() {
+            removes.push(key.clone());
+        } else {
+            sets.insert(key.clone(), value.clone());
+        }
+    }
+    (serde_json::Value::Object(sets), removes)
+}

@@ -71,6 +71,20 @@ conformance!(
     metrics_of_an_empty_range_are_zero,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
+    conversation_variables_merge_from_turns_and_calls,
+    price_tables_are_per_workspace_and_replaceable,
+    channel_fees_reported_with_statuses_are_charged_once,
+    ended_conversations_are_claimed_once_for_extraction,
+    a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says,
+    knowledge_bases_and_documents_are_scoped_to_their_workspace,
+    knowledge_search_ranks_the_matching_passage_first,
+    deleting_a_document_or_knowledge_base_removes_its_passages_from_search,
+    odd_knowledge_queries_never_fail,
+    assistants_keep_their_knowledge_mode,
+    http_tools_are_scoped_to_their_workspace_and_named_once,
+    assistants_keep_their_data_fields_and_availability,
+    concurrent_bookings_of_one_slot_book_it_exactly_once,
+    bookings_are_cancelled_and_moved_only_by_their_customer,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -433,6 +447,7 @@ fn status(fx: &Fixture, wamid: &str, status: DeliveryStatus) -> StatusInput {
         occurred_at: OffsetDateTime::now_utc(),
         error: None,
         pricing: serde_json::json!({ "billable": true, "category": "service" }),
+        fee: None,
     }
 }
 
@@ -977,7 +992,7 @@ fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Val
 async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
     let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
     let pending = store.pending_customer_messages(&lease).await.unwrap();
-    let commit = TurnCommit { answered_through_seq: pending.through_seq, messages, hand_over, end: false };
+    let commit = TurnCommit { messages, hand_over, ..TurnCommit::nothing(pending.through_seq) };
     store.commit_turn(&lease, commit, at + after).await.unwrap();
 }
 
@@ -1164,4 +1179,583 @@ async fn recent_messages_are_the_newest_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(store.recent_messages(fx.ws, conversation_id, 100).await.unwrap().len(), 7);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(store.recent_messages(other.id, conversation_id, 100).await.unwrap().is_empty());
+}
+
+/// Variables merge as a JSON merge patch, from a turn's commit and from a direct call; `null`
+/// removes one; another workspace's conversation is not found.
+async fn conversation_variables_merge_from_turns_and_calls(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.v1", "+15550000001", "hi")], now).await.unwrap();
+    let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().expect("due");
+    let mut commit = reply(1, "hello");
+    commit.variables.insert("email".into(), serde_json::json!("ana@example.com"));
+    commit.variables.insert("party_size".into(), serde_json::json!(4));
+    store.commit_turn(&lease, commit, now).await.unwrap();
+    let c = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert_eq!(c.variables["party_size"], 4);
+
+    let patch = serde_json::json!({ "party_size": null, "plan": "pro" });
+    let patch = patch.as_object().unwrap();
+    let c = store.merge_conversation_variables(fx.ws, c.id, patch).await.unwrap();
+    assert_eq!(c.variables.len(), 2, "{:?}", c.variables);
+    assert_eq!(c.variables["plan"], "pro");
+    assert_eq!(c.variables["email"], "ana@example.com");
+    assert!(!c.variables.contains_key("party_size"));
+
+    let other = store.create_workspace("Other").await.unwrap();
+    let err = store.merge_conversation_variables(other.id, c.id, patch).await;
+    assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
+}
+
+/// A workspace's price table: none until set, replaced whole, its own, forgotten on delete.
+async fn price_tables_are_per_workspace_and_replaceable(store: Arc<dyn Store>) {
+    let a = store.create_workspace("A").await.unwrap().id;
+    let b = store.create_workspace("B").await.unwrap().id;
+    assert_eq!(store.price_table(a).await.unwrap(), None);
+    let first = serde_json::json!({ "models": { "m": { "input_per_million": 1, "cached_input_per_million": 0, "output_per_million": 2 } } });
+    let second = serde_json::json!({ "models": {}, "channel_fees": { "widget": 10 } });
+    store.set_price_table(a, &first).await.unwrap();
+    store.set_price_table(a, &second).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), Some(second));
+    assert_eq!(store.price_table(b).await.unwrap(), None);
+    store.delete_price_table(a).await.unwrap();
+    store.delete_price_table(a).await.unwrap();
+    assert_eq!(store.price_table(a).await.unwrap(), None);
+}
+
+/// A fee reported with a status is added to the message's cost and the conversation's total
+/// once, however many statuses repeat it, also when it arrived before the send was recorded.
+async fn channel_fees_reported_with_statuses_are_charged_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let conv =
+        store.open_whatsapp_conversation(&fx.sender, &PhoneNumber::parse("+15550000001").unwrap(), now).await.unwrap();
+    let ids = store.enqueue_outbound(fx.ws, conv.id, &texts(&["template", "another"]), now).await.unwrap();
+    store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
+    let charged = |wamid: &str, s: DeliveryStatus| StatusInput { fee: Some(MicroUsd(25_000)), ..status(&fx, wamid, s) };
+
+    // the first: sent, then its statuses (each repeating the fee)
+    store.record_send_result(ids[0], SendResult::Sent { provider_message_id: "wamid.t1".into() }, now).await.unwrap();
+    let statuses = [
+        charged("wamid.t1", DeliveryStatus::Sent),
+        charged("wamid.t1", DeliveryStatus::Delivered),
+        charged("wamid.t1", DeliveryStatus::Read),
+    ];
+    store.apply_statuses(&statuses, now).await.unwrap();
+    store.apply_statuses(&statuses[..1], now).await.unwrap();
+    // the second: its status beat the send result
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Delivered)], now).await.unwrap();
+    store.record_send_result(ids[1], SendResult::Sent { provider_message_id: "wamid.t2".into() }, now).await.unwrap();
+    store.apply_statuses(&[charged("wamid.t2", DeliveryStatus::Read)], now).await.unwrap();
+
+    let messages = store.list_messages(fx.ws, conv.id, None, 10).await.unwrap();
+    let costs: Vec<_> = messages.iter().map(|m| m.cost).collect();
+    assert_eq!(costs, [MicroUsd(25_000), MicroUsd(25_000)]);
+    let conversation = store.get_conversation(fx.ws, conv.id).await.unwrap();
+    assert_eq!(conversation.total_cost, MicroUsd(50_000));
+}
+
+/// Ended conversations (and only those) are claimed for extraction, one claimant at a time
+/// until the claim expires; the result and its cost are kept.
+async fn ended_conversations_are_claimed_once_for_extraction(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    store.ingest(&[fx.inbound("wamid.x1", "+15550000001", "bye")], t).await.unwrap();
+    store.ingest(&[fx.inbound("wamid.x2", "+15550000002", "still here")], t).await.unwrap();
+    let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+    let mut turn = reply(1, "Goodbye!");
+    turn.end = true;
+    store.commit_turn(&lease, turn, t).await.unwrap();
+    let ended = lease.conversation_id;
+    assert_eq!(store.get_conversation(fx.ws, ended).await.unwrap().extraction, ExtractionStatus::Pending);
+
+    let claimed = store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [ended], "only the ended one");
+    assert!(store.claim_extractions(t + Duration::minutes(1), Duration::minutes(5), 10).await.unwrap().is_empty());
+    let again = store.claim_extractions(t + Duration::minutes(6), Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(again.len(), 1, "an expired claim comes back");
+
+    let before = store.get_conversation(fx.ws, ended).await.unwrap();
+    let extracted = serde_json::json!({ "status": "resolved", "summary": "Said goodbye." });
+    let result = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: extracted.as_object().unwrap().clone(),
+        cost: MicroUsd(300),
+        tokens: 50,
+    };
+    store.finish_extraction(ended, result).await.unwrap();
+    let after = store.get_conversation(fx.ws, ended).await.unwrap();
+    assert_eq!(after.extraction, ExtractionStatus::Done);
+    assert_eq!(after.extracted["summary"], "Said goodbye.");
+    assert_eq!(after.total_cost, before.total_cost + MicroUsd(300));
+    assert_eq!(after.total_tokens, before.total_tokens + 50);
+    assert!(store.claim_extractions(t + Duration::hours(1), Duration::minutes(5), 10).await.unwrap().is_empty());
+}
+
+fn chunk(heading: &str, text: &str) -> NewChunk {
+    NewChunk { heading: heading.into(), text: text.into() }
+}
+
+fn document(kb: KnowledgeBaseId, title: &str, chunks: Vec<NewChunk>) -> NewDocument {
+    let content = chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n\n");
+    NewDocument { knowledge_base_id: kb, title: title.into(), format: DocumentFormat::Md, content, chunks }
+}
+
+async fn knowledge_bases_and_documents_are_scoped_to_their_workspace(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let other = store.create_workspace("Other").await.unwrap().id;
+    let faq = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let policies = store.create_knowledge_base(ws, "Policies").await.unwrap();
+    let theirs = store.create_knowledge_base(other, "Theirs").await.unwrap();
+    let listed: Vec<_> = store.list_knowledge_bases(ws).await.unwrap().into_iter().map(|kb| kb.id).collect();
+    assert_eq!(listed, vec![faq.id, policies.id], "oldest first, this workspace only");
+    assert_eq!(store.get_knowledge_base(ws, faq.id).await.unwrap(), faq);
+    assert!(matches!(store.get_knowledge_base(other, faq.id).await, Err(StoreError::NotFound(_))));
+    let renamed = store.rename_knowledge_base(ws, faq.id, "Questions").await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.created_at), ("Questions", faq.created_at));
+    assert!(matches!(store.rename_knowledge_base(other, faq.id, "x").await, Err(StoreError::NotFound(_))));
+
+    let doc = store
+        .add_document(
+            ws,
+            document(faq.id, "Hours", vec![chunk("Hours", "We open at nine."), chunk("", "Closed on Sundays.")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!((doc.status, doc.chunk_count, doc.format), (DocumentStatus::Ready, 2, DocumentFormat::Md));
+    assert_eq!(doc.content_chars, "We open at nine.\n\nClosed on Sundays.".chars().count() as i64);
+    // a document can only go into the workspace's own knowledge base
+    assert!(matches!(
+        store.add_document(other, document(faq.id, "Sneaky", vec![chunk("", "x")])).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.add_document(ws, document(theirs.id, "Sneaky", vec![chunk("", "x")])).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let listed = store.list_documents(ws, faq.id).await.unwrap();
+    assert_eq!(listed, vec![doc.clone()]);
+    assert!(matches!(store.list_documents(other, faq.id).await, Err(StoreError::NotFound(_))));
+    assert!(store.list_documents(ws, policies.id).await.unwrap().is_empty());
+    let full = store.get_document(ws, faq.id, doc.id).await.unwrap();
+    assert_eq!((full.document, full.content.as_str()), (doc.clone(), "We open at nine.\n\nClosed on Sundays."));
+    assert!(matches!(store.get_document(other, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_document(ws, policies.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_document(other, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_document(ws, policies.id, doc.id).await, Err(StoreError::NotFound(_))));
+    // another workspace's knowledge bases are never searched
+    assert!(store.search_knowledge(other, &[faq.id], "sundays", 5).await.unwrap().is_empty());
+    assert_eq!(store.search_knowledge(ws, &[faq.id, theirs.id], "sundays", 5).await.unwrap().len(), 1);
+    assert!(matches!(store.delete_knowledge_base(other, faq.id).await, Err(StoreError::NotFound(_))));
+
+    // deleting a knowledge base detaches it from the assistants that used it
+    let mut new = NewAssistant::new(ws, "Desk", "x");
+    new.knowledge_base_ids = vec![faq.id, policies.id];
+    let assistant = store.create_assistant(new).await.unwrap();
+    store.delete_knowledge_base(ws, faq.id).await.unwrap();
+    assert!(matches!(store.get_knowledge_base(ws, faq.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_document(ws, faq.id, doc.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.get_assistant(ws, assistant.id).await.unwrap().knowledge_base_ids, vec![policies.id]);
+    assert!(matches!(store.delete_knowledge_base(ws, faq.id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn knowledge_search_ranks_the_matching_passage_first(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let other_kb = store.create_knowledge_base(ws, "Other").await.unwrap();
+    store
+        .add_document(
+            ws,
+            document(
+                kb.id,
+                "Store guide",
+                vec![
+                    chunk("Opening hours", "We are open Monday to Friday from 9:00 to 18:00 and on Saturday mornings."),
+                    chunk("Returns", "You can return any item within 30 days with the receipt for a full refund."),
+                    chunk(
+                        "Shipping",
+                        "Orders ship within two working days. Shipping to the Canary Islands takes a week.",
+                    ),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .add_document(
+            ws,
+            document(
+                kb.id,
+                "Contact",
+                vec![
+                    chunk("Phone", "Call us on weekdays; the line is busiest on Monday mornings."),
+                    chunk("E-mail", "Write to the help desk and we answer within a day."),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .add_document(ws, document(other_kb.id, "Elsewhere", vec![chunk("", "Refund policy of elsewhere.")]))
+        .await
+        .unwrap();
+
+    let found = store.search_knowledge(ws, &[kb.id], "How do I get a refund?", 5).await.unwrap();
+    assert!(!found.is_empty());
+    assert!(found[0].text.contains("full refund"), "{found:?}");
+    assert_eq!((found[0].document_title.as_str(), found[0].heading.as_str()), ("Store guide", "Returns"));
+    assert_eq!(found[0].knowledge_base_id, kb.id, "only the knowledge bases asked for");
+    assert!(found.iter().all(|p| p.knowledge_base_id == kb.id));
+    assert!(found.windows(2).all(|w| w[0].score >= w[1].score), "best first: {found:?}");
+
+    // prefixes match ("open" finds "opening"); accents fold on SQLite, match as typed on PostgreSQL
+    let found = store.search_knowledge(ws, &[kb.id], "when do you OPEN on saturday", 5).await.unwrap();
+    assert_eq!(found[0].heading, "Opening hours", "{found:?}");
+    let found = store.search_knowledge(ws, &[kb.id], "shipping canary islands", 1).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].heading, "Shipping");
+    assert!(store.search_knowledge(ws, &[kb.id], "bicycle", 5).await.unwrap().is_empty());
+    assert!(store.search_knowledge(ws, &[], "refund", 5).await.unwrap().is_empty());
+    let both = store.search_knowledge(ws, &[kb.id, other_kb.id], "refund", 5).await.unwrap();
+    assert_eq!(both.len(), 2);
+}
+
+async fn deleting_a_document_or_knowledge_base_removes_its_passages_from_search(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    let keep = store
+        .add_document(ws, document(kb.id, "Keep", vec![chunk("", "Parking is free for customers.")]))
+        .await
+        .unwrap();
+    let drop = store
+        .add_document(
+            ws,
+            document(kb.id, "Drop", vec![chunk("", "Parking costs two euros."), chunk("", "Valet parking.")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().len(), 3);
+    store.delete_document(ws, kb.id, drop.id).await.unwrap();
+    let found = store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].document_id, keep.id);
+    assert!(matches!(store.delete_document(ws, kb.id, drop.id).await, Err(StoreError::NotFound(_))));
+    // a new document after deletions is indexed as usual
+    store.add_document(ws, document(kb.id, "Again", vec![chunk("", "Bike parking at the back.")])).await.unwrap();
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().len(), 2);
+    store.delete_knowledge_base(ws, kb.id).await.unwrap();
+    assert!(store.search_knowledge(ws, &[kb.id], "parking", 10).await.unwrap().is_empty());
+}
+
+async fn odd_knowledge_queries_never_fail(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let kb = store.create_knowledge_base(ws, "FAQ").await.unwrap();
+    store
+        .add_document(
+            ws,
+            document(kb.id, "Quotes", vec![chunk("Near", "The \"near\" store is NEAR the station - open*.")]),
+        )
+        .await
+        .unwrap();
+    for query in [
+        "",
+        "   ",
+        "\"",
+        "\"unbalanced",
+        "*",
+        "open*",
+        "-",
+        "-open",
+        "NEAR",
+        "NEAR(store station)",
+        "store NEAR/2 station",
+        "AND OR NOT",
+        "a:b",
+        "heading:near",
+        "(((",
+        "'; DROP TABLE documents; --",
+        "!@#$%^&*()_+{}|:<>?",
+        "^open",
+        "ñandú café 東京",
+        "x",
+    ] {
+        let result = store.search_knowledge(ws, &[kb.id], query, 5).await;
+        assert!(result.is_ok(), "query {query:?}: {result:?}");
+    }
+    assert!(store.search_knowledge(ws, &[kb.id], "\"", 5).await.unwrap().is_empty());
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "NEAR(station)", 5).await.unwrap().len(), 1);
+    assert_eq!(store.search_knowledge(ws, &[kb.id], "-open*", 5).await.unwrap().len(), 1);
+}
+
+async fn assistants_keep_their_knowledge_mode(store: Arc<dyn Store>) {
+    let ws = store.create_workspace("Acme").await.unwrap().id;
+    let created = store.create_assistant(NewAssistant::new(ws, "Desk", "x")).await.unwrap();
+    assert_eq!(created.knowledge_mode, KnowledgeMode::Tool);
+    let mut new = NewAssistant::new(ws, "Prompted", "x");
+    new.knowledge_mode = KnowledgeMode::Prompt;
+    assert_eq!(store.create_assistant(new).await.unwrap().knowledge_mode, KnowledgeMode::Prompt);
+    let changes = AssistantChanges { knowledge_mode: Some(KnowledgeMode::Prompt), ..AssistantChanges::default() };
+    let updated = store.update_assistant(ws, created.id, changes).await.unwrap();
+    assert_eq!(updated.knowledge_mode, KnowledgeMode::Prompt);
+    assert_eq!(store.get_assistant(ws, created.id).await.unwrap().knowledge_mode, KnowledgeMode::Prompt);
+}
+
+fn http_tool_definition(name: &str) -> HttpToolDefinition {
+    HttpToolDefinition {
+        name: ToolName::parse(name).unwrap(),
+        description: "Looks up an order".into(),
+        method: HttpMethod::Get,
+        url: UrlTemplate::parse("https://api.example.com/orders/{order_id}").unwrap(),
+        headers: HttpToolHeaders::parse([("Authorization".to_string(), "Bearer sk-1".to_string())].into()).unwrap(),
+        parameters: ParameterSchema::parse(serde_json::json!({
+            "type": "object",
+            "properties": { "order_id": { "type": "string" } },
+            "required": ["order_id"],
+        }))
+        .unwrap(),
+        timeout: HttpToolTimeout::from_secs(5).unwrap(),
+    }
+}
+
+async fn http_tools_are_scoped_to_their_workspace_and_named_once(store: Arc<dyn Store>) {
+    let acme = store.create_workspace("Acme").await.unwrap();
+    let other = store.create_workspace("Other").await.unwrap();
+    let tool = store.create_http_tool(acme.id, http_tool_definition("get_order")).await.unwrap();
+    assert_eq!(tool.workspace_id, acme.id);
+    assert_eq!(tool.definition, http_tool_definition("get_order"), "stored as given, header values included");
+    assert_eq!(store.get_http_tool(acme.id, tool.id).await.unwrap(), tool);
+
+    let err = store.create_http_tool(acme.id, http_tool_definition("get_order")).await.unwrap_err();
+    assert!(err.is_conflict_on(HTTP_TOOL_NAME_TAKEN, "http_tools.workspace_id, http_tools.name"), "{err:?}");
+    // the same name in another workspace is a different tool
+    let theirs = store.create_http_tool(other.id, http_tool_definition("get_order")).await.unwrap();
+
+    assert!(matches!(store.get_http_tool(other.id, tool.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.update_http_tool(other.id, tool.id, http_tool_definition("x")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(store.delete_http_tool(other.id, tool.id).await, Err(StoreError::NotFound(_))));
+
+    let second = store.create_http_tool(acme.id, http_tool_definition("cancel_order")).await.unwrap();
+    let names: Vec<_> =
+        store.list_http_tools(acme.id).await.unwrap().into_iter().map(|t| t.definition.name.to_string()).collect();
+    assert_eq!(names, ["cancel_order", "get_order"]);
+
+    let mut changed = http_tool_definition("get_order_v2");
+    changed.method = HttpMethod::Post;
+    changed.headers = HttpToolHeaders::default();
+    changed.timeout = HttpToolTimeout::from_secs(30).unwrap();
+    let updated = store.update_http_tool(acme.id, tool.id, changed.clone()).await.unwrap();
+    assert_eq!(updated.definition, changed);
+    assert_eq!(updated.created_at, tool.created_at);
+    assert!(updated.updated_at > tool.updated_at);
+    let err = store.update_http_tool(acme.id, second.id, changed).await.unwrap_err();
+    assert!(err.is_conflict_on(HTTP_TOOL_NAME_TAKEN, "http_tools.workspace_id, http_tools.name"), "{err:?}");
+
+    store.delete_http_tool(acme.id, tool.id).await.unwrap();
+    assert!(matches!(store.get_http_tool(acme.id, tool.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.list_http_tools(acme.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_http_tools(other.id).await.unwrap(), [theirs]);
+}
+
+async fn assistants_keep_their_data_fields_and_availability(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let fields = confab_domain::data_field::parse_data_fields(&serde_json::json!([
+        {"name": "email", "type": "email", "required": true, "description": "Where we send the confirmation"},
+        {"name": "size", "type": "enum", "options": ["S", "M"]},
+    ]))
+    .unwrap();
+    let hours = Availability::parse(&serde_json::json!({
+        "working_hours": {"mon": [["09:00", "17:00"]]}, "slot_minutes": 45, "timezone": "Europe/Madrid"
+    }))
+    .unwrap();
+    let mut new = NewAssistant::new(fx.ws, "Bookings", "You book visits.");
+    new.data_fields = fields.clone();
+    new.availability = Some(hours.clone());
+    let created = store.create_assistant(new).await.unwrap();
+    assert_eq!((&created.data_fields, &created.availability), (&fields, &Some(hours.clone())));
+    let read = store.get_assistant(fx.ws, created.id).await.unwrap();
+    assert_eq!((read.data_fields, read.availability), (fields.clone(), Some(hours)));
+    // the default assistant has neither
+    assert_eq!((fx.assistant.data_fields.len(), fx.assistant.availability.clone()), (0, None));
+
+    let cleared = store
+        .update_assistant(
+            fx.ws,
+            created.id,
+            AssistantChanges { availability: Some(None), name: Some("Renamed".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.name.as_str(), cleared.availability, cleared.data_fields), ("Renamed", None, fields));
+}
+
+/// Two API conversations of the fixture's assistant, for two customers.
+async fn two_customers(store: &Arc<dyn Store>, fx: &Fixture) -> (Conversation, Conversation) {
+    let mut conversations = Vec::new();
+    for who in ["crm-ana", "crm-ben"] {
+        let new = NewConversation {
+            workspace_id: fx.ws,
+            assistant_id: fx.assistant.id,
+            kind: ConversationType::Api,
+            customer_identifier: Some(who.into()),
+            variables: serde_json::Map::new(),
+            first_message: None,
+        };
+        conversations.push(store.create_conversation(new, OffsetDateTime::now_utc()).await.unwrap());
+    }
+    let ben = conversations.pop().unwrap();
+    (conversations.pop().unwrap(), ben)
+}
+
+fn booking_for(fx: &Fixture, conversation: &Conversation, starts_at: OffsetDateTime) -> NewBooking {
+    NewBooking {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        conversation_id: Some(conversation.id),
+        customer_id: Some(conversation.customer_id),
+        customer_name: Some("Ana".into()),
+        notes: None,
+        starts_at,
+        ends_at: starts_at + Duration::minutes(30),
+    }
+}
+
+async fn concurrent_bookings_of_one_slot_book_it_exactly_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let (ana, ben) = two_customers(&store, &fx).await;
+    let slot = time::macros::datetime!(2030-06-03 09:00 UTC);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let store = store.clone();
+            let booking = booking_for(&fx, if i % 2 == 0 { &ana } else { &ben }, slot);
+            tokio::spawn(async move { store.create_booking(booking, OffsetDateTime::now_utc()).await })
+        })
+        .collect();
+    let (mut booked, mut refused) = (Vec::new(), 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(booking) => booked.push(booking),
+            Err(StoreError::Conflict { constraint }) if constraint == BOOKING_SLOT_TAKEN => refused += 1,
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!((booked.len(), refused), (1, 23), "exactly one booking holds the slot");
+    let held = store.bookings_between(fx.ws, fx.assistant.id, slot, slot + Duration::hours(1)).await.unwrap();
+    assert_eq!(held, booked);
+    assert_eq!((held[0].status, trunc(held[0].starts_at)), (BookingStatus::Booked, trunc(slot)));
+    // the next slot is free
+    store
+        .create_booking(booking_for(&fx, &ana, slot + Duration::minutes(30)), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+}
+
+async fn bookings_are_cancelled_and_moved_only_by_their_customer(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let (ana, ben) = two_customers(&store, &fx).await;
+    let now = OffsetDateTime::now_utc();
+    let nine = time::macros::datetime!(2030-06-03 09:00 UTC);
+    let ten = nine + Duration::hours(1);
+    let mine = store.create_booking(booking_for(&fx, &ana, nine), now).await.unwrap();
+    let his = store.create_booking(booking_for(&fx, &ben, ten), now).await.unwrap();
+
+    // ranges see bookings that overlap them, and only live ones
+    let day = store.bookings_between(fx.ws, fx.assistant.id, nine - Duration::hours(9), nine + Duration::hours(15));
+    assert_eq!(day.await.unwrap().iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id, his.id]);
+    let inside = store.bookings_between(fx.ws, fx.assistant.id, nine + Duration::minutes(10), ten).await.unwrap();
+    assert_eq!(inside.iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id]);
+    let ana_bookings = store.customer_bookings(fx.ws, fx.assistant.id, ana.customer_id, now).await.unwrap();
+    assert_eq!(ana_bookings.iter().map(|b| b.id).collect::<Vec<_>>(), [mine.id]);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.conversation_bookings(other.id, ana.id).await.unwrap().is_empty());
+    assert!(store.bookings_between(other.id, fx.assistant.id, nine, ten).await.unwrap().is_empty());
+
+    // another customer can neither cancel nor move it
+    for result in [
+        store.cancel_booking(fx.ws, mine.id, ben.customer_id, now).await,
+        store.reschedule_booking(fx.ws, mine.id, ben.customer_id, ten, ten, now).await,
+        store.cancel_booking(other.id, mine.id, ana.customer_id, now).await,
+    ] {
+        assert!(matches!(result, Err(StoreError::NotFound("booking"))), "{result:?}");
+    }
+
+    // moving onto a taken slot is refused and changes nothing
+    let onto_taken =
+        store.reschedule_booking(fx.ws, mine.id, ana.customer_id, ten, ten + Duration::minutes(30), now).await;
+    assert!(
+        matches!(&onto_taken, Err(StoreError::Conflict { constraint }) if constraint == BOOKING_SLOT_TAKEN),
+        "{onto_taken:?}"
+    );
+    let eleven = ten + Duration::hours(1);
+    let moved =
+        store.reschedule_booking(fx.ws, mine.id, ana.customer_id, eleven, eleven + Duration::minutes(30), now).await;
+    let moved = moved.unwrap();
+    assert_eq!((moved.id, trunc(moved.starts_at)), (mine.id, trunc(eleven)));
+    // nine is free again; another customer takes it
+    store.create_booking(booking_for(&fx, &ben, nine), now).await.unwrap();
+
+    // a cancelled booking frees its slot and cannot be cancelled twice
+    let cancelled = store.cancel_booking(fx.ws, mine.id, ana.customer_id, now).await.unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert!(matches!(store.cancel_booking(fx.ws, mine.id, ana.customer_id, now).await, Err(StoreError::NotFound(_))));
+    assert!(store.reschedule_booking(fx.ws, mine.id, ana.customer_id, nine, ten, now).await.is_err());
+    store.create_booking(booking_for(&fx, &ben, eleven), now).await.unwrap();
+    assert!(store.customer_bookings(fx.ws, fx.assistant.id, ana.customer_id, now).await.unwrap().is_empty());
+
+    // the conversation keeps its history, cancelled bookings included
+    let history = store.conversation_bookings(fx.ws, ana.id).await.unwrap();
+    assert_eq!(history.iter().map(|b| (b.id, b.status)).collect::<Vec<_>>(), [(mine.id, BookingStatus::Cancelled)]);
+}
+
+/// After the end, a customer's message starts a new conversation by default; with
+/// `after_end = reopen` it reopens the last ended one, whose extraction then runs again.
+async fn a_message_after_the_end_starts_anew_or_reopens_as_the_assistant_says(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    let end_it = |wamid: &'static str, phone: &'static str| {
+        let store = store.clone();
+        let inbound = fx.inbound(wamid, phone, "hello");
+        async move {
+            let IngestOutcome::Stored { conversation_id, .. } = store.ingest(&[inbound], t).await.unwrap()[0] else {
+                panic!("stored")
+            };
+            let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
+            let mut turn = TurnCommit::nothing(lease.answered_seq + 1);
+            turn.end = true;
+            store.commit_turn(&lease, turn, t).await.unwrap();
+            conversation_id
+        }
+    };
+    let first = end_it("wamid.a1", "+15550000001").await;
+    let next = store.ingest(&[fx.inbound("wamid.a2", "+15550000001", "again")], t).await.unwrap();
+    assert!(
+        matches!(next[0], IngestOutcome::Stored { conversation_id, conversation_created: true, .. } if conversation_id != first)
+    );
+
+    let changes = AssistantChanges { after_end: Some(AfterEnd::Reopen), ..AssistantChanges::default() };
+    assert_eq!(store.update_assistant(fx.ws, fx.assistant.id, changes).await.unwrap().after_end, AfterEnd::Reopen);
+    let second = end_it("wamid.b1", "+15550000002").await;
+    store.claim_extractions(t, Duration::minutes(5), 10).await.unwrap();
+    let back = store.ingest(&[fx.inbound("wamid.b2", "+15550000002", "one more thing")], t).await.unwrap();
+    assert!(
+        matches!(back[0], IngestOutcome::Stored { conversation_id, conversation_created: false, .. } if conversation_id == second)
+    );
+    let reopened = store.get_conversation(fx.ws, second).await.unwrap();
+    assert_eq!(reopened.status, ConversationStatus::Active);
+    assert!(reopened.ended_at.is_none());
+    assert_eq!(reopened.extraction, ExtractionStatus::Pending);
+    assert_eq!(reopened.message_count, 2);
+    // the extraction claimed before the reopening is dropped when it finishes
+    let stale = ExtractionResult {
+        status: ExtractionStatus::Done,
+        extracted: serde_json::Map::new(),
+        cost: MicroUsd(0),
+        tokens: 0,
+    };
+    store.finish_extraction(second, stale).await.unwrap();
+    assert_eq!(store.get_conversation(fx.ws, second).await.unwrap().extraction, ExtractionStatus::Pending);
 }

@@ -11,15 +11,19 @@ use confab_channels::twilio::MessagesClient;
 use confab_channels::whatsapp::GraphClient;
 use confab_domain::Provider;
 use confab_engine::clock::SystemClock;
+use confab_engine::extraction::{ExtractionWorker, Extractor, LlmExtractor, OfflineExtractor};
 use confab_engine::inactivity;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
 use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
+use confab_engine::retriever::FullTextRetriever;
 use confab_engine::send_pacing::SendPacing;
+use confab_engine::tools::{HttpToolClient, ToolCatalog};
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
+use confab_storage::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -28,6 +32,8 @@ const TURN_CONCURRENCY: usize = 8;
 
 /// How often conversations silent past their assistant's inactivity timeout are ended.
 const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often ended conversations are looked for to extract (at once again while there is a backlog).
+const EXTRACTION_POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -57,7 +63,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .with_channel(Provider::Meta, meta.clone())
             .with_channel(Provider::Twilio, Arc::new(TwilioChannel::new(twilio, Some(twilio_callbacks))));
     let outbox_wake = outbox.waker();
-    let responder = responder(&settings)?;
+    let (responder, extractor) = responder(&settings, store.clone())?;
     let owner = format!("confab-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let (turn_committed, _) = tokio::sync::broadcast::channel(1024);
     let turns = Arc::new(
@@ -81,7 +87,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let background = [
         tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
         tokio::spawn(turns.run(TURN_CONCURRENCY, until_stopped(stopped.clone()))),
-        tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped))),
+        tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped.clone()))),
+        tokio::spawn(
+            ExtractionWorker::new(store.clone(), extractor).run(EXTRACTION_POLL_EVERY, until_stopped(stopped)),
+        ),
     ];
 
     let state =
@@ -95,11 +104,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The configured LLM (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`), or the
-/// offline responder when none is configured.
-fn responder(settings: &Settings) -> anyhow::Result<Arc<dyn Responder>> {
+/// What answers turns and what reads ended conversations: the configured LLM
+/// (`llm_provider`, `llm_base_url`, `llm_api_key`, `llm_model`, and `llm_providers`), or the
+/// offline responder and extractor when none is configured.
+fn responder(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Responder>, Arc<dyn Extractor>)> {
     let Some(provider) = &settings.llm_provider else {
-        return Ok(Arc::new(OfflineResponder));
+        // answers from the assistants' knowledge bases, or hands over
+        let responder = OfflineResponder::with_retriever(Arc::new(FullTextRetriever::new(store)));
+        return Ok((Arc::new(responder), Arc::new(OfflineExtractor)));
     };
     let provider = LlmProvider::parse(provider).context("invalid llm_provider")?;
     let model = settings
@@ -109,7 +121,18 @@ fn responder(settings: &Settings) -> anyhow::Result<Arc<dyn Responder>> {
     let client = confab_assistant::connect(provider, settings.llm_base_url.as_deref(), settings.llm_api_key.clone())
         .context("cannot set up the LLM client: check CONFAB_LLM_BASE_URL and CONFAB_LLM_API_KEY")?;
     tracing::info!(provider = client.provider(), model = %model, "assistants answer with an LLM");
-    Ok(Arc::new(LlmResponder::new(client, model, PriceTable::default())))
+    let http_tools = HttpToolClient::new(settings.http_tool_policy()?).map_err(|e| anyhow::anyhow!(e))?;
+    let tools = ToolCatalog::with_store(store).with_http_tools(Arc::new(http_tools));
+    let mut responder = LlmResponder::new(client, model, PriceTable::default()).with_tools(tools);
+    for (name, named) in &settings.llm_providers {
+        let kind = LlmProvider::parse(&named.kind).with_context(|| format!("invalid llm_providers.{name}.kind"))?;
+        let client = confab_assistant::connect(kind, named.base_url.as_deref(), named.api_key.clone())
+            .with_context(|| format!("cannot set up the LLM provider {name}: check llm_providers.{name}"))?;
+        tracing::info!(provider = %name, kind = client.provider(), "assistants may name an extra LLM provider");
+        responder = responder.with_named_provider(name.clone(), client, named.model.clone());
+    }
+    let extractor = LlmExtractor::new(responder.routes(), PriceTable::default());
+    Ok((Arc::new(responder), Arc::new(extractor)))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

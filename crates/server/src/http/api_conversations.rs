@@ -165,6 +165,10 @@ async fn generate_reply(
         .into_iter()
         .next();
     let conversation = match existing {
+        // the caller's variables update the running conversation's (a null removes one)
+        Some(c) if !body.variables.is_empty() => {
+            state.store.merge_conversation_variables(auth.workspace_id, c.id, &body.variables).await?
+        }
         Some(c) => c,
         None => {
             start(&state, auth.workspace_id, body.assistant_id, ConversationType::Api, identifier, body.variables)

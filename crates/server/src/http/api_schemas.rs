@@ -84,19 +84,119 @@ pub struct Assistant {
     pub response_delay_ms: i64,
     pub inactivity_timeout_minutes: i64,
     pub timezone: String,
-    /// `openai` or `anthropic`; `null` for the server's default.
+    /// `openai`, `anthropic` or a provider configured in `llm_providers`; `null` for the
+    /// server's default.
     pub provider: Option<String>,
     pub model: Option<String>,
     pub temperature: Option<f64>,
     pub tools: Vec<String>,
     #[schema(value_type = Vec<String>)]
     pub knowledge_base_ids: Vec<String>,
-    /// A JSON Schema object of the variables to extract from conversations.
-    pub extraction_schema: Value,
+    /// What to extract from ended conversations, besides `status` and `summary`.
+    pub extraction_schema: ExtractionSchema,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// `tool` (the model searches the knowledge bases when it needs to) or `prompt` (the best
+    /// passages go into the prompt of every turn).
+    #[schema(value_type = KnowledgeMode)]
+    pub knowledge_mode: String,
+    /// What a customer message after the conversation ended does.
+    #[schema(value_type = AfterEnd)]
+    pub after_end: String,
+    /// The fields the `collect_data` tool asks the customer for.
+    pub data_fields: Vec<DataField>,
+    /// When `schedule_appointment` may book; `null`: the assistant takes no appointments.
+    pub availability: Option<Availability>,
+}
+
+/// `{"fields": [...]}`: the fields to pull out of an ended conversation (`{}` for only
+/// `status` and `summary`, which are always extracted).
+#[derive(Serialize, ToSchema)]
+pub struct ExtractionSchema {
+    #[schema(max_items = 30)]
+    pub fields: Option<Vec<ExtractionField>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExtractionField {
+    /// 1 to 64 of a-z, 0-9 and `_`.
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ExtractionFieldType,
+    pub description: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractionFieldType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+}
+
+/// One field `collect_data` asks for. `min`/`max` bound a number's value or a string's
+/// length; `pattern` (a regular expression) applies to strings, `options` to enums only.
+#[derive(Serialize, ToSchema)]
+pub struct DataField {
+    /// It becomes a variable name: 1 to 40 of a-z, 0-9 and `_`, starting with a letter.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DataFieldType,
+    #[schema(max_length = 300)]
+    pub description: Option<String>,
+    pub required: Option<bool>,
+    #[schema(max_items = 50)]
+    pub options: Option<Vec<String>>,
+    #[schema(max_length = 200)]
+    pub pattern: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFieldType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Email,
+    Phone,
+    Date,
+    Enum,
+}
+
+/// When an assistant takes appointments: working hours per weekday (`mon` … `sun`, each a
+/// list of `["HH:MM", "HH:MM"]` intervals), the slot length, the time zone (`null`: the
+/// assistant's) and how many days ahead customers may book (`null`: no limit).
+#[derive(Serialize, ToSchema)]
+pub struct Availability {
+    #[schema(value_type = Object)]
+    pub working_hours: BTreeMap<String, Vec<[String; 2]>>,
+    #[schema(minimum = 5, maximum = 480)]
+    pub slot_minutes: Option<i64>,
+    pub timezone: Option<String>,
+    #[schema(minimum = 1, maximum = 730)]
+    pub horizon_days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KnowledgeMode {
+    Tool,
+    Prompt,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterEnd {
+    NewConversation,
+    Reopen,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -176,7 +276,42 @@ pub struct Conversation {
     pub ended_at: Option<String>,
     #[schema(value_type = Object)]
     pub variables: BTreeMap<String, Value>,
+    /// What post-conversation extraction found (`status`, `summary` and the schema's
+    /// fields); empty until it ran.
+    #[schema(value_type = Object)]
+    pub extracted: BTreeMap<String, Value>,
+    #[schema(value_type = ExtractionStatus)]
+    pub extraction_status: String,
     pub window: WindowSummary,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractionStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// An appointment `schedule_appointment` booked in a conversation.
+#[derive(Serialize, ToSchema)]
+pub struct Booking {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub assistant_id: String,
+    /// `booked` or `cancelled` (a cancelled booking frees its slot).
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub ends_at: String,
+    pub customer_name: Option<String>,
+    pub notes: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -193,6 +328,7 @@ pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: Conversation,
     pub messages: Vec<Message>,
+    pub bookings: Vec<Booking>,
 }
 
 /// A tool the assistant called, with what it answered.
@@ -440,4 +576,161 @@ pub enum ExportFormat {
 pub enum ExportLevel {
     Conversation,
     Message,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KnowledgeBase {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KnowledgeBaseList {
+    pub items: Vec<KnowledgeBase>,
+}
+
+/// A passage a knowledge base search found, best first.
+#[derive(Serialize, ToSchema)]
+pub struct Passage {
+    #[schema(format = Uuid)]
+    pub knowledge_base_id: String,
+    #[schema(format = Uuid)]
+    pub document_id: String,
+    pub document_title: String,
+    /// The Markdown headings the passage sits under (`Shipping > Returns`), or empty.
+    pub heading: String,
+    pub text: String,
+    /// Higher is better.
+    pub score: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PassageList {
+    pub items: Vec<Passage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Document {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub knowledge_base_id: String,
+    pub title: String,
+    /// `txt` or `md`.
+    pub format: String,
+    /// `pending`, `processing`, `ready` or `failed`.
+    pub status: String,
+    /// How many passages it was split into.
+    pub chunk_count: i64,
+    pub content_chars: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentList {
+    pub items: Vec<Document>,
+}
+
+/// One document with its text.
+#[derive(Serialize, ToSchema)]
+pub struct DocumentWithContent {
+    #[schema(inline)]
+    #[serde(flatten)]
+    pub document: Document,
+    pub content: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentFormat {
+    Txt,
+    Md,
+}
+
+/// A workspace HTTP tool the assistant may call. Header values are write-only: each header
+/// is shown by name with `"***"`.
+#[derive(Serialize, ToSchema)]
+pub struct HttpTool {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = HttpMethod)]
+    pub method: String,
+    /// The URL template; `{name}` is filled with the argument of that name.
+    pub url: String,
+    #[schema(value_type = Object)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON Schema object of the tool's arguments.
+    pub parameters: Value,
+    pub timeout_secs: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HttpToolList {
+    pub items: Vec<HttpTool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum HttpMethod {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "DELETE")]
+    Delete,
+}
+
+/// A model's token prices, in micro-USD per million tokens.
+#[derive(Serialize, ToSchema)]
+pub struct ModelPrice {
+    #[schema(minimum = 0)]
+    pub input_per_million: i64,
+    #[schema(minimum = 0)]
+    pub cached_input_per_million: i64,
+    #[schema(minimum = 0)]
+    pub output_per_million: i64,
+}
+
+/// Fees per message, by channel and kind, in micro-USD.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelFees {
+    #[schema(minimum = 0)]
+    pub whatsapp_inbound: i64,
+    #[schema(minimum = 0)]
+    pub whatsapp_session_outbound: i64,
+    #[schema(minimum = 0)]
+    pub whatsapp_template_marketing: i64,
+    #[schema(minimum = 0)]
+    pub whatsapp_template_utility: i64,
+    #[schema(minimum = 0)]
+    pub whatsapp_template_authentication: i64,
+    #[schema(minimum = 0)]
+    pub twilio_per_message: i64,
+    #[schema(minimum = 0)]
+    pub widget: i64,
+    #[schema(minimum = 0)]
+    pub api: i64,
+}
+
+/// The prices every turn's cost is computed with.
+#[derive(Serialize, ToSchema)]
+pub struct PriceTable {
+    /// Model name (or name prefix) → prices.
+    pub models: BTreeMap<String, ModelPrice>,
+    pub channel_fees: ChannelFees,
+    /// `false` while the built-in defaults are in force.
+    pub customized: bool,
 }

@@ -6,12 +6,18 @@ use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
+use crate::config::Settings;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::assistant::parse_assistant_name;
-use confab_domain::{Assistant, AssistantId, InactivityTimeout, KnowledgeBaseId, ResponseDelay, Temperature, ToolName};
+use confab_domain::data_field::parse_data_fields;
+use confab_domain::timezone::parse_timezone;
+use confab_domain::{
+    AfterEnd, Assistant, AssistantId, Availability, InactivityTimeout, KnowledgeBaseId, KnowledgeMode, ResponseDelay,
+    Temperature, ToolName, WorkspaceId,
+};
 use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_USE};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -51,7 +57,8 @@ pub(super) struct AssistantBody {
     /// An IANA name such as `Europe/Madrid`.
     #[schema(max_length = 64, pattern = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
     timezone: Option<String>,
-    /// `null` for the server's default.
+    /// `null` for the server's default. Besides these two, the name of a provider the
+    /// server configures in `llm_providers`.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<api_schemas::LlmProvider>)]
     provider: Option<Option<String>>,
@@ -61,13 +68,24 @@ pub(super) struct AssistantBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     temperature: Option<Option<f64>>,
-    /// Built-in tool names.
+    /// Built-in tool names and the names of the workspace's HTTP tools (`/api/v1/tools`).
     tools: Option<Vec<String>>,
     #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
-    /// A JSON object (a JSON Schema of the variables to extract).
-    #[schema(value_type = Option<Object>)]
+    /// What to extract from ended conversations: `{"fields": [{"name", "type", "description"}]}`.
+    #[schema(value_type = Option<api_schemas::ExtractionSchema>)]
     extraction_schema: Option<Value>,
+    #[schema(value_type = Option<api_schemas::KnowledgeMode>)]
+    knowledge_mode: Option<String>,
+    #[schema(value_type = Option<api_schemas::AfterEnd>)]
+    after_end: Option<String>,
+    /// The fields `collect_data` asks the customer for (at most 30).
+    #[schema(value_type = Option<Vec<api_schemas::DataField>>, max_items = 30)]
+    data_fields: Option<Value>,
+    /// When `schedule_appointment` may book; `null` for no appointments.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<api_schemas::Availability>)]
+    availability: Option<Option<Value>>,
 }
 
 /// The body of `POST`, for the document: `AssistantBody` with `name` and `system_prompt`
@@ -103,15 +121,13 @@ impl AssistantBody {
         let tools = self
             .tools
             .and_then(|tools| errors.check(tools.iter().map(|t| ToolName::parse(t)).collect::<Result<Vec<_>, _>>()));
-        if self.timezone.as_deref().is_some_and(|tz| !is_plausible_timezone(tz)) {
-            errors.push("timezone", "timezone must be an IANA name such as Europe/Madrid or UTC");
+        let timezone =
+            self.timezone.and_then(|tz| errors.check(parse_timezone("timezone", &tz)).map(|_| tz.trim().to_string()));
+        if let Some(schema) = &self.extraction_schema {
+            errors.check(confab_domain::extraction::parse_extraction_schema(schema));
         }
-        if self.provider.as_ref().and_then(Option::as_deref).is_some_and(|p| !matches!(p, "openai" | "anthropic")) {
-            errors.push("provider", "provider must be openai or anthropic");
-        }
-        if self.extraction_schema.as_ref().is_some_and(|s| !s.is_object()) {
-            errors.push("extraction_schema", "extraction_schema must be a JSON object");
-        }
+        let knowledge_mode = self.knowledge_mode.and_then(|m| errors.check(KnowledgeMode::parse(&m)));
+        let after_end = self.after_end.and_then(|m| errors.check(AfterEnd::parse(&m)));
         AssistantChanges {
             name,
             system_prompt: self.system_prompt,
@@ -119,14 +135,29 @@ impl AssistantBody {
             fallback_message: self.fallback_message,
             response_delay,
             inactivity_timeout,
-            timezone: self.timezone,
+            timezone,
             provider: self.provider,
             model: self.model,
             temperature,
             tools,
             knowledge_base_ids: self.knowledge_base_ids,
             extraction_schema: self.extraction_schema,
+            knowledge_mode,
+            after_end,
+            data_fields: self.data_fields.and_then(|fields| errors.check(parse_data_fields(&fields))),
+            availability: self.availability.and_then(|a| errors.check(a.as_ref().map(Availability::parse).transpose())),
         }
+    }
+}
+
+/// An assistant may name `openai`, `anthropic` or one of the providers this server
+/// configures (`llm_providers`).
+fn check_provider(settings: &Settings, changes: &AssistantChanges, errors: &mut FieldErrors) {
+    let Some(Some(provider)) = &changes.provider else { return };
+    if !matches!(provider.as_str(), "openai" | "anthropic") && !settings.llm_providers.contains_key(provider) {
+        let mut known: Vec<&str> = vec!["openai", "anthropic"];
+        known.extend(settings.llm_providers.keys().map(String::as_str));
+        errors.push("provider", format!("provider must be one of {} (configured in llm_providers)", known.join(", ")));
     }
 }
 
@@ -144,12 +175,15 @@ async fn create(
     let mut errors = FieldErrors::default();
     let (has_name, has_prompt) = (body.name.is_some(), body.system_prompt.is_some());
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     if !has_name {
         errors.push("name", "name is required");
     }
     if !has_prompt {
         errors.push("system_prompt", "system_prompt is required");
     }
+    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
     errors.finish()?;
     let (Some(name), Some(system_prompt)) = (changes.name.clone(), changes.system_prompt.clone()) else {
         return Err(ApiError::BadRequest("invalid assistant".into()));
@@ -170,6 +204,10 @@ async fn create(
             tools: changes.tools.unwrap_or_default(),
             knowledge_base_ids: changes.knowledge_base_ids.unwrap_or_default(),
             extraction_schema: changes.extraction_schema.unwrap_or(defaults.extraction_schema.clone()),
+            knowledge_mode: changes.knowledge_mode.unwrap_or(defaults.knowledge_mode),
+            after_end: changes.after_end.unwrap_or(defaults.after_end),
+            data_fields: changes.data_fields.unwrap_or_default(),
+            availability: changes.availability.flatten(),
             ..defaults
         })
         .await?;
@@ -218,6 +256,9 @@ async fn update(
     let id = parse_id(&id)?;
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
+    check_provider(&state.settings, &changes, &mut errors);
+    check_knowledge_bases(&state, auth.workspace_id, changes.knowledge_base_ids.as_deref(), &mut errors).await?;
+    super::http_tools::check_enabled_tools(&state, auth.workspace_id, changes.tools.as_deref(), &mut errors).await?;
     errors.finish()?;
     Ok(Json(assistant_json(&state.store.update_assistant(auth.workspace_id, id, changes).await?)))
 }
@@ -247,16 +288,46 @@ async fn delete(
     }
 }
 
-fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("assistant"))
+/// Notes a field error unless every id is one of the workspace's knowledge bases (at most
+/// [`MAX_KNOWLEDGE_BASES`], no repeats).
+async fn check_knowledge_bases(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    ids: Option<&[KnowledgeBaseId]>,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    let Some(ids) = ids else { return Ok(()) };
+    if ids.len() > MAX_KNOWLEDGE_BASES {
+        errors
+            .push("knowledge_base_ids", format!("an assistant can use at most {MAX_KNOWLEDGE_BASES} knowledge bases"));
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            errors.push("knowledge_base_ids", format!("knowledge base {id} is listed twice"));
+            return Ok(());
+        }
+        match state.store.get_knowledge_base(workspace_id, *id).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                errors.push(
+                    "knowledge_base_ids",
+                    format!("knowledge base {id} does not exist in this workspace: create it first with POST /api/v1/knowledge-bases"),
+                );
+                return Ok(());
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
 }
 
-fn is_plausible_timezone(tz: &str) -> bool {
-    !tz.is_empty()
-        && tz.len() <= 64
-        && tz
-            .split('/')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b)))
+/// The most knowledge bases one assistant may use.
+const MAX_KNOWLEDGE_BASES: usize = 20;
+
+fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound("assistant"))
 }
 
 pub fn assistant_json(a: &Assistant) -> Value {
@@ -277,5 +348,9 @@ pub fn assistant_json(a: &Assistant) -> Value {
         "extraction_schema": a.extraction_schema,
         "created_at": a.created_at.format(&Rfc3339).unwrap_or_default(),
         "updated_at": a.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "knowledge_mode": a.knowledge_mode.as_str(),
+        "after_end": a.after_end.as_str(),
+        "data_fields": a.data_fields,
+        "availability": a.availability,
     })
 }

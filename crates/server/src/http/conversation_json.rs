@@ -1,6 +1,6 @@
 //! How conversations and messages look in API answers and exports (DESIGN §8).
 
-use confab_domain::{Conversation, Customer, Message, Role, WindowState};
+use confab_domain::{Booking, Conversation, Customer, Message, Role, WindowState};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -42,6 +42,8 @@ pub fn conversation_json(c: &Conversation, customer: Option<&Customer>, now: Off
         "last_message_at": rfc3339(c.last_message_at),
         "ended_at": c.ended_at.map(rfc3339),
         "variables": c.variables,
+        "extracted": c.extracted,
+        "extraction_status": c.extraction.as_str(),
         "window": window,
     })
 }
@@ -73,5 +75,19 @@ pub fn message_json(m: &Message) -> Value {
         "function_calls": function_calls,
         "usage": m.usage,
         "cost_micros": m.cost.0,
+    })
+}
+
+/// An appointment `schedule_appointment` booked in the conversation.
+pub fn booking_json(b: &Booking) -> Value {
+    json!({
+        "id": b.id,
+        "assistant_id": b.assistant_id,
+        "status": b.status.as_str(),
+        "starts_at": rfc3339(b.starts_at),
+        "ends_at": rfc3339(b.ends_at),
+        "customer_name": b.customer_name,
+        "notes": b.notes,
+        "created_at": rfc3339(b.created_at),
     })
 }

@@ -5,7 +5,7 @@
 //! conversation's channel; on WhatsApp refused with 409 `window_closed` outside the window).
 
 use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
-use super::conversation_json::{conversation_json, message_json};
+use super::conversation_json::{booking_json, conversation_json, message_json};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::path_param::ApiPath;
@@ -175,13 +175,15 @@ async fn read(
     Ok(Json(detail_json(&state, &conversation).await?))
 }
 
-/// One conversation with its customer, messages and variables.
+/// One conversation with its customer, messages, variables and the bookings made in it.
 pub async fn detail_json(state: &AppState, conversation: &Conversation) -> Result<Value, ApiError> {
     let ws = conversation.workspace_id;
     let customers = customers_of(state, ws, std::slice::from_ref(conversation)).await?;
     let messages = state.store.list_messages(ws, conversation.id, None, MESSAGE_LIMIT).await?;
     let mut body = conversation_json(conversation, customers.get(&conversation.customer_id), OffsetDateTime::now_utc());
     body["messages"] = messages.iter().map(message_json).collect();
+    let bookings = state.store.conversation_bookings(ws, conversation.id).await?;
+    body["bookings"] = bookings.iter().map(booking_json).collect();
     Ok(body)
 }
 

@@ -1,6 +1,7 @@
 //! `GET /api/v1/conversations/export?format=csv|jsonl&level=conversation|message` with the list
-//! filters: streamed page by page (keyset pagination through the store), so memory stays flat
-//! whatever the size of the export.
+//! filters: streamed page by page (keyset pagination through the store; at message level one
+//! page of one conversation's messages at a time), so memory stays flat whatever the size of
+//! the export or of any one conversation.
 
 use super::api_schemas::ValidationErrorBody;
 use super::conversation_json::{conversation_json, message_json, rfc3339};
@@ -13,10 +14,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use confab_domain::{Conversation, ValidationError, WorkspaceId};
+use confab_domain::{Conversation, MessageId, ValidationError, WorkspaceId};
 use confab_storage::{ConversationFilter, Cursor, PageRequest};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::VecDeque;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -126,8 +128,11 @@ async fn export(
         format,
         level,
         after: None,
+        conversations_read: false,
+        queue: VecDeque::new(),
+        message_after: None,
         started: false,
-        done: false,
+        stopped: false,
     };
     let stream = futures_util::stream::unfold(exporter, |mut exporter| async move {
         match exporter.next_chunk().await {
@@ -135,7 +140,7 @@ async fn export(
             Ok(None) => None,
             Err(err) => {
                 tracing::error!(error = %err, "export stopped by an error");
-                exporter.done = true;
+                exporter.stopped = true;
                 Some((Err(std::io::Error::other(err.to_string())), exporter))
             }
         }
@@ -160,15 +165,25 @@ struct Exporter {
     filter: Option<ConversationFilter>,
     format: Format,
     level: Level,
+    /// Where the next page of conversations starts.
     after: Option<Cursor>,
+    /// No page of conversations is left to read.
+    conversations_read: bool,
+    /// Message level: conversations read whose messages are not all written yet, and where
+    /// the first one's next page of messages starts.
+    queue: VecDeque<Conversation>,
+    message_after: Option<MessageId>,
     started: bool,
-    done: bool,
+    /// The stream ended (finished, or stopped by an error).
+    stopped: bool,
 }
 
 impl Exporter {
-    /// The next piece of the file: the header first (CSV), then one page of conversations.
+    /// The next piece of the file: the header first (CSV), then one page of conversations, or
+    /// at message level one page of one conversation's messages — so memory stays bounded by
+    /// a page whatever the size of a conversation.
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
-        if self.done {
+        if self.stopped {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(64 * 1024);
@@ -179,22 +194,33 @@ impl Exporter {
                 write_csv_row(&mut out, header.iter().map(|h| (*h).to_string()))?;
             }
         }
-        let Some(filter) = &self.filter else {
-            self.done = true;
-            return Ok(Some(Bytes::from(out)));
-        };
-        let page = self
-            .state
-            .store
-            .list_conversations(self.workspace_id, filter, PageRequest { limit: PAGE, after: self.after })
-            .await?;
-        self.after = page.next;
-        self.done = page.next.is_none();
-        match self.level {
-            Level::Conversation => self.write_conversations(&mut out, &page.items).await?,
-            Level::Message => self.write_messages(&mut out, &page.items).await?,
+        loop {
+            if let Some(conversation) = self.queue.front().cloned() {
+                self.write_message_page(&mut out, &conversation).await?;
+                return Ok(Some(Bytes::from(out)));
+            }
+            let filter = match &self.filter {
+                Some(filter) if !self.conversations_read => filter,
+                _ => {
+                    self.stopped = true;
+                    return Ok((!out.is_empty()).then(|| Bytes::from(out)));
+                }
+            };
+            let page = self
+                .state
+                .store
+                .list_conversations(self.workspace_id, filter, PageRequest { limit: PAGE, after: self.after })
+                .await?;
+            self.after = page.next;
+            self.conversations_read = page.next.is_none();
+            match self.level {
+                Level::Conversation => {
+                    self.write_conversations(&mut out, &page.items).await?;
+                    return Ok(Some(Bytes::from(out)));
+                }
+                Level::Message => self.queue.extend(page.items),
+            }
         }
-        Ok(Some(Bytes::from(out)))
     }
 
     async fn write_conversations(&self, out: &mut Vec<u8>, conversations: &[Conversation]) -> Result<(), ApiError> {
@@ -231,50 +257,50 @@ impl Exporter {
         Ok(())
     }
 
-    async fn write_messages(&self, out: &mut Vec<u8>, conversations: &[Conversation]) -> Result<(), ApiError> {
-        for c in conversations {
-            let mut after = None;
-            loop {
-                let messages = self.state.store.list_messages(self.workspace_id, c.id, after, MESSAGE_PAGE).await?;
-                for m in &messages {
-                    let mut json = message_json(m);
-                    match self.format {
-                        Format::Jsonl => {
-                            json["conversation_id"] = Value::String(c.id.to_string());
-                            json["conversation_type"] = Value::String(c.kind.as_str().into());
-                            write_json_line(out, &json)?;
-                        }
-                        Format::Csv => write_csv_row(
-                            out,
-                            [
-                                c.id.to_string(),
-                                c.kind.as_str().into(),
-                                m.id.to_string(),
-                                m.role.as_str().into(),
-                                m.kind.as_str().into(),
-                                m.content.clone(),
-                                rfc3339(m.created_at),
-                                m.status.as_str().into(),
-                                m.provider_message_id.clone().unwrap_or_default(),
-                                m.error.as_ref().and_then(|e| e.code).map(|c| c.to_string()).unwrap_or_default(),
-                                m.error.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
-                                if json["function_calls"].as_array().is_some_and(|a| !a.is_empty()) {
-                                    json["function_calls"].to_string()
-                                } else {
-                                    String::new()
-                                },
-                                m.usage.map(|u| u.input_tokens.to_string()).unwrap_or_default(),
-                                m.usage.map(|u| u.output_tokens.to_string()).unwrap_or_default(),
-                                m.cost.0.to_string(),
-                            ],
-                        )?,
-                    }
+    /// Writes the next page of the first queued conversation's messages; the conversation
+    /// leaves the queue with its last page.
+    async fn write_message_page(&mut self, out: &mut Vec<u8>, c: &Conversation) -> Result<(), ApiError> {
+        let messages =
+            self.state.store.list_messages(self.workspace_id, c.id, self.message_after, MESSAGE_PAGE).await?;
+        for m in &messages {
+            let mut json = message_json(m);
+            match self.format {
+                Format::Jsonl => {
+                    json["conversation_id"] = Value::String(c.id.to_string());
+                    json["conversation_type"] = Value::String(c.kind.as_str().into());
+                    write_json_line(out, &json)?;
                 }
-                if messages.len() < MESSAGE_PAGE as usize {
-                    break;
-                }
-                after = messages.last().map(|m| m.id);
+                Format::Csv => write_csv_row(
+                    out,
+                    [
+                        c.id.to_string(),
+                        c.kind.as_str().into(),
+                        m.id.to_string(),
+                        m.role.as_str().into(),
+                        m.kind.as_str().into(),
+                        m.content.clone(),
+                        rfc3339(m.created_at),
+                        m.status.as_str().into(),
+                        m.provider_message_id.clone().unwrap_or_default(),
+                        m.error.as_ref().and_then(|e| e.code).map(|c| c.to_string()).unwrap_or_default(),
+                        m.error.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
+                        if json["function_calls"].as_array().is_some_and(|a| !a.is_empty()) {
+                            json["function_calls"].to_string()
+                        } else {
+                            String::new()
+                        },
+                        m.usage.map(|u| u.input_tokens.to_string()).unwrap_or_default(),
+                        m.usage.map(|u| u.output_tokens.to_string()).unwrap_or_default(),
+                        m.cost.0.to_string(),
+                    ],
+                )?,
             }
+        }
+        if messages.len() < MESSAGE_PAGE as usize {
+            self.queue.pop_front();
+            self.message_after = None;
+        } else {
+            self.message_after = messages.last().map(|m| m.id);
         }
         Ok(())
     }

@@ -10,14 +10,18 @@ pub mod api_schemas;
 mod assistants;
 mod conversation_json;
 mod conversations;
+mod documents;
 mod error;
 mod export;
 mod field_errors;
 mod health;
+mod http_tools;
 mod json_body;
+mod knowledge_bases;
 mod metrics;
 pub mod openapi;
 mod path_param;
+mod price_table;
 mod query;
 mod rate_limit;
 mod request_id;
@@ -60,8 +64,12 @@ pub fn router(state: AppState) -> Router {
                 .merge(export::router())
                 .merge(metrics::router())
                 .merge(senders::router())
+                .merge(price_table::router())
+                .merge(http_tools::router())
                 .merge(whatsapp_sends::router())
                 .merge(webhook_events::router())
+                .merge(knowledge_bases::router())
+                .merge(documents::router())
                 .fallback(error::api_not_found)
                 .layer(axum::middleware::from_fn_with_state(
                     (state.clone(), std::sync::Arc::new(rate_limit::RateLimiter::per_minute(rate_limit_per_minute))),

@@ -80,6 +80,9 @@ const BEARER: &str = "bearer";
     tags(
         (name = "assistants", description = "What answers customers: prompt, model, tools."),
         (name = "senders", description = "WhatsApp numbers linked to an assistant."),
+        (name = "knowledge bases", description = "Documents assistants answer from, and searching them."),
+        (name = "tools", description = "HTTP tools assistants may call."),
+        (name = "pricing", description = "The prices turn costs are computed with."),
         (name = "conversations", description = "Conversations on every channel; API and test conversations."),
         (name = "whatsapp", description = "Sending to WhatsApp customers; the 24-hour window."),
         (name = "metrics", description = "Conversation metrics over a range."),

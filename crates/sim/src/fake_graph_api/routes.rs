@@ -28,6 +28,7 @@ struct Accepted {
     wamid: String,
     to: String,
     reaction: bool,
+    template: bool,
     failure: Option<AsyncFailure>,
 }
 
@@ -74,7 +75,8 @@ fn send(shared: &Shared, request: Request) -> Answer {
                 let wamid = new_wamid(&to, serial);
                 let answer = Answer::sent(&to, &wamid, kind == "template");
                 let failure = state.async_failures.pop_front();
-                (answer, Some(Accepted { wamid, to, reaction: kind == "reaction", failure }))
+                let template = kind == "template";
+                (answer, Some(Accepted { wamid, to, reaction: kind == "reaction", template, failure }))
             }
         },
     };
@@ -102,6 +104,7 @@ fn send(shared: &Shared, request: Request) -> Answer {
             &accepted.wamid,
             &wa_id_of(&accepted.to),
             accepted.reaction,
+            accepted.template.then(|| shared.config.template_category.as_deref().unwrap_or("utility")),
             accepted.failure,
         );
         // the poster lives as long as the fake; if it is gone the fake is stopping

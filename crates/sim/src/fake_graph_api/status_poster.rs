@@ -6,7 +6,7 @@
 //! and not retried: the tests decide what that should mean.
 
 use super::{AsyncFailure, Shared, StatusPost, StatusWebhook};
-use crate::meta_webhook::{messages_payload, sign, status, BusinessNumber, SignedWebhook};
+use crate::meta_webhook::{messages_payload, sign, status, template_pricing, BusinessNumber, SignedWebhook};
 use confab_channels::whatsapp::SIGNATURE_HEADER;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -23,13 +23,15 @@ pub(super) struct PostJob {
 
 impl PostJob {
     /// `sent`, `delivered`, `read` one second apart (a reaction only gets `sent`; an injected
-    /// asynchronous failure only `failed`), reversed and/or doubled as `webhook` says.
+    /// asynchronous failure only `failed`), reversed and/or doubled as `webhook` says. A
+    /// template's statuses carry billable pricing of its category; others free service pricing.
     pub fn new(
         webhook: &StatusWebhook,
         number: &BusinessNumber,
         wamid: &str,
         recipient_wa_id: &str,
         reaction: bool,
+        template_category: Option<&str>,
         failure: Option<AsyncFailure>,
     ) -> Self {
         let now = OffsetDateTime::now_utc();
@@ -41,6 +43,11 @@ impl PostJob {
                 .map(|(word, later)| status(wamid, word, recipient_wa_id, now + time::Duration::seconds(later)))
                 .collect(),
         };
+        if let Some(category) = template_category {
+            for item in statuses.iter_mut().filter(|item| item.get("pricing").is_some()) {
+                item["pricing"] = template_pricing(category);
+            }
+        }
         if webhook.reverse {
             statuses.reverse();
         }

@@ -181,6 +181,27 @@ impl ConversationStore for PgStore {
         rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
     }
 
+    async fn merge_conversation_variables(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Conversation> {
+        let (sets, removes) = crate::values::merge_patch_parts(patch);
+        let sql = format!(
+            "UPDATE conversations SET variables = (variables || $3) - $4::text[] \
+             WHERE id = $1 AND workspace_id = $2 RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(sets)
+            .bind(removes)
+            .fetch_optional(&self.pool)
+            .await?;
+        rows::conversation(&row.ok_or(StoreError::NotFound("conversation"))?)
+    }
+
     async fn create_conversation(&self, c: NewConversation, now: OffsetDateTime) -> Result<Conversation> {
         let now = crate::to_stored_precision(now);
         let mut tx = self.pool.begin().await?;
@@ -434,6 +455,9 @@ pub(super) async fn find_or_create_conversation(
     if let Some(id) = find_conversation(tx, key, customer_id).await? {
         return Ok((id, false));
     }
+    if let Some(id) = reopen_ended_conversation(tx, key, customer_id).await? {
+        return Ok((id, false));
+    }
     let id = ConversationId::new();
     let inserted = sqlx::query(
         "INSERT INTO conversations (id, workspace_id, type, assistant_id, sender_id, customer_id, created_at, last_message_at) \
@@ -486,4 +510,36 @@ async fn find_conversation(
         }
     };
     Ok(found.map(Into::into))
+}
+
+/// When the key's assistant says a message after the end reopens (`after_end = 'reopen'`):
+/// the customer's last ended conversation of that key, active again (its extraction runs
+/// again when it ends again).
+async fn reopen_ended_conversation(
+    tx: &mut PgConnection,
+    key: &ConversationKey,
+    customer_id: CustomerId,
+) -> Result<Option<ConversationId>> {
+    let matches_key = if key.sender_id.is_some() {
+        "c.sender_id = $1 AND c.customer_id = $2"
+    } else {
+        "c.workspace_id = $5 AND c.customer_id = $2 AND c.assistant_id = $3 AND c.type = $4 AND c.sender_id IS NULL"
+    };
+    let sql = format!(
+        "UPDATE conversations SET status = 'active', ended_at = NULL, extraction_status = NULL, \
+         extraction_lease_until = NULL \
+         WHERE id = (SELECT c.id FROM conversations c WHERE {matches_key} AND c.status = 'ended' \
+             AND EXISTS (SELECT 1 FROM assistants a WHERE a.id = $3 AND a.after_end = 'reopen') \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT 1) \
+         RETURNING id"
+    );
+    let reopened: Option<Uuid> = sqlx::query_scalar(&sql)
+        .bind(key.sender_id.map(|s| s.as_uuid()))
+        .bind(customer_id.as_uuid())
+        .bind(key.assistant_id.as_uuid())
+        .bind(key.kind.as_str())
+        .bind(key.workspace_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(reopened.map(Into::into))
 }

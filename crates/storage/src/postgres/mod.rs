@@ -6,8 +6,11 @@
 //! PostgreSQL aborted for a deadlock or a serialization failure. Every write runs under READ
 //! COMMITTED with explicit row locks; the files beside it mirror the SQLite backend's.
 
+mod bookings;
 mod conversations;
 mod events;
+mod http_tools;
+mod knowledge;
 mod metrics;
 mod outbox;
 mod queue;

@@ -7,11 +7,11 @@
 //! messages (into the outbox, on WhatsApp), all in one transaction.
 
 use super::PgStore;
-use crate::rows::{self, LEASE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
-use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
+use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
@@ -66,6 +66,7 @@ impl WorkQueue for PgStore {
         let mut tx = self.pool.begin().await?;
         let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
         let tokens: i64 = turn.messages.iter().map(token_count).sum();
+        let (sets, removes) = crate::values::merge_patch_parts(&turn.variables);
         let fenced: Option<String> = sqlx::query_scalar(
             "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
              due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
@@ -74,7 +75,8 @@ impl WorkQueue for PgStore {
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5) \
+             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5), \
+             variables = (variables || $11) - $12::text[] \
              WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
              RETURNING type",
         )
@@ -88,6 +90,8 @@ impl WorkQueue for PgStore {
         .bind(&lease.owner)
         .bind(turn.hand_over)
         .bind(turn.end)
+        .bind(sets)
+        .bind(removes)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {
@@ -129,6 +133,40 @@ impl WorkQueue for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ended.into_iter().map(Into::into).collect())
+    }
+
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "UPDATE conversations SET extraction_status = 'running', extraction_lease_until = $2 \
+             WHERE id IN (SELECT id FROM conversations WHERE status = 'ended' \
+                 AND (extraction_status IS NULL OR (extraction_status = 'running' AND extraction_lease_until <= $1)) \
+                 ORDER BY ended_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let claimed =
+            sqlx::query(&sql).bind(now).bind(now + lease_for).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        claimed.iter().map(rows::conversation).collect()
+    }
+
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET extraction_status = $2, extracted = $3, extraction_lease_until = NULL, \
+             total_cost_micros = total_cost_micros + $4, total_tokens = total_tokens + $5 \
+             WHERE id = $1 AND extraction_status = 'running'",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(result.status.as_str())
+        .bind(serde_json::Value::Object(result.extracted))
+        .bind(result.cost.0)
+        .bind(result.tokens)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

@@ -19,8 +19,8 @@ impl ConfigStore for PgStore {
         sqlx::query(
             "INSERT INTO assistants (id, workspace_id, name, system_prompt, first_message, fallback_message, \
              response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
-             knowledge_base_ids, extraction_schema, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability, \
+             after_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20)",
         )
         .bind(id.as_uuid())
         .bind(a.workspace_id.as_uuid())
@@ -38,6 +38,10 @@ impl ConfigStore for PgStore {
         .bind(Json(&a.knowledge_base_ids))
         .bind(&a.extraction_schema)
         .bind(now)
+        .bind(a.knowledge_mode.as_str())
+        .bind(Json(&a.data_fields))
+        .bind(Json(&a.availability))
+        .bind(a.after_end.as_str())
         .execute(&self.pool)
         .await?;
         self.get_assistant(a.workspace_id, id).await
@@ -111,8 +115,8 @@ impl ConfigStore for PgStore {
             "UPDATE assistants SET name = $3, system_prompt = $4, first_message = $5, fallback_message = $6, \
              response_delay_ms = $7, inactivity_timeout_minutes = $8, timezone = $9, provider = $10, model = $11, \
              temperature = $12, tools = $13, knowledge_base_ids = $14, extraction_schema = $15, \
-             updated_at = GREATEST($16, updated_at + interval '1 microsecond') \
-             WHERE id = $1 AND workspace_id = $2",
+             updated_at = GREATEST($16, updated_at + interval '1 microsecond'), knowledge_mode = $17, \
+             data_fields = $18, availability = $19, after_end = $20 WHERE id = $1 AND workspace_id = $2",
         )
         .bind(id.as_uuid())
         .bind(workspace_id.as_uuid())
@@ -130,6 +134,10 @@ impl ConfigStore for PgStore {
         .bind(Json(&a.knowledge_base_ids))
         .bind(&a.extraction_schema)
         .bind(crate::precision::now())
+        .bind(a.knowledge_mode.as_str())
+        .bind(Json(&a.data_fields))
+        .bind(Json(&a.availability))
+        .bind(a.after_end.as_str())
         .execute(&mut *tx)
         .await?;
         let updated = live_assistant(&mut tx, workspace_id, id, Lock::None).await?;

@@ -113,6 +113,34 @@ impl TenantStore for PgStore {
         }
         Ok(())
     }
+
+    async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>> {
+        Ok(sqlx::query_scalar("SELECT prices FROM price_tables WHERE workspace_id = $1")
+            .bind(workspace_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()> {
+        sqlx::query("DELETE FROM price_tables WHERE workspace_id = $1")
+            .bind(workspace_id.as_uuid())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_price_table(&self, workspace_id: WorkspaceId, prices: &serde_json::Value) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO price_tables (workspace_id, prices, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id) DO UPDATE SET prices = excluded.prices, updated_at = excluded.updated_at",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(prices)
+        .bind(crate::precision::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 /// The advisory lock `ensure_default_workspace` holds while it creates the first workspace.

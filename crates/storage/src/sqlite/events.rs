@@ -5,7 +5,7 @@ use crate::rows::{self, MESSAGE_COLUMNS, WEBHOOK_EVENT_COLUMNS};
 use crate::values::status_change;
 use crate::{EventStore, NewWebhookEvent, Result, StatusInput, StatusOutcome, WebhookEvent, WebhookEventKind};
 use async_trait::async_trait;
-use confab_domain::{Message, WorkspaceId};
+use confab_domain::{Message, MessageId, MicroUsd, WorkspaceId};
 use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -84,7 +84,7 @@ impl EventStore for SqliteStore {
 async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDateTime) -> Result<StatusOutcome> {
     let recorded = sqlx::query(
         "INSERT INTO message_status_events (id, workspace_id, provider_message_id, status, occurred_at, error_code, \
-         error_title, error_details, pricing, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         error_title, error_details, pricing, received_at, fee_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (workspace_id, provider_message_id, status) DO NOTHING",
     )
     .bind(Uuid::now_v7())
@@ -97,6 +97,7 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     .bind(u.error.as_ref().and_then(|e| e.details.as_deref()))
     .bind(u.pricing.to_string())
     .bind(micros(now))
+    .bind(u.fee.map(|f| f.0))
     .execute(&mut *tx)
     .await?;
     if recorded.rows_affected() == 0 {
@@ -111,6 +112,9 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
         return Ok(StatusOutcome::UnknownMessage);
     };
     let (message_id, current) = rows::message_status(&row)?;
+    if let Some(fee) = u.fee {
+        charge_channel_fee(tx, message_id, fee).await?;
+    }
     let Some((next, error)) = status_change(current, u) else {
         return Ok(StatusOutcome::Applied { message_id, status: current });
     };
@@ -126,4 +130,25 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     .execute(&mut *tx)
     .await?;
     Ok(StatusOutcome::Applied { message_id, status: next })
+}
+
+/// Adds a channel fee to a message's cost and its conversation's total, once: a message
+/// already charged is left as it is (every status of a message repeats its pricing).
+pub(super) async fn charge_channel_fee(tx: &mut SqliteConnection, message_id: MessageId, fee: MicroUsd) -> Result<()> {
+    let conversation: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE messages SET channel_fee_micros = $2, cost_micros = cost_micros + $2 \
+         WHERE id = $1 AND channel_fee_micros IS NULL RETURNING conversation_id",
+    )
+    .bind(message_id.as_uuid())
+    .bind(fee.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(conversation) = conversation {
+        sqlx::query("UPDATE conversations SET total_cost_micros = total_cost_micros + $2 WHERE id = $1")
+            .bind(conversation)
+            .bind(fee.0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -5,8 +5,11 @@
 //! of reader connections serves queries concurrently under WAL. Times are stored as INTEGER
 //! unix microseconds so comparisons and ordering are plain integer work.
 
+mod bookings;
 mod conversations;
 mod events;
+mod http_tools;
+mod knowledge;
 mod metrics;
 mod outbox;
 mod queue;

@@ -117,7 +117,7 @@ impl OutboxStore for SqliteStore {
                     .ok_or(StoreError::NotFound("message"))?;
                 let workspace_id: Uuid = row.try_get("workspace_id")?;
                 let reported = sqlx::query(
-                    "SELECT status, error_code, error_title, error_details FROM message_status_events \
+                    "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
                      WHERE workspace_id = $1 AND provider_message_id = $2",
                 )
                 .bind(workspace_id)
@@ -125,6 +125,8 @@ impl OutboxStore for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await?;
                 let (status, error) = rows::reported_delivery(&reported)?;
+                let reported_fee =
+                    reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
                 sqlx::query(
                     "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
                      outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
@@ -139,6 +141,9 @@ impl OutboxStore for SqliteStore {
                 .bind(error.as_ref().and_then(|e| e.details.as_deref()))
                 .execute(&mut *tx)
                 .await?;
+                if let Some(fee) = reported_fee {
+                    super::events::charge_channel_fee(&mut tx, message_id, MicroUsd(fee)).await?;
+                }
             }
             SendResult::Retry { at, error } => {
                 sqlx::query(

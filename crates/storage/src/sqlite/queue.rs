@@ -2,11 +2,11 @@
 //! runs on the single writer connection, so a claim is atomic without row locks.
 
 use super::{from_micros, micros, SqliteStore};
-use crate::rows::{self, LEASE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
 use async_trait::async_trait;
-use confab_domain::{ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
+use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
@@ -72,7 +72,8 @@ impl WorkQueue for SqliteStore {
              ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
              lease_owner = NULL, lease_until = NULL, \
              message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5) \
+             total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5), \
+             variables = CASE WHEN $11 = '{}' THEN variables ELSE json_patch(variables, $11) END \
              WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
              RETURNING type",
         )
@@ -86,6 +87,7 @@ impl WorkQueue for SqliteStore {
         .bind(&lease.owner)
         .bind(turn.hand_over)
         .bind(turn.end)
+        .bind(serde_json::Value::Object(turn.variables.clone()).to_string())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(kind) = fenced else {
@@ -128,6 +130,44 @@ impl WorkQueue for SqliteStore {
         .fetch_all(&self.writer)
         .await?;
         Ok(ended.into_iter().map(Into::into).collect())
+    }
+
+    async fn claim_extractions(
+        &self,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Conversation>> {
+        let sql = format!(
+            "UPDATE conversations SET extraction_status = 'running', extraction_lease_until = $2 \
+             WHERE id IN (SELECT id FROM conversations WHERE status = 'ended' \
+                 AND (extraction_status IS NULL OR (extraction_status = 'running' AND extraction_lease_until <= $1)) \
+                 ORDER BY ended_at LIMIT $3) \
+             RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let claimed = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(micros(now + lease_for))
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
+            .await?;
+        claimed.iter().map(rows::conversation).collect()
+    }
+
+    async fn finish_extraction(&self, conversation_id: ConversationId, result: ExtractionResult) -> Result<()> {
+        sqlx::query(
+            "UPDATE conversations SET extraction_status = $2, extracted = $3, extraction_lease_until = NULL, \
+             total_cost_micros = total_cost_micros + $4, total_tokens = total_tokens + $5 \
+             WHERE id = $1 AND extraction_status = 'running'",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(result.status.as_str())
+        .bind(serde_json::Value::Object(result.extracted).to_string())
+        .bind(result.cost.0)
+        .bind(result.tokens)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 }
 

@@ -18,8 +18,8 @@ impl ConfigStore for SqliteStore {
         sqlx::query(
             "INSERT INTO assistants (id, workspace_id, name, system_prompt, first_message, fallback_message, \
              response_delay_ms, inactivity_timeout_minutes, timezone, provider, model, temperature, tools, \
-             knowledge_base_ids, extraction_schema, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             knowledge_base_ids, extraction_schema, created_at, updated_at, knowledge_mode, data_fields, availability, \
+             after_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20)",
         )
         .bind(id.as_uuid())
         .bind(a.workspace_id.as_uuid())
@@ -37,6 +37,10 @@ impl ConfigStore for SqliteStore {
         .bind(serde_json::to_string(&a.knowledge_base_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(a.extraction_schema.to_string())
         .bind(micros(now))
+        .bind(a.knowledge_mode.as_str())
+        .bind(serde_json::to_string(&a.data_fields).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(serde_json::to_string(&a.availability).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(a.after_end.as_str())
         .execute(&self.writer)
         .await?;
         self.get_assistant(a.workspace_id, id).await
@@ -114,7 +118,8 @@ impl ConfigStore for SqliteStore {
             "UPDATE assistants SET name = $3, system_prompt = $4, first_message = $5, fallback_message = $6, \
              response_delay_ms = $7, inactivity_timeout_minutes = $8, timezone = $9, provider = $10, model = $11, \
              temperature = $12, tools = $13, knowledge_base_ids = $14, extraction_schema = $15, \
-             updated_at = MAX($16, updated_at + 1) WHERE id = $1 AND workspace_id = $2",
+             updated_at = MAX($16, updated_at + 1), knowledge_mode = $17, data_fields = $18, availability = $19, \
+             after_end = $20 WHERE id = $1 AND workspace_id = $2",
         )
         .bind(id.as_uuid())
         .bind(workspace_id.as_uuid())
@@ -132,6 +137,10 @@ impl ConfigStore for SqliteStore {
         .bind(serde_json::to_string(&a.knowledge_base_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(a.extraction_schema.to_string())
         .bind(micros(crate::precision::now()))
+        .bind(a.knowledge_mode.as_str())
+        .bind(serde_json::to_string(&a.data_fields).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(serde_json::to_string(&a.availability).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(a.after_end.as_str())
         .execute(&mut *tx)
         .await?;
         let updated = live_assistant(&mut tx, workspace_id, id).await?;

@@ -111,4 +111,35 @@ impl TenantStore for SqliteStore {
         }
         Ok(())
     }
+
+    async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT prices FROM price_tables WHERE workspace_id = $1")
+            .bind(workspace_id.as_uuid())
+            .fetch_optional(&self.reader)
+            .await?;
+        stored
+            .map(|text| serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("price_tables.prices".into())))
+            .transpose()
+    }
+
+    async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()> {
+        sqlx::query("DELETE FROM price_tables WHERE workspace_id = $1")
+            .bind(workspace_id.as_uuid())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_price_table(&self, workspace_id: WorkspaceId, prices: &serde_json::Value) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO price_tables (workspace_id, prices, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id) DO UPDATE SET prices = excluded.prices, updated_at = excluded.updated_at",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(prices.to_string())
+        .bind(micros(crate::precision::now()))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
 }

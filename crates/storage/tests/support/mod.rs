@@ -95,7 +95,7 @@ pub fn reply(seq: i64, text: &str) -> TurnCommit {
     let mut message = NewMessage::text(Role::Assistant, text);
     message.cost = MicroUsd(120);
     message.usage = Some(Usage { input_tokens: 10, output_tokens: 5, cached_input_tokens: 0 });
-    TurnCommit { answered_through_seq: seq, messages: vec![message], hand_over: false, end: false }
+    TurnCommit { messages: vec![message], ..TurnCommit::nothing(seq) }
 }
 
 /// Times as both backends keep them (microseconds).
