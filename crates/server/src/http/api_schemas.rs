@@ -115,8 +115,9 @@ pub struct Assistant {
 /// `status` and `summary`, which are always extracted).
 #[derive(Serialize, ToSchema)]
 pub struct ExtractionSchema {
+    #[serde(default)]
     #[schema(max_items = 30)]
-    pub fields: Option<Vec<ExtractionField>>,
+    pub fields: Vec<ExtractionField>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,6 +127,7 @@ pub struct ExtractionField {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: ExtractionFieldType,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 

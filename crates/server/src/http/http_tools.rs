@@ -45,10 +45,9 @@ pub(super) struct HttpToolBody {
     method: Option<String>,
     /// `http://` or `https://`, at most 2048 characters; `{name}` is filled with the argument
     /// of that name (which `parameters` must declare).
-    #[schema(max_length = 2048, pattern = "^https?://[^/?#]+")]
+    #[schema(max_length = 2048, pattern = r"^https?://[^/?#{}@\s]+[^#\s]*$")]
     url: Option<String>,
     /// Sent with every call (at most 20); write-only. A `PATCH` that gives them replaces them all.
-    #[schema(value_type = Option<Object>)]
     headers: Option<BTreeMap<String, String>>,
     /// A JSON Schema object of the tool's arguments (`{"type": "object", "properties": …}`).
     #[schema(value_type = Option<Object>)]
@@ -66,7 +65,7 @@ pub(super) struct NewHttpToolBody {
     name: String,
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     description: String,
-    #[schema(max_length = 2048, pattern = "^https?://[^/?#]+")]
+    #[schema(max_length = 2048, pattern = r"^https?://[^/?#{}@\s]+[^#\s]*$")]
     url: String,
     #[serde(flatten)]
     rest: HttpToolBody,

@@ -27,10 +27,7 @@ const DEFAULT_SEARCH_LIMIT: u32 = 5;
 const MAX_SEARCH_LIMIT: u32 = 20;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(read, rename, delete))
-        .routes(routes!(search))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, rename, delete)).routes(routes!(search))
 }
 
 /// The body of `POST` and `PATCH`: the name, required by both.
@@ -45,6 +42,7 @@ pub(super) struct KnowledgeBaseBody {
 /// The body of `POST` and `PATCH`, for the document: `name` is required (the handlers check
 /// that themselves).
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // described only
 pub(super) struct NamedKnowledgeBaseBody {
     /// 1 to 100 characters.
