@@ -70,7 +70,17 @@ pub fn parse_extraction_schema(schema: &Value) -> Result<Vec<ExtractionField>, V
     }
     let mut parsed: Vec<ExtractionField> = Vec::with_capacity(fields.len());
     for (i, field) in fields.iter().enumerate() {
-        let text = |key: &str| field.get(key).and_then(Value::as_str).map(str::trim);
+        // the schema is stored as given, so every part of it must be exactly what it says
+        let Some(field) = field.as_object() else {
+            return Err(fail(format!("field {}: each field must be an object {{name, type, description}}", i + 1)));
+        };
+        if let Some(unknown) = field.keys().find(|k| !["name", "type", "description"].contains(&k.as_str())) {
+            return Err(fail(format!(
+                "field {}: unknown key `{unknown}`: a field holds only name, type and description",
+                i + 1
+            )));
+        }
+        let text = |key: &str| field.get(key).and_then(Value::as_str);
         let name = text("name").unwrap_or_default();
         if name.is_empty()
             || name.len() > 64
@@ -88,7 +98,11 @@ pub fn parse_extraction_schema(schema: &Value) -> Result<Vec<ExtractionField>, V
             Some("boolean") => ExtractionFieldType::Boolean,
             _ => return Err(fail(format!("field `{name}`: type must be string, number, integer or boolean"))),
         };
-        let description = text("description").unwrap_or_default();
+        let description = match field.get("description") {
+            None | Some(Value::Null) => "",
+            Some(Value::String(description)) => description.as_str(),
+            Some(_) => return Err(fail(format!("field `{name}`: description must be text"))),
+        };
         if description.chars().count() > 500 {
             return Err(fail(format!("field `{name}`: description must be at most 500 characters")));
         }
@@ -118,6 +132,11 @@ mod tests {
             (json!({ "fields": [{ "name": "Order Id", "type": "string" }] }), "name must be"),
             (json!({ "fields": [{ "name": "summary", "type": "string" }] }), "always extracted"),
             (json!({ "fields": [{ "name": "a", "type": "date" }] }), "type must be"),
+            (json!({ "fields": [{ "name": "a", "type": " string" }] }), "type must be"),
+            (json!({ "fields": [{ "name": " a", "type": "string" }] }), "name must be"),
+            (json!({ "fields": [{ "name": "a", "type": "string", "description": {} }] }), "description must be text"),
+            (json!({ "fields": [{ "name": "a", "type": "string", "required": true }] }), "unknown key `required`"),
+            (json!({ "fields": [3] }), "must be an object"),
         ] {
             let err = parse_extraction_schema(&bad).unwrap_err();
             assert!(err.message.contains(says), "{bad}: {}", err.message);

@@ -6,15 +6,16 @@
 //! a (assistant, customer identifier) pair in one call. An `Idempotency-Key` header makes a
 //! retried message count once.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::conversation_json::message_json;
 use super::conversations::detail_json;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::{
     AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType, CustomerIdentity, InboundMessage,
     IngestOutcome, MessageKind, Role, ValidationError,
@@ -24,24 +25,38 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversations", post(create))
-        .route("/conversations/{id}/messages", post(post_message))
-        .route("/generate-reply", post(generate_reply))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create)).routes(routes!(post_message)).routes(routes!(generate_reply))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateConversation {
+pub(super) struct CreateConversation {
+    #[schema(value_type = uuid::Uuid)]
     assistant_id: AssistantId,
+    /// `api` by default.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<api_schemas::ApiConversationType>)]
     kind: Option<String>,
+    /// Your id for the customer, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     customer_identifier: Option<String>,
+    /// Values the assistant's prompt can use.
     #[serde(default)]
+    #[schema(value_type = Object)]
     variables: serde_json::Map<String, Value>,
 }
+
+/// Starts an API or test conversation; the answer carries the assistant's first message, if
+/// it has one.
+#[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation, responses(
+    (status = 201, description = "Started", body = api_schemas::ConversationDetail),
+    (status = 422, description = "Invalid fields (an unknown `assistant_id` included)", body = ValidationErrorBody),
+))]
 
 async fn create(
     State(state): State<AppState>,
@@ -64,16 +79,29 @@ async fn create(
     Ok((StatusCode::CREATED, Json(detail_json(&state, &conversation).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PostMessage {
+pub(super) struct PostMessage {
+    /// The customer's message.
+    #[schema(pattern = r"\S")]
     message: String,
 }
+
+/// Adds the caller's message and answers with the assistant's reply once the turn is done.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage,
+    params(("id" = uuid::Uuid, Path, description = "The conversation's id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key is stored once")),
+    responses(
+        (status = 200, description = "The reply (or `ai_disabled`, or `duplicate`)", body = api_schemas::Reply),
+        (status = 202, description = "The turn is still running: poll `poll`", body = api_schemas::Reply),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+        (status = 409, description = "`not_an_api_conversation`", body = ErrorBody),
+        (status = 422, description = "Invalid body", body = ValidationErrorBody),
+    ))]
 
 async fn post_message(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -89,15 +117,31 @@ async fn post_message(
     exchange(&state, &conversation, body.message, idempotency_key).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct GenerateReply {
+pub(super) struct GenerateReply {
+    #[schema(value_type = uuid::Uuid)]
     assistant_id: AssistantId,
+    /// Your id for the customer: their active API conversation is reused.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     customer_identifier: String,
+    #[schema(pattern = r"\S")]
     message: String,
+    /// Used when a conversation is started.
     #[serde(default)]
+    #[schema(value_type = Object)]
     variables: serde_json::Map<String, Value>,
 }
+
+/// Finds or starts the customer's API conversation, adds the message and returns the reply
+/// without sending it anywhere.
+#[utoipa::path(post, path = "/generate-reply", tag = "conversations", request_body = GenerateReply,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key is stored once")),
+    responses(
+        (status = 200, description = "The reply (or `ai_disabled: true` when a person has taken over)", body = api_schemas::Reply),
+        (status = 202, description = "The turn is still running: poll `poll`", body = api_schemas::Reply),
+        (status = 422, description = "Invalid fields (an unknown `assistant_id` included)", body = ValidationErrorBody),
+    ))]
 
 async fn generate_reply(
     State(state): State<AppState>,

@@ -1,15 +1,16 @@
 //! `/api/v1/assistants`: create, list, read, partial update and (soft) delete. Create and
 //! update share one body type and one parser, so the rules cannot drift apart.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::config::Settings;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::assistant::parse_assistant_name;
 use confab_domain::data_field::parse_data_fields;
 use confab_domain::timezone::parse_timezone;
@@ -21,41 +22,83 @@ use confab_storage::{AssistantChanges, NewAssistant, StoreError, ASSISTANT_IN_US
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/assistants", get(list).post(create))
-        .route("/assistants/{id}", get(read).patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, delete))
 }
 
 /// The body of both `POST` (where `name` and `system_prompt` are required) and `PATCH` (where
 /// every field is optional, and `null` clears an optional one).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AssistantBody {
+    /// Required on create; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub(crate) name: Option<String>,
+    /// Required on create; 1 to 100000 characters.
+    #[schema(min_length = 1, max_length = 100000, pattern = r"\S")]
     pub(crate) system_prompt: Option<String>,
+    /// Sent when a conversation starts.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub(crate) first_message: Option<Option<String>>,
+    /// Sent when the model fails.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub(crate) fallback_message: Option<Option<String>>,
+    /// How long to wait for more customer messages before answering.
+    #[schema(minimum = 0, maximum = 300000)]
     pub(crate) response_delay_ms: Option<i64>,
+    /// Minutes without messages after which the conversation ends.
+    #[schema(minimum = 1, maximum = 1440)]
     pub(crate) inactivity_timeout_minutes: Option<i64>,
+    /// An IANA name such as `Europe/Madrid`.
+    #[schema(max_length = 64, pattern = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
     pub(crate) timezone: Option<String>,
+    /// `null` for the server's default. Besides these two, the name of a provider the
+    /// server configures in `llm_providers`.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<api_schemas::LlmProvider>)]
     pub(crate) provider: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub(crate) model: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 2)]
     pub(crate) temperature: Option<Option<f64>>,
+    /// Built-in tool names and the names of the workspace's HTTP tools (`/api/v1/tools`).
     pub(crate) tools: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
     pub(crate) knowledge_base_ids: Option<Vec<KnowledgeBaseId>>,
+    /// What to extract from ended conversations: `{"fields": [{"name", "type", "description"}]}`.
+    #[schema(value_type = Option<api_schemas::ExtractionSchema>)]
     pub(crate) extraction_schema: Option<Value>,
+    #[schema(value_type = Option<api_schemas::KnowledgeMode>)]
     pub(crate) knowledge_mode: Option<String>,
+    #[schema(value_type = Option<api_schemas::AfterEnd>)]
     pub(crate) after_end: Option<String>,
+    /// The fields `collect_data` asks the customer for (at most 30).
+    #[schema(value_type = Option<Vec<api_schemas::DataField>>, max_items = 30)]
     pub(crate) data_fields: Option<Value>,
+    /// When `schedule_appointment` may book; `null` for no appointments.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<api_schemas::Availability>)]
     pub(crate) availability: Option<Option<Value>>,
+}
+
+/// The body of `POST`, for the document: `AssistantBody` with `name` and `system_prompt`
+/// required (the handler checks that itself).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // described only
+pub(super) struct NewAssistantBody {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    name: String,
+    #[schema(min_length = 1, max_length = 100000, pattern = r"\S")]
+    system_prompt: String,
+    #[serde(flatten)]
+    rest: AssistantBody,
 }
 
 /// A present field (`null` included) is `Some`; an absent one stays `None` through `default`.
@@ -118,6 +161,12 @@ fn check_provider(settings: &Settings, changes: &AssistantChanges, errors: &mut 
     }
 }
 
+/// Creates an assistant (`name` and `system_prompt` are required).
+#[utoipa::path(post, path = "/assistants", tag = "assistants", request_body = NewAssistantBody, responses(
+    (status = 201, description = "Created", body = api_schemas::Assistant),
+    (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -175,24 +224,43 @@ pub(crate) async fn create_in(
         .await?)
 }
 
+/// The workspace's assistants.
+#[utoipa::path(get, path = "/assistants", tag = "assistants",
+    responses((status = 200, description = "Every assistant", body = api_schemas::AssistantList)))]
 async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
     let assistants = state.store.list_assistants(auth.workspace_id).await?;
     Ok(Json(json!({ "items": assistants.iter().map(assistant_json).collect::<Vec<_>>() })))
 }
 
+/// One assistant.
+#[utoipa::path(get, path = "/assistants/{id}", tag = "assistants",
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 200, description = "The assistant", body = api_schemas::Assistant),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(assistant_json(&state.store.get_assistant(auth.workspace_id, id).await?)))
 }
 
+/// Changes the fields given; `null` clears an optional one.
+#[utoipa::path(patch, path = "/assistants/{id}", tag = "assistants", request_body = AssistantBody,
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 200, description = "The updated assistant", body = api_schemas::Assistant),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+        (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+    ))]
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AssistantBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
@@ -215,10 +283,18 @@ pub(crate) async fn update_in(
     Ok(state.store.update_assistant(workspace_id, id, changes).await?)
 }
 
+/// Deletes an assistant no sender uses (its conversations keep it, soft-deleted).
+#[utoipa::path(delete, path = "/assistants/{id}", tag = "assistants",
+    params(("id" = uuid::Uuid, Path, description = "The assistant's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such assistant in this workspace", body = ErrorBody),
+        (status = 409, description = "`assistant_in_use`: a sender still uses it", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     match state.store.delete_assistant(auth.workspace_id, id).await {

@@ -4,15 +4,17 @@
 //! `POST /api/v1/conversations/{id}/agent-messages` (a person replies through the
 //! conversation's channel; on WhatsApp refused with 409 `window_closed` outside the window).
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::conversation_json::{booking_json, conversation_json, message_json};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
+use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::{
     AssistantId, Conversation, ConversationId, ConversationStatus, ConversationType, Customer, Role, SenderId,
     ValidationError, WorkspaceId,
@@ -23,35 +25,52 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Messages returned with one conversation.
 const MESSAGE_LIMIT: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversations", get(list))
-        .route("/conversations/{id}", get(read))
-        .route("/conversations/{id}/ai", post(set_ai))
-        .route("/conversations/{id}/agent-messages", post(agent_message))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(read))
+        .routes(routes!(set_ai))
+        .routes(routes!(agent_message))
 }
 
 /// The list filters of DESIGN §8, shared with the export.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(rename = "type")]
+    #[param(value_type = Option<api_schemas::ConversationType>)]
     pub kind: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub assistant_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub sender_id: Option<String>,
-    /// The business number, as an alternative to `sender_id`.
+    /// The business number (E.164), as an alternative to `sender_id`.
+    #[param(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub sender_phone: Option<String>,
+    /// The customer's phone number or external identifier.
     pub customer: Option<String>,
+    /// The same as `customer`.
     pub external_identifier: Option<String>,
+    #[param(value_type = Option<api_schemas::ConversationStatus>)]
     pub status: Option<String>,
+    /// Created at or after: a date (`2026-11-25`) or an RFC 3339 time.
     pub from: Option<String>,
+    /// Created before: a date or an RFC 3339 time.
     pub to: Option<String>,
     /// `true`: only conversations with at least one failed delivery.
     pub has_failed_deliveries: Option<bool>,
-    pub limit: Option<u32>,
+    /// Page size, 1 to 100 (default 50). Read as text so the export, which flattens these
+    /// parameters, takes it too; checked in [`ListQuery::filter`].
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -71,7 +90,7 @@ impl ListQuery {
         });
         let from = self.from.as_deref().and_then(|t| errors.check(parse_time("from", t)));
         let to = self.to.as_deref().and_then(|t| errors.check(parse_time("to", t)));
-        if self.limit.is_some_and(|l| l == 0 || l > PageRequest::MAX_LIMIT) {
+        if self.limit().is_err() {
             errors.push("limit", "limit must be between 1 and 100");
         }
         errors.finish()?;
@@ -116,14 +135,28 @@ impl ListQuery {
             ),
             None => None,
         };
-        Ok(PageRequest { limit: self.limit.unwrap_or(50), after })
+        Ok(PageRequest { limit: self.limit()?, after })
+    }
+
+    /// The page size asked for (50 by default), or an error outside 1 to 100.
+    fn limit(&self) -> Result<u32, ApiError> {
+        match self.limit.as_deref().map(str::parse::<u32>) {
+            None => Ok(50),
+            Some(Ok(limit)) if (1..=PageRequest::MAX_LIMIT).contains(&limit) => Ok(limit),
+            Some(_) => Err(ValidationError::new("limit", "limit must be between 1 and 100").into()),
+        }
     }
 }
 
+/// Conversations matching the filters, newest first, a page at a time.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ListQuery), responses(
+    (status = 200, description = "A page of conversations", body = api_schemas::ConversationPage),
+    (status = 422, description = "Invalid filters", body = ValidationErrorBody),
+))]
 async fn list(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let resolved = query.resolve(&state, auth.workspace_id).await?;
     let page_request = query.page()?;
@@ -138,10 +171,16 @@ async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": page.next.map(|c| c.encode()) })))
 }
 
+/// One conversation with its messages, variables and window.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = uuid::Uuid, Path, description = "The conversation's id")),
+    responses(
+        (status = 200, description = "The conversation", body = api_schemas::ConversationDetail),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let conversation = find(&state, auth.workspace_id, &id).await?;
     Ok(Json(detail_json(&state, &conversation).await?))
@@ -159,16 +198,24 @@ pub async fn detail_json(state: &AppState, conversation: &Conversation) -> Resul
     Ok(body)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetAi {
+pub(super) struct SetAi {
+    /// `false`: a person takes over (the assistant stops answering); `true`: hand back.
     enabled: bool,
 }
 
+/// Takes the conversation over from the assistant, or hands it back.
+#[utoipa::path(post, path = "/conversations/{id}/ai", tag = "conversations", request_body = SetAi, params(("id" = uuid::Uuid, Path, description = "The conversation's id")),
+    responses(
+        (status = 200, description = "The conversation", body = api_schemas::Conversation),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+        (status = 422, description = "Invalid body", body = ValidationErrorBody),
+    ))]
 async fn set_ai(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetAi>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_path_id(&id)?;
@@ -177,16 +224,26 @@ async fn set_ai(
     Ok(Json(conversation_json(&conversation, customers.get(&conversation.customer_id), OffsetDateTime::now_utc())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AgentMessage {
+pub(super) struct AgentMessage {
+    /// What the person says; long WhatsApp texts are split.
+    #[schema(pattern = r"\S")]
     text: String,
 }
 
+/// A person replies through the conversation's channel.
+#[utoipa::path(post, path = "/conversations/{id}/agent-messages", tag = "conversations", request_body = AgentMessage, params(("id" = uuid::Uuid, Path, description = "The conversation's id")),
+    responses(
+        (status = 202, description = "Queued for sending", body = api_schemas::Queued),
+        (status = 404, description = "No such conversation in this workspace", body = ErrorBody),
+        (status = 409, description = "`window_closed`: WhatsApp's 24-hour window is closed; `details.session_status` says more", body = ErrorBody),
+        (status = 422, description = "Invalid body", body = ValidationErrorBody),
+    ))]
 async fn agent_message(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AgentMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let conversation = find(&state, auth.workspace_id, &id).await?;

@@ -1,15 +1,16 @@
 //! `/api/v1/knowledge-bases/{id}/documents`: add a plain-text or Markdown document (split into
 //! passages and searchable when the call returns), list, read (with its text) and delete.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
 use super::knowledge_bases::parse_knowledge_base_id;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::knowledge::parse_document_title;
 use confab_domain::{Document, DocumentFormat, DocumentId};
 use confab_engine::chunking::chunk_document;
@@ -17,29 +18,44 @@ use confab_storage::NewDocument;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest document text accepted, in bytes (bodies above the server's `max_body_bytes`
 /// are refused with 413 before this).
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/knowledge-bases/{id}/documents", get(list).post(create))
-        .route("/knowledge-bases/{id}/documents/{document_id}", get(read).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, delete))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST`: every field is required (the handler checks that itself, to name
+/// every missing one at once).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DocumentBody {
+pub(super) struct DocumentBody {
+    /// 1 to 200 characters.
+    #[schema(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     title: Option<String>,
+    #[schema(required = true, value_type = api_schemas::DocumentFormat)]
     format: Option<String>,
+    /// The text, at most 1 MiB.
+    #[schema(required = true, min_length = 1, max_length = 1048576, pattern = r"\S")]
     content: Option<String>,
 }
 
+/// Adds a document: split into passages and searchable when the call returns.
+#[utoipa::path(post, path = "/knowledge-bases/{id}/documents", tag = "knowledge bases", request_body = DocumentBody,
+    params(("id" = uuid::Uuid, Path, description = "The knowledge base's id")),
+    responses(
+        (status = 201, description = "Added", body = api_schemas::Document),
+        (status = 404, description = "No such knowledge base in this workspace", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+    ))]
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(kb_id): Path<String>,
+    ApiPath(kb_id): ApiPath<String>,
     ApiJson(body): ApiJson<DocumentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let kb_id = parse_knowledge_base_id(&kb_id)?;
@@ -94,20 +110,34 @@ async fn create(
     Ok((StatusCode::CREATED, Json(document_json(&document))))
 }
 
+/// A knowledge base's documents (without their text).
+#[utoipa::path(get, path = "/knowledge-bases/{id}/documents", tag = "knowledge bases",
+    params(("id" = uuid::Uuid, Path, description = "The knowledge base's id")),
+    responses(
+        (status = 200, description = "Every document", body = api_schemas::DocumentList),
+        (status = 404, description = "No such knowledge base in this workspace", body = ErrorBody),
+    ))]
 async fn list(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(kb_id): Path<String>,
+    ApiPath(kb_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let kb_id = parse_knowledge_base_id(&kb_id)?;
     let documents = state.store.list_documents(auth.workspace_id, kb_id).await?;
     Ok(Json(json!({ "items": documents.iter().map(document_json).collect::<Vec<_>>() })))
 }
 
+/// One document with its text.
+#[utoipa::path(get, path = "/knowledge-bases/{id}/documents/{document_id}", tag = "knowledge bases",
+    params(("id" = uuid::Uuid, Path, description = "The knowledge base's id"), ("document_id" = uuid::Uuid, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The document", body = api_schemas::DocumentWithContent),
+        (status = 404, description = "No such knowledge base or document in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path((kb_id, id)): Path<(String, String)>,
+    ApiPath((kb_id, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let (kb_id, id) = (parse_knowledge_base_id(&kb_id)?, parse_document_id(&id)?);
     let found = state.store.get_document(auth.workspace_id, kb_id, id).await?;
@@ -116,10 +146,17 @@ async fn read(
     Ok(Json(body))
 }
 
+/// Deletes a document and its passages.
+#[utoipa::path(delete, path = "/knowledge-bases/{id}/documents/{document_id}", tag = "knowledge bases",
+    params(("id" = uuid::Uuid, Path, description = "The knowledge base's id"), ("document_id" = uuid::Uuid, Path, description = "The document's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such knowledge base or document in this workspace", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path((kb_id, id)): Path<(String, String)>,
+    ApiPath((kb_id, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (kb_id, id) = (parse_knowledge_base_id(&kb_id)?, parse_document_id(&id)?);
     state.store.delete_document(auth.workspace_id, kb_id, id).await?;

@@ -3,30 +3,33 @@
 //! page of one conversation's messages at a time), so memory stays flat whatever the size of
 //! the export or of any one conversation.
 
+use super::api_schemas::ValidationErrorBody;
 use super::conversation_json::{conversation_json, message_json, rfc3339};
 use super::conversations::{customers_of, ListQuery};
+use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
 use confab_domain::{Conversation, MessageId, ValidationError, WorkspaceId};
 use confab_storage::{ConversationFilter, Cursor, PageRequest};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::VecDeque;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Conversations read per store round trip.
 const PAGE: u32 = 100;
 /// Messages read per store round trip.
 const MESSAGE_PAGE: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/conversations/export", get(export))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,10 +44,17 @@ enum Level {
     Message,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
+    /// `csv` by default.
+    #[param(value_type = Option<super::api_schemas::ExportFormat>)]
     format: Option<String>,
+    /// `conversation` (default: one row per conversation) or `message` (one per message).
+    #[param(value_type = Option<super::api_schemas::ExportLevel>)]
     level: Option<String>,
+    /// The filters of `GET /api/v1/conversations` (`limit` and `cursor` are ignored).
+    #[param(ignore)]
     #[serde(flatten)]
     filters: ListQuery,
 }
@@ -87,10 +97,17 @@ const MESSAGE_HEADER: [&str; 15] = [
     "cost_micros",
 ];
 
+/// Every matching conversation or message, streamed as CSV or JSON lines.
+#[utoipa::path(get, path = "/conversations/export", tag = "conversations", params(ExportQuery, ListQuery),
+    responses(
+        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`)",
+            content((String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 422, description = "Invalid parameters", body = ValidationErrorBody),
+    ))]
 async fn export(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(query): Query<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     export_response(state, auth.workspace_id, query.format.as_deref(), query.level.as_deref(), &query.filters).await
 }

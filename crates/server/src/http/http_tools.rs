@@ -3,14 +3,15 @@
 //! gives `headers` replaces them all (send every value again). Also the check assistants use:
 //! every tool name they enable is built in or one of the workspace's HTTP tools.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::http_tool::{parse_http_tool_description, parse_http_tool_name};
 use confab_domain::tool::BUILT_IN_TOOLS;
 use confab_domain::{
@@ -22,23 +23,52 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tools", get(list).post(create)).route("/tools/{id}", get(read).patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, delete))
 }
 
 /// The body of both `POST` (name, description and url required; method GET, no headers, no
 /// parameters and a 10 s timeout by default) and `PATCH` (every field optional).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct HttpToolBody {
+pub(super) struct HttpToolBody {
+    /// What the model calls it: 1 to 64 letters, digits, `_` or `-`, not a built-in tool's name.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     name: Option<String>,
+    /// When to call it, for the model: 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     description: Option<String>,
+    #[schema(value_type = Option<api_schemas::HttpMethod>)]
     method: Option<String>,
+    /// `http://` or `https://`, at most 2048 characters; `{name}` is filled with the argument
+    /// of that name (which `parameters` must declare).
+    #[schema(max_length = 2048, pattern = r"^https?://[^/?#{}@\s]+[^#\s]*$")]
     url: Option<String>,
+    /// Sent with every call (at most 20); write-only. A `PATCH` that gives them replaces them all.
     headers: Option<BTreeMap<String, String>>,
+    /// A JSON Schema object of the tool's arguments (`{"type": "object", "properties": …}`).
+    #[schema(value_type = Option<Object>)]
     parameters: Option<Value>,
+    #[schema(minimum = 1, maximum = 30)]
     timeout_secs: Option<i64>,
+}
+
+/// The body of `POST`, for the document: `HttpToolBody` with name, description and url
+/// required (the handler checks that itself).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // described only
+pub(super) struct NewHttpToolBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    name: String,
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    description: String,
+    #[schema(max_length = 2048, pattern = r"^https?://[^/?#{}@\s]+[^#\s]*$")]
+    url: String,
+    #[serde(flatten)]
+    rest: HttpToolBody,
 }
 
 /// Each field given, checked; `None` for a field absent or invalid (then noted in `errors`).
@@ -66,6 +96,12 @@ impl HttpToolBody {
     }
 }
 
+/// Creates an HTTP tool.
+#[utoipa::path(post, path = "/tools", tag = "tools", request_body = NewHttpToolBody, responses(
+    (status = 201, description = "Created", body = api_schemas::HttpTool),
+        (status = 409, description = "`tool_name_taken`: the workspace has a tool of that name", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -99,24 +135,42 @@ async fn create(
     Ok((StatusCode::CREATED, Json(http_tool_json(&tool))))
 }
 
+/// The workspace's HTTP tools.
+#[utoipa::path(get, path = "/tools", tag = "tools",
+    responses((status = 200, description = "Every HTTP tool", body = api_schemas::HttpToolList)))]
 async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
     let tools = state.store.list_http_tools(auth.workspace_id).await?;
     Ok(Json(json!({ "items": tools.iter().map(http_tool_json).collect::<Vec<_>>() })))
 }
 
+/// One HTTP tool.
+#[utoipa::path(get, path = "/tools/{id}", tag = "tools",
+    params(("id" = uuid::Uuid, Path, description = "The tool's id")),
+    responses(
+        (status = 200, description = "The tool", body = api_schemas::HttpTool),
+        (status = 404, description = "No such HTTP tool in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(http_tool_json(&state.store.get_http_tool(auth.workspace_id, id).await?)))
 }
 
+/// Changes the fields given; `headers`, when given, replace them all.
+#[utoipa::path(patch, path = "/tools/{id}", tag = "tools", request_body = HttpToolBody,
+    params(("id" = uuid::Uuid, Path, description = "The tool's id")),
+    responses(
+        (status = 200, description = "The updated tool", body = api_schemas::HttpTool),
+        (status = 404, description = "No such HTTP tool in this workspace", body = ErrorBody),        (status = 409, description = "`tool_name_taken`: the workspace has a tool of that name", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+    ))]
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<HttpToolBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
@@ -138,10 +192,17 @@ async fn update(
     Ok(Json(http_tool_json(&tool)))
 }
 
+/// Deletes an HTTP tool (assistants that enable it no longer get it).
+#[utoipa::path(delete, path = "/tools/{id}", tag = "tools",
+    params(("id" = uuid::Uuid, Path, description = "The tool's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such HTTP tool in this workspace", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     state.store.delete_http_tool(auth.workspace_id, id).await?;

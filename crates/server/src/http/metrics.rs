@@ -6,33 +6,43 @@
 //! conversation list does; the range is `[from, to)`. Without them it is the last 30 days up
 //! to now. The answer echoes the range it used.
 
+use super::api_schemas::{self, ValidationErrorBody};
 use super::conversations::{parse_id, parse_time};
 use super::field_errors::FieldErrors;
+use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use confab_domain::{AssistantId, ConversationType, ValidationError};
 use confab_storage::{Metrics, MetricsFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The range when the caller gives no `from`.
 const DEFAULT_RANGE: Duration = Duration::days(30);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MetricsQuery {
+    /// Start of the range (inclusive): a date (`2026-11-25`) or an RFC 3339 time; default
+    /// 30 days before `to`.
     pub from: Option<String>,
+    /// End of the range (exclusive); default now.
     pub to: Option<String>,
     #[serde(rename = "type")]
+    #[param(value_type = Option<api_schemas::ConversationType>)]
     pub kind: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub assistant_id: Option<String>,
 }
 
@@ -55,10 +65,15 @@ impl MetricsQuery {
     }
 }
 
+/// The workspace's conversation metrics over a range.
+#[utoipa::path(get, path = "/metrics", tag = "metrics", params(MetricsQuery), responses(
+    (status = 200, description = "The metrics and the range used", body = api_schemas::Metrics),
+    (status = 422, description = "Invalid parameters", body = ValidationErrorBody),
+))]
 async fn metrics(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(query): Query<MetricsQuery>,
+    ApiQuery(query): ApiQuery<MetricsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = query.filter(OffsetDateTime::now_utc())?;
     let metrics = state.store.metrics(auth.workspace_id, &filter).await?;

@@ -1,9 +1,12 @@
 //! The HTTP surface: one `router()` per resource module, merged here, and [`launch`], the
 //! testable core that serves a router on a given listener until a shutdown signal.
 //! Handlers are "extract → call one store or engine function → map the result".
+//! Every route is registered with `utoipa_axum::routes!`, so the router and the OpenAPI
+//! document at `/openapi.json` are built together (see [`openapi`] for how to add a route).
 
 pub(crate) mod api_conversations;
 mod api_key_auth;
+pub mod api_schemas;
 pub(crate) mod assistants;
 pub(crate) mod conversation_json;
 pub(crate) mod conversations;
@@ -16,10 +19,14 @@ mod http_tools;
 mod json_body;
 mod knowledge_bases;
 pub(crate) mod metrics;
+pub mod openapi;
+mod path_param;
 mod price_table;
+mod query;
 mod rate_limit;
 mod request_id;
 mod senders;
+mod storable_input;
 mod twilio_webhook;
 mod webhook_events;
 mod whatsapp_sends;
@@ -33,19 +40,21 @@ pub use request_id::current_request_id;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
+use axum::routing::get;
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let rate_limit_per_minute = state.settings.api_rate_limit_per_minute;
-    Router::new()
+    let (routes, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(whatsapp_webhook::router())
         .merge(twilio_webhook::router())
-        .merge(crate::dashboard::router(state.clone()))
         .nest(
             "/api/v1",
             whoami::router()
@@ -67,6 +76,13 @@ pub fn router(state: AppState) -> Router {
                     rate_limit::enforce,
                 )),
         )
+        .split_for_parts();
+    let document = openapi::RenderedDocument::new(&openapi::finish(document));
+    routes
+        // in `openapi::PLAIN_ROUTES`: the document can be served only once it is built
+        .route("/openapi.json", get(move || std::future::ready(document.clone().into_response())))
+        // the dashboard's pages are HTML for people, not API (`openapi::NOT_API_ROUTES`)
+        .merge(crate::dashboard::router(state.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // the matched route, never the raw URI: query strings may carry phone numbers

@@ -2,40 +2,69 @@
 //! update and delete. The access token is write-only: no answer ever contains it. Create and
 //! update share one body type and one parser.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
 use super::json_body::ApiJson;
+use super::path_param::ApiPath;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::sender::parse_provider_sender_id;
 use confab_domain::{AssistantId, PhoneNumber, Provider, Secret, Sender, SenderId, SenderStatus, ValidationError};
 use confab_storage::{NewSender, SenderChanges, StoreError, SENDER_IN_USE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/senders", get(list).post(create))
-        .route("/senders/{id}", get(read).patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(read, update, delete))
 }
 
 /// The body of both `POST` (provider, phone_number_id, display_phone_number, access_token and
 /// assistant_id required) and `PATCH` (every field optional; provider and phone_number_id are
 /// what the sender is and cannot change).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SenderBody {
+pub(super) struct SenderBody {
+    /// Required on create, fixed after.
+    #[schema(value_type = Option<api_schemas::WhatsappProvider>)]
     provider: Option<String>,
+    /// Meta's phone number id, or the Twilio number; required on create, fixed after.
     phone_number_id: Option<String>,
+    /// E.164, e.g. `+34600000000`; required on create.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     display_phone_number: Option<String>,
+    /// Write-only. Meta: a system user token; Twilio: `AccountSid:AuthToken`. Required on create.
+    #[schema(pattern = r"\S")]
     access_token: Option<String>,
+    /// Required on create.
+    #[schema(value_type = Option<uuid::Uuid>)]
     assistant_id: Option<AssistantId>,
     ai_enabled: Option<bool>,
+    #[schema(value_type = Option<api_schemas::SenderStatus>)]
     status: Option<String>,
+}
+
+/// The body of `POST`, for the document: `SenderBody` with what a new sender needs
+/// required (the handler checks that itself).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // described only
+pub(super) struct NewSenderBody {
+    #[schema(value_type = api_schemas::WhatsappProvider)]
+    provider: String,
+    phone_number_id: String,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
+    display_phone_number: String,
+    #[schema(pattern = r"\S")]
+    access_token: String,
+    #[schema(value_type = uuid::Uuid)]
+    assistant_id: AssistantId,
+    #[serde(flatten)]
+    rest: SenderBody,
 }
 
 impl SenderBody {
@@ -72,6 +101,12 @@ impl SenderBody {
     }
 }
 
+/// Links a WhatsApp number to an assistant.
+#[utoipa::path(post, path = "/senders", tag = "senders", request_body = NewSenderBody, responses(
+    (status = 201, description = "Created", body = api_schemas::Sender),
+    (status = 409, description = "`sender_exists`: the number is already linked", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 async fn create(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -132,24 +167,41 @@ async fn create(
     }
 }
 
+/// The workspace's senders.
+#[utoipa::path(get, path = "/senders", tag = "senders",
+    responses((status = 200, description = "Every sender", body = api_schemas::SenderList)))]
 async fn list(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
     let senders = state.store.list_senders(auth.workspace_id).await?;
     Ok(Json(json!({ "items": senders.iter().map(sender_json).collect::<Vec<_>>() })))
 }
 
+/// One sender.
+#[utoipa::path(get, path = "/senders/{id}", tag = "senders", params(("id" = uuid::Uuid, Path, description = "The sender's id")),
+    responses(
+        (status = 200, description = "The sender", body = api_schemas::Sender),
+        (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+    ))]
 async fn read(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(sender_json(&state.store.get_sender(auth.workspace_id, id).await?)))
 }
 
+/// Changes the fields given (not `provider` nor `phone_number_id`).
+#[utoipa::path(patch, path = "/senders/{id}", tag = "senders", request_body = SenderBody, params(("id" = uuid::Uuid, Path, description = "The sender's id")),
+    responses(
+        (status = 200, description = "The updated sender", body = api_schemas::Sender),
+        (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+        (status = 409, description = "It would duplicate an existing record", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+    ))]
 async fn update(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SenderBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
@@ -166,12 +218,18 @@ async fn update(
     Ok(Json(sender_json(&updated)))
 }
 
-/// Refused with 409 `sender_in_use` while conversations reference the sender (see
+#[utoipa::path(delete, path = "/senders/{id}", tag = "senders", params(("id" = uuid::Uuid, Path, description = "The sender's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+        (status = 409, description = "`sender_in_use`: conversations keep it", body = ErrorBody),
+    ))]
+/// Deletes a sender. Refused with 409 `sender_in_use` while conversations reference the sender (see
 /// [`confab_storage::ConfigStore::delete_sender`]).
 async fn delete(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     match state.store.delete_sender(auth.workspace_id, id).await {

@@ -11,22 +11,33 @@
 //! sender is linked to is kept as unrouted and answered 200, like Meta's; a storage failure
 //! answers 500.
 
+use super::api_schemas::ErrorBody;
 use super::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::Router;
 use confab_channels::twilio::{SignatureError, EMPTY_TWIML, SIGNATURE_HEADER, TWIML_CONTENT_TYPE};
 use confab_engine::twilio_inbound::{self, TwilioAcceptError, TwilioRequest};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/twilio", post(receive)).route("/webhooks/twilio/status", post(receive))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive)).routes(routes!(receive_status))
 }
 
+/// A customer's WhatsApp message through Twilio (or a status callback), signed with
+/// `X-Twilio-Signature`.
+#[utoipa::path(post, path = "/webhooks/twilio", tag = "webhooks",
+    request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's form (`From`, `To`, `Body`, `MessageSid`, `MessageStatus`, …)"),
+    params(("X-Twilio-Signature" = Option<String>, Header, description = "Twilio's signature of the URL and form")),
+    responses(
+        (status = 200, description = "Stored; an empty TwiML `<Response/>`", content_type = "text/xml", body = String),
+        (status = 401, description = "The signature is missing, malformed or wrong", body = ErrorBody),
+        (status = 500, description = "Storing failed; Twilio retries", body = ErrorBody),
+    ))]
 async fn receive(
     State(state): State<AppState>,
     uri: Uri,
@@ -59,6 +70,24 @@ async fn receive(
             })?;
     tracing::info!(outcome = outcome.as_str(), "Twilio webhook accepted");
     Ok(([(header::CONTENT_TYPE, TWIML_CONTENT_TYPE)], EMPTY_TWIML))
+}
+
+/// Status callbacks for messages confab sent; handled like [`receive`], which also takes them.
+#[utoipa::path(post, path = "/webhooks/twilio/status", tag = "webhooks",
+    request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's form (`From`, `To`, `Body`, `MessageSid`, `MessageStatus`, …)"),
+    params(("X-Twilio-Signature" = Option<String>, Header, description = "Twilio's signature of the URL and form")),
+    responses(
+        (status = 200, description = "Stored; an empty TwiML `<Response/>`", content_type = "text/xml", body = String),
+        (status = 401, description = "The signature is missing, malformed or wrong", body = ErrorBody),
+        (status = 500, description = "Storing failed; Twilio retries", body = ErrorBody),
+    ))]
+async fn receive_status(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    receive(state, uri, headers, body).await
 }
 
 /// `public_url` (without a trailing `/`) followed by the request's path and query.

@@ -1,31 +1,45 @@
 //! `GET /api/v1/webhook-events?kind=event|unrouted|dead_letter&limit=`: the webhook payloads
 //! confab kept without acting on them, newest first — so nothing that arrived is invisible.
 
+use super::api_schemas::{self, ValidationErrorBody};
+use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use confab_domain::ValidationError;
 use confab_storage::WebhookEventKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhook-events", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// All kinds by default.
+    #[param(value_type = Option<api_schemas::WebhookEventKind>)]
     kind: Option<String>,
+    /// How many, newest first: 1 to 500 (default 50; out-of-range values are clamped).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// The webhook payloads confab kept without acting on them, newest first.
+#[utoipa::path(get, path = "/webhook-events", tag = "workspace", params(ListQuery), responses(
+    (status = 200, description = "The events", body = api_schemas::WebhookEventList),
+    (status = 422, description = "Invalid parameters", body = ValidationErrorBody),
+))]
 async fn list(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = query
         .kind

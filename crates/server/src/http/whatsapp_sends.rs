@@ -5,13 +5,14 @@
 //! `POST /api/v1/whatsapp/templates/send` (approved templates, any time). Sends are stored in
 //! the customer's conversation and queued for the outbox; the answer is 202 with their ids.
 
+use super::api_schemas::{self, ErrorBody, ValidationErrorBody};
 use super::json_body::ApiJson;
+use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use confab_domain::{
     Conversation, ConversationStatus, MessageKind, PhoneNumber, Provider, Role, Sender, SenderId, ServiceWindow,
     TemplateName, ValidationError, WorkspaceId,
@@ -20,24 +21,35 @@ use confab_storage::{ConversationFilter, NewMessage, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/whatsapp/session-status", get(session_status))
-        .route("/whatsapp/messages", post(send_message))
-        .route("/whatsapp/templates/send", post(send_template))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(session_status)).routes(routes!(send_message)).routes(routes!(send_template))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SessionQuery {
+    /// The business number's sender id.
+    #[param(value_type = uuid::Uuid, required)]
     sender_id: Option<String>,
+    /// The customer's number, E.164.
+    #[param(value_type = String, required, pattern = r"^\+[1-9][0-9]{7,14}$")]
     recipient: Option<String>,
 }
 
+/// Whether WhatsApp's 24-hour window with this customer is open. Read-only.
+#[utoipa::path(get, path = "/whatsapp/session-status", tag = "whatsapp", params(SessionQuery), responses(
+    (status = 200, description = "The session status", body = api_schemas::SessionStatus),
+    (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+    (status = 422, description = "Missing or invalid parameters", body = ValidationErrorBody),
+))]
 async fn session_status(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(q): Query<SessionQuery>,
+    ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let sender_id = q.sender_id.ok_or_else(|| ValidationError::new("sender_id", "sender_id is required"))?;
     let recipient = q.recipient.ok_or_else(|| ValidationError::new("recipient", "recipient is required"))?;
@@ -48,13 +60,25 @@ async fn session_status(
     Ok(Json(serde_json::to_value(window.session_status(OffsetDateTime::now_utc())).unwrap_or_default()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SendMessage {
+pub(super) struct SendMessage {
+    #[schema(format = Uuid)]
     sender_id: String,
+    /// The customer's number, E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     to: String,
+    #[schema(pattern = r"\S")]
     text: String,
 }
+
+/// A free-form message; refused outside the 24-hour window.
+#[utoipa::path(post, path = "/whatsapp/messages", tag = "whatsapp", request_body = SendMessage, responses(
+    (status = 202, description = "Queued for sending", body = api_schemas::Queued),
+    (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+    (status = 409, description = "`window_closed`: send a template; `details.session_status` says more", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 
 async fn send_message(
     State(state): State<AppState>,
@@ -83,20 +107,34 @@ async fn send_message(
     queue(&state, &conversation, &parts, now).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SendTemplate {
+pub(super) struct SendTemplate {
+    #[schema(format = Uuid)]
     sender_id: String,
+    /// The customer's number, E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     to: String,
+    /// Meta: the template's name; Twilio: its Content SID (`HX…`).
     template: String,
+    /// A template language code such as `en_US`.
+    #[schema(min_length = 1, max_length = 15, pattern = "^[A-Za-z_]+$")]
     language: String,
     /// Values for the body's `{{1}}`, `{{2}}`…
     #[serde(default)]
     parameters: Vec<String>,
     /// Meta's full `components` array, for header, button or media parameters; used as is
     /// instead of `parameters` when given.
+    #[schema(value_type = Option<Vec<Object>>)]
     components: Option<Value>,
 }
+
+/// An approved template, any time; stored in the customer's conversation.
+#[utoipa::path(post, path = "/whatsapp/templates/send", tag = "whatsapp", request_body = SendTemplate, responses(
+    (status = 202, description = "Queued for sending", body = api_schemas::Queued),
+    (status = 404, description = "No such sender in this workspace", body = ErrorBody),
+    (status = 422, description = "Invalid fields", body = ValidationErrorBody),
+))]
 
 async fn send_template(
     State(state): State<AppState>,

@@ -4,24 +4,42 @@
 //! call happens on this path. A storage failure answers 500 so Meta retries; retries are
 //! idempotent.
 
+use super::api_schemas::{ErrorBody, ValidationErrorBody};
+use super::query::ApiQuery;
 use super::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use axum::Router;
 use confab_channels::whatsapp::{
     verify_handshake, verify_signature, HandshakeError, HandshakeQuery, SignatureError, SIGNATURE_HEADER,
 };
 use confab_engine::whatsapp_inbound::{self, InboundPolicy};
 use time::{Duration, OffsetDateTime};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/whatsapp", get(handshake).post(receive))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(handshake, receive))
 }
 
-async fn handshake(State(state): State<AppState>, Query(query): Query<HandshakeQuery>) -> Result<String, ApiError> {
+/// Meta's verification handshake: echoes `hub.challenge` when `hub.verify_token` matches.
+#[utoipa::path(get, path = "/webhooks/whatsapp", tag = "webhooks",
+    params(
+        ("hub.mode" = Option<String>, Query, description = "`subscribe`"),
+        ("hub.verify_token" = Option<String>, Query, description = "CONFAB_WHATSAPP_VERIFY_TOKEN"),
+        ("hub.challenge" = Option<String>, Query, description = "Echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The challenge", content_type = "text/plain", body = String),
+        (status = 422, description = "The query cannot be read", body = ValidationErrorBody),
+        (status = 403, description = "The token or mode does not match, or none is configured", body = ErrorBody),
+    ))]
+
+async fn handshake(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<HandshakeQuery>,
+) -> Result<String, ApiError> {
     let expected = state.settings.whatsapp_verify_token.as_ref().map(|t| t.expose());
     verify_handshake(&query, expected).map_err(|err| {
         tracing::warn!(reason = %err, "WhatsApp webhook handshake refused");
@@ -34,6 +52,17 @@ async fn handshake(State(state): State<AppState>, Query(query): Query<HandshakeQ
     })
 }
 
+/// A webhook body signed by Meta (`X-Hub-Signature-256`).
+#[utoipa::path(post, path = "/webhooks/whatsapp", tag = "webhooks",
+    request_body(content = Object, description = "Meta's webhook payload"),
+    params(("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` HMAC of the body")),
+    responses(
+        (status = 200, description = "Stored"),
+        (status = 400, description = "The body cannot be read", body = ErrorBody),
+        (status = 401, description = "The signature is missing, malformed or wrong", body = ErrorBody),
+        (status = 403, description = "No app secret is configured", body = ErrorBody),
+        (status = 500, description = "Storing failed; Meta retries", body = ErrorBody),
+    ))]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
     let Some(secret) = state.settings.whatsapp_app_secret.as_ref().filter(|s| !s.is_empty()) else {
         tracing::warn!("WhatsApp webhook refused: CONFAB_WHATSAPP_APP_SECRET is not set");

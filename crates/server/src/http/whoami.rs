@@ -3,13 +3,18 @@
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/whoami", get(whoami))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(whoami))
 }
+
+/// The workspace and key of the presented API key.
+#[utoipa::path(get, path = "/whoami", tag = "workspace",
+    responses((status = 200, description = "The key's workspace", body = super::api_schemas::WhoAmI)))]
 
 async fn whoami(State(state): State<AppState>, auth: ApiKeyAuth) -> Result<Json<Value>, ApiError> {
     let workspace = state.store.get_workspace(auth.workspace_id).await?;
