@@ -79,3 +79,21 @@ async fn unknown_api_routes_are_json_404_and_request_ids_are_echoed() {
     assert_eq!(body["error"], "not_found");
     assert_eq!(body["request_id"], "trace-123");
 }
+
+/// Bodies over `max_body_bytes` are refused with 413 (JSON on the API), and nothing is stored.
+#[tokio::test]
+async fn oversize_bodies_are_refused_with_413() {
+    let responder = std::sync::Arc::new(confab_engine::offline_responder::OfflineResponder::new());
+    let app = spawn_app_with(Backend::Sqlite, responder, |s| s.max_body_bytes = 2048).await;
+    let key = app.api_key(app.workspace).await;
+    let big = serde_json::json!({ "name": "Desk", "system_prompt": "x".repeat(4096) });
+    let res = app.client.post(app.url("/api/v1/assistants")).bearer_auth(&key).json(&big).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "payload_too_large", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("max_body_bytes"));
+    assert!(app.store.list_assistants(app.workspace).await.unwrap().is_empty(), "nothing was stored");
+
+    let res = app.post_whatsapp(vec![b' '; 4096], Some("sha256=00")).await;
+    assert_eq!(res.status(), 413, "a webhook body over the limit is refused before its signature is read");
+}

@@ -85,6 +85,7 @@ impl From<ApiError> for PageError {
             ApiError::NotFound(what) => PageError::NotFound(what),
             ApiError::Forbidden(msg) | ApiError::Unauthorized(msg) => PageError::Forbidden(msg.into()),
             ApiError::BadRequest(msg) => PageError::Invalid(msg),
+            ApiError::PayloadTooLarge => PageError::Invalid("what was sent is larger than this server accepts".into()),
             ApiError::Validation(errors) => {
                 PageError::Invalid(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
             }

@@ -19,6 +19,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// The body is larger than `max_body_bytes`.
+    #[error("the body is too large")]
+    PayloadTooLarge,
     #[error("validation failed")]
     Validation(Vec<ValidationError>),
     #[error("{message}")]
@@ -59,6 +62,12 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(msg) => (StatusCode::FORBIDDEN, "forbidden", msg.to_string(), None),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None),
             ApiError::BadRequest(msg) => (StatusCode::BAD_REQUEST, "bad_request", msg.clone(), None),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than this server accepts (max_body_bytes / CONFAB_MAX_BODY_BYTES)".into(),
+                None,
+            ),
             ApiError::Validation(errors) => {
                 let fields: serde_json::Map<_, _> =
                     errors.iter().map(|e| (e.field.to_string(), json!(e.message))).collect();

@@ -1,11 +1,12 @@
 //! `ApiJson<T>`: a JSON request body whose rejections are answered in the API's error format
-//! (400 for a body that is not JSON, 422 for JSON of the wrong shape or with values the
+//! (413 for a body over `max_body_bytes`, 400 for a body that is not JSON, 422 for JSON of the wrong shape or with values the
 //! database cannot keep, see [`super::storable_input`]) instead of axum's text.
 
 use super::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::ValidationError;
 use serde::de::DeserializeOwned;
@@ -21,9 +22,14 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest(rejection.body_text())
+                }
+            })?;
         if let Some(bad) = super::storable_input::json_unstorable(&bytes) {
             let message = format!("{} {}", bad.field, bad.problem);
             return Err(ApiError::Validation(vec![ValidationError::new(leak_field(&bad.field), message)]));

@@ -189,6 +189,12 @@ fn add_common_errors(operation: &mut Operation) {
         }
         operation.responses.responses.entry(status.to_string()).or_insert_with(|| response.build().into());
     }
+    if operation.request_body.is_some() {
+        let too_large = ResponseBuilder::new()
+            .description("The body is larger than the server accepts (`max_body_bytes`)")
+            .content("application/json", error());
+        operation.responses.responses.entry("413".to_string()).or_insert_with(|| too_large.build().into());
+    }
 }
 
 /// The rendered document, built once per router.
