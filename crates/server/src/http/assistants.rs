@@ -347,7 +347,7 @@ async fn check_knowledge_bases(
 const MAX_KNOWLEDGE_BASES: usize = 20;
 
 fn parse_id(id: &str) -> Result<AssistantId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("assistant"))
+    super::path_param::resource_id(id, "assistant")
 }
 
 pub fn assistant_json(a: &Assistant) -> Value {

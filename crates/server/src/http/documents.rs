@@ -164,7 +164,7 @@ async fn delete(
 }
 
 fn parse_document_id(id: &str) -> Result<DocumentId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("document"))
+    super::path_param::resource_id(id, "document")
 }
 
 pub fn document_json(d: &Document) -> Value {

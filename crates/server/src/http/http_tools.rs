@@ -210,7 +210,7 @@ async fn delete(
 }
 
 fn parse_id(id: &str) -> Result<HttpToolId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("http tool"))
+    super::path_param::resource_id(id, "http tool")
 }
 
 fn name_taken(err: StoreError) -> ApiError {

@@ -200,7 +200,7 @@ async fn search(
 }
 
 pub(super) fn parse_knowledge_base_id(id: &str) -> Result<KnowledgeBaseId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("knowledge base"))
+    super::path_param::resource_id(id, "knowledge base")
 }
 
 pub fn knowledge_base_json(kb: &KnowledgeBase) -> Value {

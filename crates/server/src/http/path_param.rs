@@ -24,3 +24,9 @@ where
         }
     }
 }
+
+/// An id taken from the path. One that does not even parse names nothing in this workspace,
+/// so it is answered like an unknown one: 404 naming `what`.
+pub(crate) fn resource_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound(what))
+}

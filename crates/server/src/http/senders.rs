@@ -245,7 +245,7 @@ async fn delete(
 }
 
 fn parse_id(id: &str) -> Result<SenderId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound("sender"))
+    super::path_param::resource_id(id, "sender")
 }
 
 /// The store's "assistant not found" is the caller's `assistant_id` naming no live assistant
