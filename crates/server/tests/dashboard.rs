@@ -6,72 +6,12 @@
 mod support;
 
 use confab_domain::{ConversationStatus, ConversationType, Email, PhoneNumber, Role, UserRole};
-use confab_storage::{NewConversation, NewUser};
+use confab_storage::NewConversation;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
+use support::dashboard_visitor::{add_user, login, no_redirects, session_cookie, PASSWORD};
 use support::{spawn_app, spawn_app_on, Backend, TestApp};
 use time::OffsetDateTime;
-
-const PASSWORD: &str = "correct horse battery";
-
-/// A signed-in browser: the session cookie and the page's CSRF token.
-struct Visitor {
-    client: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-async fn add_user(app: &TestApp, email: &str, role: UserRole) {
-    let password_hash = confab_server::passwords::hash(PASSWORD).unwrap();
-    app.store
-        .create_user(NewUser { workspace_id: app.workspace, email: Email::parse(email).unwrap(), role, password_hash })
-        .await
-        .unwrap();
-}
-
-async fn login(app: &TestApp, email: &str, role: UserRole) -> Visitor {
-    add_user(app, email, role).await;
-    let client = no_redirects();
-    let response =
-        client.post(app.url("/login")).form(&[("email", email), ("password", PASSWORD)]).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = session_cookie(&response).expect("a session cookie");
-    let page = client.get(app.url("/conversations")).header(COOKIE, &cookie).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let csrf = csrf_of(&page.text().await.unwrap());
-    Visitor { client, cookie, csrf }
-}
-
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("confab_session=") && !v.starts_with("confab_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string())
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-    html[start..start + 64].to_string()
-}
-
-impl Visitor {
-    async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        self.client.get(app.url(path)).header(COOKIE, &self.cookie).send().await.unwrap()
-    }
-
-    async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
-        form.extend_from_slice(fields);
-        self.client.post(app.url(path)).header(COOKIE, &self.cookie).form(&form).send().await.unwrap()
-    }
-}
 
 async fn test_conversation(app: &TestApp, identifier: &str) -> confab_domain::Conversation {
     let assistant = app

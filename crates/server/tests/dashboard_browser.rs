@@ -1,7 +1,9 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven
 //! over W3C WebDriver): log in, filter the list, open a conversation, turn AI off, reply as an
-//! agent, download an export and check its rows, open the metrics. A screenshot of each page
-//! is saved under `$CARGO_TARGET_DIR/screenshots` (or `target/screenshots`).
+//! agent, download an export and check its rows, open the metrics; and, as an admin, build a
+//! knowledge base from a Markdown file and search it, add an HTTP tool, see the prices and the
+//! assistant form. A screenshot of each page is saved under `$CARGO_TARGET_DIR/screenshots`
+//! (or `target/screenshots`).
 //!
 //! Without chromedriver the test fails under `CI=true` and otherwise says why it skipped.
 
@@ -184,4 +186,117 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
 
     browser.quit().await;
     eprintln!("screenshots in {}", shots.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_builds_a_searchable_knowledge_base_in_chromium() {
+    if !chromedriver_available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let sender = app.meta_sender("106540352242923").await;
+    app.store
+        .create_user(NewUser {
+            workspace_id: app.workspace,
+            email: Email::parse("admin@example.com").unwrap(),
+            role: UserRole::Admin,
+            password_hash: confab_server::passwords::hash(PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let markdown = files.path().join("delivery.md");
+    std::fs::write(&markdown, "# Delivery\n\nWe deliver on Sundays between 10:00 and 14:00.\n\n# Returns\n\nReturns are free within 30 days.\n").unwrap();
+
+    let driver = webdriver::Driver::start().await;
+    let browser = driver.session().await;
+    let shots = screenshots_dir();
+    browser.goto(&app.url("/settings/knowledge")).await;
+    browser.type_into(&browser.wait_for("input[name=email]").await, "admin@example.com").await;
+    browser.type_into(&browser.wait_for("input[name=password]").await, PASSWORD).await;
+    browser.click(&browser.wait_for("#login-form button[type=submit]").await).await;
+
+    // create a knowledge base, read a Markdown file into the form, add it
+    browser.type_into(&browser.wait_for("#create-knowledge-base input[name=name]").await, "Shop FAQ").await;
+    browser.click(&browser.wait_for("#create-knowledge-base button[type=submit]").await).await;
+    let file_input = browser.wait_for("#document-file").await;
+    browser.type_into(&file_input, markdown.to_str().unwrap()).await;
+    let read = browser
+        .run_async(
+            "const done = arguments[arguments.length - 1];
+             const check = () => { const f = document.querySelector('#add-document');
+               if (f.content.value) { done([f.title.value, f.format.value, f.content.value]); } else { setTimeout(check, 20); } };
+             check();",
+            json!([]),
+        )
+        .await;
+    assert_eq!(read[0], "delivery", "the title comes from the file name");
+    assert_eq!(read[1], "md");
+    assert!(read[2].as_str().unwrap().contains("We deliver on Sundays"));
+    browser.click(&browser.wait_for("#add-document-button").await).await;
+    browser.wait_for("table#documents").await;
+    let kb = app.store.list_knowledge_bases(app.workspace).await.unwrap().remove(0);
+    let documents = app.store.list_documents(app.workspace, kb.id).await.unwrap();
+    assert_eq!((documents.len(), documents[0].title.as_str()), (1, "delivery"));
+    assert!(documents[0].chunk_count >= 2);
+
+    // try a question: the passage the assistant would find
+    browser.type_into(&browser.wait_for("#search-knowledge input[name=q]").await, "sunday delivery").await;
+    browser.click(&browser.wait_for("#search-button").await).await;
+    browser
+        .wait_until("the passages found", |html| {
+            html.contains("search-results") && html.contains("We deliver on Sundays")
+        })
+        .await;
+    browser.screenshot(&shots, "09-knowledge-base").await;
+    browser.click(&browser.wait_for(".tabs a[href='/settings/knowledge']").await).await;
+    browser.wait_for("table#knowledge-bases").await;
+    browser.screenshot(&shots, "10-knowledge").await;
+
+    // an HTTP tool: its header value is never shown again
+    browser.goto(&app.url("/settings/tools/new")).await;
+    browser.type_into(&browser.wait_for("#http-tool-form input[name=name]").await, "order_status").await;
+    browser
+        .type_into(
+            &browser.wait_for("#http-tool-form textarea[name=description]").await,
+            "Looks up an order by its number.",
+        )
+        .await;
+    browser
+        .type_into(
+            &browser.wait_for("#http-tool-form input[name=url]").await,
+            "https://shop.example.com/orders/{order_id}",
+        )
+        .await;
+    browser
+        .type_into(&browser.wait_for("#http-tool-form textarea[name=headers]").await, "Authorization: Bearer s3cret")
+        .await;
+    browser
+        .type_into(
+            &browser.wait_for("#http-tool-form textarea[name=parameters]").await,
+            r#"{"type": "object", "properties": {"order_id": {"type": "string"}}}"#,
+        )
+        .await;
+    browser.screenshot(&shots, "11-tool-form").await;
+    browser.click(&browser.wait_for("#save-tool").await).await;
+    browser.wait_for("table#http-tools").await;
+    assert!(!browser.source().await.contains("s3cret"));
+    browser.screenshot(&shots, "12-tools").await;
+
+    // the prices, and the assistant form with the knowledge base and the tool to tick
+    browser.click(&browser.wait_for(".tabs a[href='/settings/prices']").await).await;
+    browser.wait_for("table#model-prices").await;
+    browser.screenshot(&shots, "13-prices").await;
+    browser.goto(&app.url(&format!("/settings/assistants/{}/edit", sender.assistant_id))).await;
+    browser.wait_for("#assistant-form input[name=tools][value=order_status]").await;
+    browser
+        .click(&browser.wait_for(&format!("#assistant-form input[name=knowledge_base_ids][value='{}']", kb.id)).await)
+        .await;
+    browser.screenshot(&shots, "14-assistant-form").await;
+    browser.click(&browser.wait_for("#save-assistant").await).await;
+    browser.wait_for("button.test-chat").await;
+    let assistant = app.store.get_assistant(app.workspace, sender.assistant_id).await.unwrap();
+    assert_eq!(assistant.knowledge_base_ids, [kb.id]);
+
+    browser.quit().await;
 }

@@ -17,12 +17,17 @@ mod conversation_page;
 mod conversations_page;
 mod csrf;
 mod display;
+mod form_errors;
+mod form_pairs;
+mod http_tools_page;
+mod knowledge_page;
 mod list_params;
 mod live;
 mod login;
 mod login_throttle;
 mod metrics_page;
 mod page;
+mod prices_page;
 mod senders_page;
 pub mod session;
 pub mod setup;
@@ -57,6 +62,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))
         .route("/settings/api-keys/{id}/revoke", post(api_keys_page::revoke))
         .route("/settings/users", get(users_page::show).post(users_page::add))
+        .route("/settings/knowledge", get(knowledge_page::list).post(knowledge_page::create))
+        .route("/settings/knowledge/{id}", get(knowledge_page::show).post(knowledge_page::rename))
+        .route("/settings/knowledge/{id}/delete", post(knowledge_page::delete))
+        .route("/settings/knowledge/{id}/documents", post(knowledge_page::add_document))
+        .route("/settings/knowledge/{id}/documents/{document_id}/delete", post(knowledge_page::delete_document))
+        .route("/settings/tools", get(http_tools_page::list).post(http_tools_page::create))
+        .route("/settings/tools/new", get(http_tools_page::new))
+        .route("/settings/tools/{id}", post(http_tools_page::update))
+        .route("/settings/tools/{id}/edit", get(http_tools_page::edit))
+        .route("/settings/tools/{id}/delete", post(http_tools_page::delete))
+        .route("/settings/prices", get(prices_page::show).post(prices_page::save))
+        .route("/settings/prices/reset", post(prices_page::reset))
         .route("/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
     Router::new()

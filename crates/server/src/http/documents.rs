@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::knowledge::parse_document_title;
-use confab_domain::{Document, DocumentFormat, DocumentId};
+use confab_domain::{Document, DocumentFormat, DocumentId, KnowledgeBaseId, WorkspaceId};
 use confab_engine::chunking::chunk_document;
 use confab_storage::NewDocument;
 use serde::Deserialize;
@@ -33,15 +33,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// every missing one at once).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct DocumentBody {
+pub(crate) struct DocumentBody {
     /// 1 to 200 characters.
     #[schema(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
-    title: Option<String>,
+    pub(crate) title: Option<String>,
     #[schema(required = true, value_type = api_schemas::DocumentFormat)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// The text, at most 1 MiB.
     #[schema(required = true, min_length = 1, max_length = 1048576, pattern = r"\S")]
-    content: Option<String>,
+    pub(crate) content: Option<String>,
 }
 
 /// Adds a document: split into passages and searchable when the call returns.
@@ -59,6 +59,18 @@ async fn create(
     ApiJson(body): ApiJson<DocumentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let kb_id = parse_knowledge_base_id(&kb_id)?;
+    let document = add_in(&state, auth.workspace_id, kb_id, body).await?;
+    Ok((StatusCode::CREATED, Json(document_json(&document))))
+}
+
+/// Checks `body` and adds the document to knowledge base `kb_id` of `workspace_id`, split into
+/// passages (also the dashboard's knowledge page).
+pub(crate) async fn add_in(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    kb_id: KnowledgeBaseId,
+    body: DocumentBody,
+) -> Result<Document, ApiError> {
     let mut errors = FieldErrors::default();
     let title = match body.title {
         Some(title) => errors.check(parse_document_title(&title)),
@@ -97,17 +109,16 @@ async fn create(
         }
     };
     // not found before validation errors, as everywhere
-    state.store.get_knowledge_base(auth.workspace_id, kb_id).await?;
+    state.store.get_knowledge_base(workspace_id, kb_id).await?;
     errors.finish()?;
     let (Some(title), Some(format), Some(content)) = (title, format, content) else {
         return Err(ApiError::BadRequest("invalid document".into()));
     };
     let chunks = chunk_document(format, &content);
-    let document = state
+    Ok(state
         .store
-        .add_document(auth.workspace_id, NewDocument { knowledge_base_id: kb_id, title, format, content, chunks })
-        .await?;
-    Ok((StatusCode::CREATED, Json(document_json(&document))))
+        .add_document(workspace_id, NewDocument { knowledge_base_id: kb_id, title, format, content, chunks })
+        .await?)
 }
 
 /// A knowledge base's documents (without their text).
@@ -163,7 +174,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_document_id(id: &str) -> Result<DocumentId, ApiError> {
+pub(crate) fn parse_document_id(id: &str) -> Result<DocumentId, ApiError> {
     super::path_param::resource_id(id, "document")
 }
 

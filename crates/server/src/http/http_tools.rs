@@ -34,26 +34,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// parameters and a 10 s timeout by default) and `PATCH` (every field optional).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct HttpToolBody {
+pub(crate) struct HttpToolBody {
     /// What the model calls it: 1 to 64 letters, digits, `_` or `-`, not a built-in tool's name.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// When to call it, for the model: 1 to 1000 characters.
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
-    description: Option<String>,
+    pub(crate) description: Option<String>,
     #[schema(value_type = Option<api_schemas::HttpMethod>)]
-    method: Option<String>,
+    pub(crate) method: Option<String>,
     /// `http://` or `https://`, at most 2048 characters; `{name}` is filled with the argument
     /// of that name (which `parameters` must declare).
     #[schema(max_length = 2048, pattern = r"^https?://[^/?#{}@\s]+[^#\s]*$")]
-    url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Sent with every call (at most 20); write-only. A `PATCH` that gives them replaces them all.
-    headers: Option<BTreeMap<String, String>>,
+    pub(crate) headers: Option<BTreeMap<String, String>>,
     /// A JSON Schema object of the tool's arguments (`{"type": "object", "properties": …}`).
     #[schema(value_type = Option<Object>)]
-    parameters: Option<Value>,
+    pub(crate) parameters: Option<Value>,
     #[schema(minimum = 1, maximum = 30)]
-    timeout_secs: Option<i64>,
+    pub(crate) timeout_secs: Option<i64>,
 }
 
 /// The body of `POST`, for the document: `HttpToolBody` with name, description and url
@@ -107,6 +107,17 @@ async fn create(
     auth: ApiKeyAuth,
     ApiJson(body): ApiJson<HttpToolBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let tool = create_in(&state, auth.workspace_id, body).await?;
+    Ok((StatusCode::CREATED, Json(http_tool_json(&tool))))
+}
+
+/// Checks `body` (name, description and url required) and creates the tool in `workspace_id`
+/// (also the dashboard's tools page).
+pub(crate) async fn create_in(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    body: HttpToolBody,
+) -> Result<HttpTool, ApiError> {
     let mut errors = FieldErrors::default();
     let required =
         [("name", body.name.is_some()), ("description", body.description.is_some()), ("url", body.url.is_some())];
@@ -131,8 +142,7 @@ async fn create(
     };
     errors.check(definition.check());
     errors.finish()?;
-    let tool = state.store.create_http_tool(auth.workspace_id, definition).await.map_err(name_taken)?;
-    Ok((StatusCode::CREATED, Json(http_tool_json(&tool))))
+    state.store.create_http_tool(workspace_id, definition).await.map_err(name_taken)
 }
 
 /// The workspace's HTTP tools.
@@ -174,10 +184,21 @@ async fn update(
     ApiJson(body): ApiJson<HttpToolBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    Ok(Json(http_tool_json(&update_in(&state, auth.workspace_id, id, body).await?)))
+}
+
+/// Checks the fields `body` gives and changes them on tool `id` of `workspace_id` (also the
+/// dashboard's tools page).
+pub(crate) async fn update_in(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    id: HttpToolId,
+    body: HttpToolBody,
+) -> Result<HttpTool, ApiError> {
     let mut errors = FieldErrors::default();
     let changes = body.parse(&mut errors);
     errors.finish()?;
-    let current = state.store.get_http_tool(auth.workspace_id, id).await?.definition;
+    let current = state.store.get_http_tool(workspace_id, id).await?.definition;
     let definition = HttpToolDefinition {
         name: changes.name.unwrap_or(current.name),
         description: changes.description.unwrap_or(current.description),
@@ -188,8 +209,7 @@ async fn update(
         timeout: changes.timeout.unwrap_or(current.timeout),
     };
     definition.check()?;
-    let tool = state.store.update_http_tool(auth.workspace_id, id, definition).await.map_err(name_taken)?;
-    Ok(Json(http_tool_json(&tool)))
+    state.store.update_http_tool(workspace_id, id, definition).await.map_err(name_taken)
 }
 
 /// Deletes an HTTP tool (assistants that enable it no longer get it).
@@ -209,7 +229,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_id(id: &str) -> Result<HttpToolId, ApiError> {
+pub(crate) fn parse_id(id: &str) -> Result<HttpToolId, ApiError> {
     super::path_param::resource_id(id, "http tool")
 }
 

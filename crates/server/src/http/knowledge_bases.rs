@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::knowledge::parse_knowledge_base_name;
-use confab_domain::{KnowledgeBase, KnowledgeBaseId, Passage};
+use confab_domain::{KnowledgeBase, KnowledgeBaseId, Passage, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -63,17 +63,19 @@ pub(super) struct SearchQuery {
     limit: Option<String>,
 }
 
-impl KnowledgeBaseBody {
-    /// The checked name; a missing one is an error (both create and rename need it).
-    fn name(self, errors: &mut FieldErrors) -> Option<String> {
-        match self.name {
-            Some(name) => errors.check(parse_knowledge_base_name(&name)),
-            None => {
-                errors.push("name", "name is required");
-                None
-            }
+/// The checked name of a knowledge base; a missing one is an error (both create and rename
+/// need it). Also the dashboard's knowledge page.
+pub(crate) fn checked_name(name: Option<String>) -> Result<String, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = match name {
+        Some(name) => errors.check(parse_knowledge_base_name(&name)),
+        None => {
+            errors.push("name", "name is required");
+            None
         }
-    }
+    };
+    errors.finish()?;
+    name.ok_or_else(|| ApiError::BadRequest("invalid knowledge base".into()))
 }
 
 /// Creates a knowledge base.
@@ -87,10 +89,7 @@ async fn create(
     auth: ApiKeyAuth,
     ApiJson(body): ApiJson<KnowledgeBaseBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let mut errors = FieldErrors::default();
-    let name = body.name(&mut errors);
-    errors.finish()?;
-    let name = name.ok_or_else(|| ApiError::BadRequest("invalid knowledge base".into()))?;
+    let name = checked_name(body.name)?;
     let kb = state.store.create_knowledge_base(auth.workspace_id, &name).await?;
     Ok((StatusCode::CREATED, Json(knowledge_base_json(&kb))))
 }
@@ -134,10 +133,7 @@ async fn rename(
     ApiJson(body): ApiJson<KnowledgeBaseBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_knowledge_base_id(&id)?;
-    let mut errors = FieldErrors::default();
-    let name = body.name(&mut errors);
-    errors.finish()?;
-    let name = name.ok_or_else(|| ApiError::BadRequest("invalid knowledge base".into()))?;
+    let name = checked_name(body.name)?;
     Ok(Json(knowledge_base_json(&state.store.rename_knowledge_base(auth.workspace_id, id, &name).await?)))
 }
 
@@ -174,12 +170,25 @@ async fn search(
     ApiQuery(params): ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_knowledge_base_id(&id)?;
+    let passages = search_in(&state, auth.workspace_id, id, params.q, params.limit).await?;
+    Ok(Json(json!({ "items": passages.iter().map(passage_json).collect::<Vec<_>>() })))
+}
+
+/// Checks a search's question and limit (both as given) and runs it on one knowledge base of
+/// `workspace_id` (also the dashboard's search box).
+pub(crate) async fn search_in(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    id: KnowledgeBaseId,
+    q: Option<String>,
+    limit: Option<String>,
+) -> Result<Vec<Passage>, ApiError> {
     let mut errors = FieldErrors::default();
-    let query = params.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    let query = q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
     if query.is_none() {
         errors.push("q", "q is required: the question or keywords to search for");
     }
-    let limit = match params.limit {
+    let limit = match limit {
         None => Some(DEFAULT_SEARCH_LIMIT),
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_SEARCH_LIMIT).contains(&n) => Some(n),
@@ -190,16 +199,15 @@ async fn search(
         },
     };
     // not found before validation errors: the id is the first thing a caller gets wrong
-    state.store.get_knowledge_base(auth.workspace_id, id).await?;
+    state.store.get_knowledge_base(workspace_id, id).await?;
     errors.finish()?;
     let (Some(query), Some(limit)) = (query, limit) else {
         return Err(ApiError::BadRequest("invalid search".into()));
     };
-    let passages = state.store.search_knowledge(auth.workspace_id, &[id], &query, limit).await?;
-    Ok(Json(json!({ "items": passages.iter().map(passage_json).collect::<Vec<_>>() })))
+    Ok(state.store.search_knowledge(workspace_id, &[id], &query, limit).await?)
 }
 
-pub(super) fn parse_knowledge_base_id(id: &str) -> Result<KnowledgeBaseId, ApiError> {
+pub(crate) fn parse_knowledge_base_id(id: &str) -> Result<KnowledgeBaseId, ApiError> {
     super::path_param::resource_id(id, "knowledge base")
 }
 

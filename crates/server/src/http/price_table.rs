@@ -28,7 +28,9 @@ fn table_json(table: &PriceTable, customized: bool) -> Json<Value> {
     Json(body)
 }
 
-async fn in_force(state: &AppState, workspace_id: WorkspaceId) -> Result<(PriceTable, bool), ApiError> {
+/// The table in force in `workspace_id` and whether it is the workspace's own (also the
+/// dashboard's prices page).
+pub(crate) async fn in_force(state: &AppState, workspace_id: WorkspaceId) -> Result<(PriceTable, bool), ApiError> {
     Ok(match confab_engine::workspace_prices::load(state.store.as_ref(), workspace_id).await? {
         Some(table) => (table, true),
         None => (PriceTable::default(), false),
@@ -73,10 +75,20 @@ async fn replace(
         models: body.models.unwrap_or(defaults.models),
         channel_fees: body.channel_fees.unwrap_or(defaults.channel_fees),
     };
-    table.validate().map_err(ApiError::Validation)?;
-    let stored = serde_json::to_value(&table).map_err(|e| ApiError::Internal(e.into()))?;
-    state.store.set_price_table(auth.workspace_id, &stored).await?;
+    replace_in(&state, auth.workspace_id, &table).await?;
     Ok(table_json(&table, true))
+}
+
+/// Checks `table` and stores it as `workspace_id`'s own (also the dashboard's prices page).
+pub(crate) async fn replace_in(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    table: &PriceTable,
+) -> Result<(), ApiError> {
+    table.validate().map_err(ApiError::Validation)?;
+    let stored = serde_json::to_value(table).map_err(|e| ApiError::Internal(e.into()))?;
+    state.store.set_price_table(workspace_id, &stored).await?;
+    Ok(())
 }
 
 /// Goes back to the built-in defaults.
