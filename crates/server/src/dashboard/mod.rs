@@ -23,9 +23,12 @@ mod login;
 mod login_throttle;
 mod metrics_page;
 mod page;
+mod sender_form;
 mod senders_page;
 pub mod session;
 pub mod setup;
+mod template_picker;
+mod templates_page;
 mod users_page;
 
 use crate::state::AppState;
@@ -57,6 +60,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/settings/api-keys", get(api_keys_page::show).post(api_keys_page::create))
         .route("/settings/api-keys/{id}/revoke", post(api_keys_page::revoke))
         .route("/settings/users", get(users_page::show).post(users_page::add))
+        .route("/conversations/{id}/template", post(template_picker::send))
+        .route("/settings/templates", get(templates_page::show).post(templates_page::add))
+        .route("/settings/templates/{id}/delete", post(templates_page::delete))
+        .route("/settings/users/{id}/role", post(users_page::set_role))
+        .route("/settings/senders/new", get(sender_form::new))
+        .route("/settings/senders/{id}/edit", get(sender_form::edit))
+        .route("/settings/senders/{id}", post(sender_form::update))
+        .route("/settings/senders", post(sender_form::create))
         .route("/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
     Router::new()

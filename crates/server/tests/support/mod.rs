@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod visitor;
+
 use confab_domain::{ApiKeySecret, PhoneNumber, Provider, Secret, Sender, SenderStatus, WorkspaceId};
 use confab_server::config::Settings;
 use confab_server::http;
