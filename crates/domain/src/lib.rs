@@ -51,7 +51,9 @@ pub use parameter_schema::ParameterSchema;
 pub use phone::PhoneNumber;
 pub use secret::Secret;
 pub use sender::{Sender, SenderStatus};
-pub use template::{Template, TemplateCategory, TemplateName, TemplateStatus};
+pub use template::{
+    parameter_count, parse_template_language, Template, TemplateCategory, TemplateName, TemplateStatus,
+};
 pub use tool::{ToolCall, ToolName};
 pub use user::{Email, User, UserRole};
 pub use validation::ValidationError;

@@ -47,6 +47,15 @@ impl fmt::Debug for TemplateName {
     }
 }
 
+/// A template language code as Meta names them (`en`, `en_US`, `pt_BR`): letters and
+/// underscores, at most 15.
+pub fn parse_template_language(raw: &str) -> Result<String, ValidationError> {
+    if raw.is_empty() || raw.len() > 15 || !raw.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') {
+        return Err(ValidationError::new("language", "language is a template language code such as en_US or es"));
+    }
+    Ok(raw.to_string())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TemplateCategory {
@@ -55,6 +64,27 @@ pub enum TemplateCategory {
     Authentication,
 }
 
+impl TemplateCategory {
+    pub const ALL: [Self; 3] = [Self::Marketing, Self::Utility, Self::Authentication];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Marketing => "MARKETING",
+            Self::Utility => "UTILITY",
+            Self::Authentication => "AUTHENTICATION",
+        }
+    }
+
+    /// Meta's spelling, in any case.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(raw.trim()))
+            .ok_or_else(|| ValidationError::new("category", "category is one of MARKETING, UTILITY or AUTHENTICATION"))
+    }
+}
+
+/// Where Meta's review of a template stands. Only approved templates can be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TemplateStatus {
@@ -63,6 +93,36 @@ pub enum TemplateStatus {
     Rejected,
     Paused,
     Disabled,
+}
+
+impl TemplateStatus {
+    pub const ALL: [Self; 5] = [Self::Approved, Self::Pending, Self::Rejected, Self::Paused, Self::Disabled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+            Self::Paused => "PAUSED",
+            Self::Disabled => "DISABLED",
+        }
+    }
+
+    /// Meta's spelling, in any case.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(raw.trim())).ok_or_else(|| {
+            ValidationError::new("status", "status is one of APPROVED, PENDING, REJECTED, PAUSED or DISABLED")
+        })
+    }
+
+    /// The status a `message_template_status_update` webhook's `event` means, if confab tracks
+    /// it (`REINSTATED`: approved again; `FLAGGED` and others change nothing here).
+    pub fn from_meta_event(event: &str) -> Option<Self> {
+        match event {
+            "REINSTATED" => Some(Self::Approved),
+            other => Self::parse(other).ok(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -76,6 +136,27 @@ pub struct Template {
     pub status: TemplateStatus,
     /// Meta's `components` array, with `{{n}}` parameters in the texts.
     pub components: serde_json::Value,
+}
+
+impl Template {
+    /// The text of the `BODY` component, with its `{{n}}` parameters; empty when it has none.
+    pub fn body_text(&self) -> &str {
+        self.components
+            .as_array()
+            .and_then(|components| {
+                components.iter().find(|c| {
+                    c.get("type").and_then(serde_json::Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("body"))
+                })
+            })
+            .and_then(|body| body.get("text"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Meta's `components` for a template whose only component is a body text.
+    pub fn body_components(text: &str) -> serde_json::Value {
+        serde_json::json!([{ "type": "BODY", "text": text }])
+    }
 }
 
 /// How many `{{n}}` parameters a template text expects (the highest n).
@@ -107,5 +188,20 @@ mod tests {
         assert!(TemplateName::parse("").is_err());
         assert_eq!(parameter_count("Hi {{1}}, your order {{2}} ships {{ 3 }}"), 3);
         assert_eq!(parameter_count("no params {{"), 0);
+        assert_eq!(TemplateStatus::parse("approved").unwrap(), TemplateStatus::Approved);
+        assert_eq!(TemplateStatus::from_meta_event("REINSTATED"), Some(TemplateStatus::Approved));
+        assert_eq!(TemplateStatus::from_meta_event("FLAGGED"), None);
+        assert_eq!(TemplateCategory::parse("Utility").unwrap(), TemplateCategory::Utility);
+        assert!(parse_template_language("en_US").is_ok() && parse_template_language("en-US").is_err());
+        let template = Template {
+            id: TemplateId::new(),
+            workspace_id: WorkspaceId::new(),
+            name: TemplateName::parse("hello").unwrap(),
+            language: "en".into(),
+            category: TemplateCategory::Utility,
+            status: TemplateStatus::Approved,
+            components: Template::body_components("Hi {{1}}"),
+        };
+        assert_eq!(template.body_text(), "Hi {{1}}");
     }
 }

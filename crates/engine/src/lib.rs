@@ -9,6 +9,7 @@
 pub mod channel_client;
 pub mod chunking;
 pub mod clock;
+pub mod delivery_events;
 pub mod extraction;
 pub mod inactivity;
 pub mod ingest_batcher;

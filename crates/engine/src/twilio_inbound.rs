@@ -46,7 +46,7 @@ pub enum TwilioOutcome {
     /// A message whose `MessageSid` was seen before: nothing changed.
     MessageDuplicate,
     /// A status applied to the message it names (it only moves forward).
-    StatusApplied,
+    StatusApplied(crate::delivery_events::DeliveryChanged),
     /// This status of this message was seen before: nothing changed.
     StatusDuplicate,
     /// A status for a message confab does not know (yet): recorded all the same.
@@ -64,7 +64,7 @@ impl TwilioOutcome {
         match self {
             Self::MessageStored { .. } => "message_stored",
             Self::MessageDuplicate => "message_duplicate",
-            Self::StatusApplied => "status_applied",
+            Self::StatusApplied(_) => "status_applied",
             Self::StatusDuplicate => "status_duplicate",
             Self::StatusUnknownMessage => "status_unknown_message",
             Self::EventKept => "event_kept",
@@ -181,9 +181,15 @@ pub async fn accept(
                         // Twilio's callbacks carry no price; its fees are not charged per status
                         fee: None,
                     };
+                    let workspace_id = update.workspace_id;
                     let outcome = store.apply_statuses(&[update], now).await?.into_iter().next();
                     Ok(match outcome {
-                        Some(StatusOutcome::Applied { .. }) => TwilioOutcome::StatusApplied,
+                        Some(StatusOutcome::Applied { conversation_id, .. }) => {
+                            TwilioOutcome::StatusApplied(crate::delivery_events::DeliveryChanged {
+                                workspace_id,
+                                conversation_id,
+                            })
+                        }
                         Some(StatusOutcome::Duplicate) => TwilioOutcome::StatusDuplicate,
                         Some(StatusOutcome::UnknownMessage) | None => TwilioOutcome::StatusUnknownMessage,
                     })

@@ -9,10 +9,12 @@
 
 use crate::ingest_batcher::IngestSink;
 use confab_assistant::PriceTable;
-use confab_channels::whatsapp::{parse_webhook, EchoMessage, InboundWhatsappMessage, WebhookBatch};
+use confab_channels::whatsapp::{
+    parse_webhook, EchoMessage, InboundWhatsappMessage, TemplateStatusUpdate, WebhookBatch,
+};
 use confab_domain::{
     Assistant, AssistantId, ConversationType, CustomerIdentity, InboundMessage, IngestOutcome, MessageKind,
-    PhoneNumber, Provider, Role, Sender, WorkspaceId,
+    PhoneNumber, Provider, Role, Sender, TemplateName, TemplateStatus, WorkspaceId,
 };
 use confab_storage::{NewWebhookEvent, StatusInput, StatusOutcome, Store, StoreError, WebhookEventKind};
 use std::collections::{BTreeMap, HashMap};
@@ -50,8 +52,10 @@ async fn price_billable_statuses(store: &dyn Store, statuses: &mut [StatusInput]
 }
 
 /// What one webhook POST led to, for logs and metrics (no message content, no phone numbers).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AcceptSummary {
+    /// Conversations whose messages' delivery status was applied, for live pages.
+    pub deliveries_changed: Vec<crate::delivery_events::DeliveryChanged>,
     pub messages_stored: usize,
     pub messages_duplicate: usize,
     pub stale: usize,
@@ -59,6 +63,8 @@ pub struct AcceptSummary {
     pub statuses_duplicate: usize,
     pub statuses_unknown_message: usize,
     pub events_kept: usize,
+    /// Known templates whose review status a `message_template_status_update` changed.
+    pub templates_updated: usize,
     pub unrouted: usize,
     pub dead_letters: usize,
 }
@@ -146,7 +152,9 @@ pub async fn accept(
     }
     if !statuses.is_empty() {
         price_billable_statuses(store, &mut statuses).await?;
-        for outcome in store.apply_statuses(&statuses, now).await? {
+        let outcomes = store.apply_statuses(&statuses, now).await?;
+        summary.deliveries_changed = crate::delivery_events::changed_by(&statuses, &outcomes);
+        for outcome in outcomes {
             match outcome {
                 StatusOutcome::Applied { .. } => summary.statuses_applied += 1,
                 StatusOutcome::Duplicate => summary.statuses_duplicate += 1,
@@ -157,6 +165,9 @@ pub async fn accept(
 
     for other in &batch.other_events {
         let workspace_id = routes.workspace_of(other.phone_number_id.as_deref(), policy.default_workspace);
+        if let Some(update) = TemplateStatusUpdate::from_event(other) {
+            summary.templates_updated += usize::from(apply_template_status(store, workspace_id, &update).await?);
+        }
         events.push(kept_event(
             workspace_id,
             &other.field,
@@ -225,6 +236,26 @@ pub async fn accept(
         store.record_webhook_events(&events, now).await?;
     }
     Ok(summary)
+}
+
+/// Sets the status of the workspace's template this review result names; whether a known
+/// template changed. Templates are per business account and the event names no number, so it
+/// applies in the workspace that keeps account events (the default one). The event itself is
+/// kept as well, for inspection.
+async fn apply_template_status(
+    store: &dyn Store,
+    workspace_id: WorkspaceId,
+    update: &TemplateStatusUpdate,
+) -> Result<bool, StoreError> {
+    let (Some(status), Ok(name)) = (TemplateStatus::from_meta_event(&update.event), TemplateName::parse(&update.name))
+    else {
+        return Ok(false);
+    };
+    let changed = store.set_template_status(workspace_id, &name, &update.language, status).await?;
+    if let Some(template) = &changed {
+        tracing::info!(template_id = %template.id, status = status.as_str(), "template status updated by Meta");
+    }
+    Ok(changed.is_some())
 }
 
 /// The sender and assistant behind each phone-number id of a batch, looked up once each.

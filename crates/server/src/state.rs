@@ -19,6 +19,8 @@ pub struct AppState {
     pub turn_wake: Arc<tokio::sync::Notify>,
     /// Each committed turn's conversation: API callers wait here for their reply.
     pub turn_committed: tokio::sync::broadcast::Sender<confab_domain::ConversationId>,
+    /// Conversations whose delivery statuses the webhooks applied: live dashboard pages refresh.
+    pub deliveries: confab_engine::delivery_events::DeliveryEvents,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             turn_wake: Arc::new(tokio::sync::Notify::new()),
             turn_committed: tokio::sync::broadcast::channel(1024).0,
+            deliveries: confab_engine::delivery_events::channel(1024),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven
 //! over W3C WebDriver): log in, filter the list, open a conversation, turn AI off, reply as an
-//! agent, download an export and check its rows, open the metrics; and, as an admin, build a
-//! knowledge base from a Markdown file and search it, add an HTTP tool, see the prices and the
-//! assistant form. A screenshot of each page is saved under `$CARGO_TARGET_DIR/screenshots`
-//! (or `target/screenshots`).
+//! agent, download an export and check its rows, open the metrics, and send an approved
+//! template where the WhatsApp window has closed; and, as an admin, build a knowledge base from
+//! a Markdown file and search it, add an HTTP tool, see the prices and the assistant form. A
+//! screenshot of each page is saved under `$CARGO_TARGET_DIR/screenshots` (or
+//! `target/screenshots`).
 //!
 //! Without chromedriver the test fails under `CI=true` and otherwise says why it skipped.
 
@@ -13,9 +14,10 @@ mod support;
 mod webdriver;
 
 use confab_domain::{
-    ConversationType, CustomerIdentity, Email, InboundMessage, MessageKind, PhoneNumber, Role, UserRole,
+    ConversationType, CustomerIdentity, Email, InboundMessage, MessageKind, PhoneNumber, Role, Template,
+    TemplateCategory, TemplateName, TemplateStatus, UserRole,
 };
-use confab_storage::{NewConversation, NewUser};
+use confab_storage::{NewConversation, NewUser, TemplateDefinition};
 use serde_json::json;
 use std::path::PathBuf;
 use support::spawn_app;
@@ -183,6 +185,47 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
     browser.click(&browser.wait_for(".tabs a[href='/settings/senders']").await).await;
     browser.wait_for("table#senders").await;
     browser.screenshot(&shots, "08-senders").await;
+
+    // a conversation whose window closed: the reply box gives way to the template picker
+    let order_update = app
+        .store
+        .upsert_template(
+            app.workspace,
+            TemplateDefinition {
+                name: TemplateName::parse("order_update").unwrap(),
+                language: "en_US".into(),
+                category: TemplateCategory::Utility,
+                status: TemplateStatus::Approved,
+                components: Template::body_components("Hi {{1}}, your order has shipped."),
+            },
+        )
+        .await
+        .unwrap();
+    let yesterday = OffsetDateTime::now_utc() - time::Duration::hours(25);
+    let mut from_bea = inbound_from_ana("wamid.browser-bea", "Any news on my order?");
+    from_bea.customer = CustomerIdentity::Whatsapp {
+        wa_id: Some(PhoneNumber::parse("+15551230002").unwrap()),
+        business_scoped_user_id: None,
+    };
+    from_bea.customer_name = Some("Bea".into());
+    from_bea.sent_at = yesterday;
+    let stored = app.store.ingest(&[from_bea], yesterday).await.unwrap();
+    let confab_domain::IngestOutcome::Stored { conversation_id: bea, .. } = stored[0] else {
+        panic!("Bea's message is stored: {stored:?}");
+    };
+    browser.goto(&app.url(&format!("/conversations/{bea}"))).await;
+    browser.wait_for("#template-picker").await;
+    assert!(browser.source().await.contains("closed since"), "the reason says since when");
+    assert!(browser.find_all("#reply-form").await.is_empty(), "no free-form reply box");
+    browser.type_into(&browser.wait_for("#template-order_update-en_US input[name=parameter]").await, "Bea").await;
+    browser.screenshot(&shots, "09-template-picker").await;
+    browser.click(&browser.wait_for("#template-order_update-en_US button.send-template").await).await;
+    browser.wait_until("the sent template", |html| html.contains("[template order_update (en_US)] Bea")).await;
+    let sent = app.store.list_messages(app.workspace, bea, None, 10).await.unwrap();
+    let last = sent.last().unwrap();
+    assert_eq!((last.role, last.kind), (Role::Agent, MessageKind::Template));
+    assert_eq!(last.payload["template"]["name"], order_update.name.as_str());
+    browser.screenshot(&shots, "10-template-sent").await;
 
     browser.quit().await;
     eprintln!("screenshots in {}", shots.display());

@@ -20,6 +20,7 @@ mod seed;
 mod sessions;
 pub mod sqlite;
 mod store;
+mod templates;
 mod values;
 
 pub use booking_store::{BookingStore, NewBooking, BOOKING_SLOT_TAKEN};
@@ -33,6 +34,7 @@ pub use precision::to_stored_precision;
 pub use seed::{SeedBatch, SeedConversation, SeedCustomer, SeedMessage, SeedStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use store::*;
+pub use templates::{TemplateDefinition, TemplateStore};
 
 use std::sync::Arc;
 

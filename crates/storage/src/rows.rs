@@ -57,6 +57,15 @@ pub(crate) fn user(row: &impl RowExt) -> Result<User> {
     })
 }
 
+/// Why a role change matched no row: the user is not in the workspace, or is its last owner.
+pub(crate) fn role_refusal(users: Vec<User>, id: confab_domain::UserId) -> StoreError {
+    if users.iter().any(|u| u.id == id) {
+        StoreError::Conflict { constraint: crate::LAST_OWNER.into() }
+    } else {
+        StoreError::NotFound("user")
+    }
+}
+
 pub(crate) const API_KEY_COLUMNS: &str = "id, workspace_id, name, display_prefix, created_at, revoked_at";
 
 pub(crate) fn api_key(row: &impl RowExt) -> Result<ApiKey> {
@@ -286,9 +295,14 @@ pub(crate) fn reported_delivery(reported: &[impl RowExt]) -> Result<(DeliverySta
 }
 
 /// A message's id and delivery status (columns `id, status`), for applying a status report.
-pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, DeliveryStatus)> {
+/// A message's id, conversation and delivery status (`id, conversation_id, status`).
+pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, confab_domain::ConversationId, DeliveryStatus)> {
     let status = row.text("status")?;
-    Ok((row.uuid("id")?.into(), DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?))
+    Ok((
+        row.uuid("id")?.into(),
+        row.uuid("conversation_id")?.into(),
+        DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+    ))
 }
 
 fn non_negative(v: i64) -> u64 {

@@ -34,6 +34,10 @@ pub trait TenantStore: Send + Sync {
     async fn count_users(&self) -> Result<i64>;
     /// The workspace's users, oldest first.
     async fn list_users(&self, workspace_id: WorkspaceId) -> Result<Vec<User>>;
+    /// Gives the user `role`. Refused with a conflict on [`LAST_OWNER`] when that would leave
+    /// the workspace without an owner; not found also for another workspace's user.
+    async fn set_user_role(&self, workspace_id: WorkspaceId, id: confab_domain::UserId, role: UserRole)
+        -> Result<User>;
 
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey>;
     /// The live (not revoked) key with this hash.
@@ -92,6 +96,9 @@ pub trait ConfigStore: Send + Sync {
 /// The conflict [`ConfigStore::delete_assistant`] reports while a sender uses the assistant.
 pub const ASSISTANT_IN_USE: &str = "assistants_in_use_by_senders";
 /// The conflict [`ConfigStore::delete_sender`] reports while conversations reference it.
+/// What [`TenantStore::set_user_role`] refuses: demoting a workspace's only owner.
+pub const LAST_OWNER: &str = "users_last_owner";
+
 pub const SENDER_IN_USE: &str = "senders_in_use_by_conversations";
 
 /// Conversations and their messages.
@@ -268,6 +275,7 @@ pub trait Store:
     + BookingStore
     + SeedStore
     + SessionStore
+    + crate::TemplateStore
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
@@ -610,8 +618,9 @@ pub struct StatusInput {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusOutcome {
-    /// Recorded; the message now has `status` (unchanged if the update came late).
-    Applied { message_id: MessageId, status: DeliveryStatus },
+    /// Recorded; the message (of `conversation_id`) now has `status` (unchanged if the update
+    /// came late).
+    Applied { message_id: MessageId, conversation_id: ConversationId, status: DeliveryStatus },
     /// This status of this message was seen before.
     Duplicate,
     /// Recorded, but no message has this provider id (yet).

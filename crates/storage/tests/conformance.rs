@@ -89,6 +89,8 @@ conformance!(
     concurrent_bookings_of_one_slot_book_it_exactly_once,
     bookings_are_cancelled_and_moved_only_by_their_customer,
     seeded_batches_derive_conversation_totals_from_their_messages,
+    templates_are_upserted_listed_and_reviewed_per_workspace,
+    a_role_change_never_leaves_a_workspace_without_an_owner,
 );
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -470,10 +472,11 @@ async fn statuses_move_forward_once_each(store: Arc<dyn Store>) {
     let updates =
         [status(&fx, "wamid.out1", Read), status(&fx, "wamid.out1", Delivered), status(&fx, "wamid.out1", Read)];
     let outcomes = store.apply_statuses(&updates, now).await.unwrap();
-    assert_eq!(outcomes[0], StatusOutcome::Applied { message_id: id, status: Read });
+    let conversation_id = store.message_by_provider_id(fx.ws, "wamid.out1").await.unwrap().unwrap().conversation_id;
+    assert_eq!(outcomes[0], StatusOutcome::Applied { message_id: id, conversation_id, status: Read });
     assert_eq!(
         outcomes[1],
-        StatusOutcome::Applied { message_id: id, status: Read },
+        StatusOutcome::Applied { message_id: id, conversation_id, status: Read },
         "a late delivered changes nothing"
     );
     assert_eq!(outcomes[2], StatusOutcome::Duplicate);
@@ -1953,4 +1956,96 @@ async fn seeded_batches_derive_conversation_totals_from_their_messages(store: Ar
 
 fn trunc_time(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap()
+}
+
+fn template_definition(name: &str, language: &str, status: TemplateStatus) -> TemplateDefinition {
+    TemplateDefinition {
+        name: TemplateName::parse(name).unwrap(),
+        language: language.into(),
+        category: TemplateCategory::Utility,
+        status,
+        components: Template::body_components("Hi {{1}}, order {{2}} ships today."),
+    }
+}
+
+async fn templates_are_upserted_listed_and_reviewed_per_workspace(store: Arc<dyn Store>) {
+    let acme = store.create_workspace("Acme").await.unwrap();
+    let other = store.create_workspace("Other").await.unwrap();
+    let shipped = store
+        .upsert_template(acme.id, template_definition("order_shipped", "en_US", TemplateStatus::Approved))
+        .await
+        .unwrap();
+    assert_eq!((shipped.workspace_id, shipped.body_text()), (acme.id, "Hi {{1}}, order {{2}} ships today."));
+    assert_eq!(store.get_template(acme.id, shipped.id).await.unwrap(), shipped);
+    let spanish = store
+        .upsert_template(acme.id, template_definition("order_shipped", "es", TemplateStatus::Pending))
+        .await
+        .unwrap();
+    assert_ne!(spanish.id, shipped.id, "another language is another template");
+    let theirs = store
+        .upsert_template(other.id, template_definition("order_shipped", "en_US", TemplateStatus::Approved))
+        .await
+        .unwrap();
+
+    // the same name and language again replaces it, keeping its id
+    let mut changed = template_definition("order_shipped", "en_US", TemplateStatus::Approved);
+    changed.category = TemplateCategory::Marketing;
+    changed.components = Template::body_components("Your order {{1}} is on its way.");
+    let replaced = store.upsert_template(acme.id, changed).await.unwrap();
+    assert_eq!((replaced.id, replaced.category), (shipped.id, TemplateCategory::Marketing));
+    assert_eq!(store.list_templates(acme.id, false).await.unwrap(), [replaced.clone(), spanish.clone()]);
+    assert_eq!(
+        store.list_templates(acme.id, true).await.unwrap(),
+        std::slice::from_ref(&replaced),
+        "only the approved"
+    );
+
+    // Meta's review applies to the workspace's template of that name and language only
+    let name = TemplateName::parse("order_shipped").unwrap();
+    let approved = store.set_template_status(acme.id, &name, "es", TemplateStatus::Approved).await.unwrap();
+    assert_eq!(approved.map(|t| (t.id, t.status)), Some((spanish.id, TemplateStatus::Approved)));
+    let unknown = TemplateName::parse("never_saved").unwrap();
+    assert_eq!(store.set_template_status(acme.id, &unknown, "es", TemplateStatus::Rejected).await.unwrap(), None);
+    store.set_template_status(acme.id, &name, "en_US", TemplateStatus::Paused).await.unwrap();
+    assert_eq!(store.get_template(other.id, theirs.id).await.unwrap().status, TemplateStatus::Approved);
+    let approved_ids: Vec<_> = store.list_templates(acme.id, true).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(approved_ids, [spanish.id]);
+
+    assert!(matches!(store.get_template(other.id, shipped.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_template(other.id, shipped.id).await, Err(StoreError::NotFound(_))));
+    store.delete_template(acme.id, shipped.id).await.unwrap();
+    assert!(matches!(store.get_template(acme.id, shipped.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.list_templates(acme.id, false).await.unwrap().len(), 1);
+    assert_eq!(store.list_templates(other.id, false).await.unwrap(), [theirs]);
+}
+
+async fn a_role_change_never_leaves_a_workspace_without_an_owner(store: Arc<dyn Store>) {
+    let acme = store.create_workspace("Acme").await.unwrap();
+    let other = store.create_workspace("Other").await.unwrap();
+    let user = |ws: WorkspaceId, email: &str, role: UserRole| NewUser {
+        workspace_id: ws,
+        email: Email::parse(email).unwrap(),
+        role,
+        password_hash: "$argon2id$x".into(),
+    };
+    let owner = store.create_user(user(acme.id, "owner@acme.test", UserRole::Owner)).await.unwrap();
+    let agent = store.create_user(user(acme.id, "agent@acme.test", UserRole::Agent)).await.unwrap();
+    let outsider = store.create_user(user(other.id, "owner@other.test", UserRole::Owner)).await.unwrap();
+
+    let err = store.set_user_role(acme.id, owner.id, UserRole::Admin).await.unwrap_err();
+    assert!(err.is_conflict_on(LAST_OWNER, LAST_OWNER), "{err:?}");
+    assert!(matches!(store.set_user_role(acme.id, outsider.id, UserRole::Viewer).await, Err(StoreError::NotFound(_))));
+
+    let promoted = store.set_user_role(acme.id, agent.id, UserRole::Owner).await.unwrap();
+    assert_eq!((promoted.id, promoted.role), (agent.id, UserRole::Owner));
+    // with a second owner, the first may step down; then the second is the last one
+    assert_eq!(store.set_user_role(acme.id, owner.id, UserRole::Viewer).await.unwrap().role, UserRole::Viewer);
+    assert!(store
+        .set_user_role(acme.id, agent.id, UserRole::Agent)
+        .await
+        .unwrap_err()
+        .is_conflict_on(LAST_OWNER, LAST_OWNER));
+    // an owner may be "changed" to owner, and the other workspace's owner is untouched
+    assert_eq!(store.set_user_role(acme.id, agent.id, UserRole::Owner).await.unwrap().role, UserRole::Owner);
+    assert_eq!(store.list_users(other.id).await.unwrap()[0].role, UserRole::Owner);
 }

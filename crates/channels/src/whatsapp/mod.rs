@@ -9,7 +9,8 @@
 //!
 //! The inbound side is pure: no I/O, no clock, no tokio. One concept per file:
 //! `signature` (HMAC header), `handshake` (GET challenge), `webhook` (envelope walk and batch),
-//! `inbound_message` / `status_update` / `echo_message` (one item each), `message_content`
+//! `inbound_message` / `status_update` / `echo_message` (one item each), `template_status`
+//! (a template's review result), `message_content`
 //! (kind, content line and payload per message type), `sender_profile` (wa_id / BSUID /
 //! profile matching), `routing` (metadata), `provider_error` (Meta error objects),
 //! `json_fields` (tolerant field readers).
@@ -42,6 +43,7 @@ mod sender_profile;
 mod signature;
 mod split_text;
 mod status_update;
+mod template_status;
 mod webhook;
 
 pub use echo_message::EchoMessage;
@@ -55,4 +57,5 @@ pub use provider_error::{delivery_error, delivery_errors};
 pub use signature::{sign, verify_signature, SignatureError, SIGNATURE_HEADER};
 pub use split_text::{split_for_whatsapp, split_text, WHATSAPP_TEXT_LIMIT};
 pub use status_update::StatusUpdate;
+pub use template_status::{TemplateStatusUpdate, TEMPLATE_STATUS_FIELD};
 pub use webhook::{parse_webhook, ChangeError, OtherEvent, Unparsed, WebhookBatch, WebhookParseError, WHATSAPP_OBJECT};

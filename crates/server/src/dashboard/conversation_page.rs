@@ -2,13 +2,15 @@
 //! ticks and the provider's error text, function calls (arguments, result, duration) folded in
 //! `<details>`, variables, cost and tokens per message and in total, and the WhatsApp window's
 //! remaining time. Actions for agents and up: AI on/off (take over / hand back), reply as an
-//! agent (through the API's own path, so outside the window it is refused with the reason),
+//! agent (through the API's own path; outside the WhatsApp window the reply box gives way to
+//! the reason and the template picker, see `template_picker`),
 //! and end the conversation. In a Test conversation (the assistants' test chat) the tester
 //! also writes as the customer.
 
 use super::display;
 use super::page::{render, Layout, PageError};
 use super::session::CurrentUser;
+use super::template_picker::TemplatePicker;
 use crate::http::api_conversations::exchange;
 use crate::http::conversations::{customers_of, send_agent_message};
 use crate::state::AppState;
@@ -90,6 +92,8 @@ struct ConversationPage {
     days: Vec<Day>,
     later_link: Option<String>,
     reply_blocked: Option<String>,
+    /// Outside the WhatsApp window: the reason and the approved templates, instead of the reply box.
+    picker: Option<TemplatePicker>,
     error: Option<String>,
     draft: String,
     /// A Test conversation: the tester writes as the customer.
@@ -152,16 +156,9 @@ async fn page(
             day.messages.push(message_view(m));
         }
     }
-    let reply_blocked = if c.status == ConversationStatus::Ended {
-        Some("This conversation has ended; the customer's next message starts a new one.".to_string())
-    } else if c.kind == ConversationType::Whatsapp {
-        let status = c.window().session_status(now);
-        (!status.can_send_freeform).then(|| {
-            format!("{} Free-form replies are refused outside it; send an approved template through POST /api/v1/whatsapp/templates/send.", status.message)
-        })
-    } else {
-        None
-    };
+    let reply_blocked = (c.status == ConversationStatus::Ended)
+        .then(|| "This conversation has ended; the customer's next message starts a new one.".to_string());
+    let picker = super::template_picker::for_conversation(state, c, now).await?;
     let (badge_class, badge_label) = display::badge(c.kind);
     Ok(ConversationPage {
         layout: Layout::new(
@@ -191,6 +188,7 @@ async fn page(
         days,
         later_link,
         reply_blocked,
+        picker,
         error,
         draft,
         test_chat: c.kind == ConversationType::Test && c.status == ConversationStatus::Active,
@@ -301,7 +299,7 @@ pub async fn reply(
             page(&state, &current, &conversation, None, Some("This conversation has ended.".into()), form.text).await?;
         return Ok(render(StatusCode::CONFLICT, &p));
     }
-    let instead = "Send an approved template through POST /api/v1/whatsapp/templates/send instead.";
+    let instead = "Send one of the approved templates below instead.";
     match send_agent_message(&state, &conversation, &form.text, instead).await {
         Ok(_) => {
             tracing::info!(conversation_id = %conversation.id, user_id = %current.user.id, "agent replied from the dashboard");
@@ -359,7 +357,19 @@ pub async fn end(
     Ok(Redirect::to(&format!("/conversations/{}", conversation.id)).into_response())
 }
 
-fn require_agent(current: &CurrentUser) -> Result<(), PageError> {
+/// The page again with `message` shown, answered with `status`: an action was refused.
+pub(super) async fn with_error(
+    state: &AppState,
+    current: &CurrentUser,
+    c: &Conversation,
+    status: StatusCode,
+    message: String,
+) -> Result<Response, PageError> {
+    let p = page(state, current, c, None, Some(message), String::new()).await?;
+    Ok(render(status, &p))
+}
+
+pub(super) fn require_agent(current: &CurrentUser) -> Result<(), PageError> {
     if current.user.role.can_reply() {
         Ok(())
     } else {

@@ -28,9 +28,12 @@ mod login_throttle;
 mod metrics_page;
 mod page;
 mod prices_page;
+mod sender_form;
 mod senders_page;
 pub mod session;
 pub mod setup;
+mod template_picker;
+mod templates_page;
 mod users_page;
 
 use crate::state::AppState;
@@ -74,6 +77,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/settings/tools/{id}/delete", post(http_tools_page::delete))
         .route("/settings/prices", get(prices_page::show).post(prices_page::save))
         .route("/settings/prices/reset", post(prices_page::reset))
+        .route("/conversations/{id}/template", post(template_picker::send))
+        .route("/settings/templates", get(templates_page::show).post(templates_page::add))
+        .route("/settings/templates/{id}/delete", post(templates_page::delete))
+        .route("/settings/users/{id}/role", post(users_page::set_role))
+        .route("/settings/senders/new", get(sender_form::new))
+        .route("/settings/senders/{id}/edit", get(sender_form::edit))
+        .route("/settings/senders/{id}", post(sender_form::update))
+        .route("/settings/senders", post(sender_form::create))
         .route("/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, session::require_login));
     Router::new()

@@ -1,6 +1,7 @@
 //! Settings → Users (`/settings/users`): who can sign in, with which role. Admins and owners add
 //! people (with a first password they pass on; at least 10 characters, argon2-hashed), up to
-//! their own role: an admin cannot make an owner.
+//! their own role: an admin cannot make an owner. They also change a role, again up to their
+//! own and only of people whose role is not above theirs; the last owner cannot be demoted.
 
 use super::display;
 use super::page::{render, require_admin, Layout, PageError};
@@ -8,19 +9,22 @@ use super::session::CurrentUser;
 use crate::passwords;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use confab_domain::{Email, UserRole};
-use confab_storage::NewUser;
+use confab_domain::{Email, UserId, UserRole};
+use confab_storage::{NewUser, LAST_OWNER};
 use serde::Deserialize;
 
 pub struct UserRow {
+    pub id: String,
     pub email: String,
     pub role: &'static str,
     pub created: String,
     pub you: bool,
+    /// Whether the signed-in person may change this user's role.
+    pub changeable: bool,
 }
 
 #[derive(Template)]
@@ -47,6 +51,8 @@ async fn page(
         .await?
         .into_iter()
         .map(|u| UserRow {
+            id: u.id.to_string(),
+            changeable: current.user.role.can_configure() && u.role <= current.user.role,
             email: u.email.as_str().to_string(),
             role: u.role.as_str(),
             created: display::datetime(u.created_at),
@@ -118,6 +124,53 @@ pub async fn add(
         }
         Err(err) if err.is_conflict_on("users_email_key", "users.email") => {
             refuse(format!("A user with the e-mail {email} already exists.")).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+/// `POST /settings/users/{id}/role`
+pub async fn set_role(
+    State(state): State<AppState>,
+    Extension(current): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, PageError> {
+    require_admin(&current)?;
+    let ws = current.user.workspace_id;
+    let id: UserId = id.parse().map_err(|_| PageError::NotFound("user"))?;
+    let refuse = |status: StatusCode, message: String| {
+        let (state, current) = (&state, &current);
+        async move {
+            let p = page(state, current, Some(message), String::new()).await?;
+            Ok::<_, PageError>(render(status, &p))
+        }
+    };
+    let role = match UserRole::parse(&form.role) {
+        Ok(role) => role,
+        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e.message).await,
+    };
+    let Some(user) = state.store.list_users(ws).await?.into_iter().find(|u| u.id == id) else {
+        return Err(PageError::NotFound("user"));
+    };
+    if role > current.user.role || user.role > current.user.role {
+        return Err(PageError::Forbidden(
+            "You cannot give a role above your own, nor change the role of someone above you.".into(),
+        ));
+    }
+    match state.store.set_user_role(ws, id, role).await {
+        Ok(changed) => {
+            tracing::info!(user_id = %changed.id, by = %current.user.id, role = role.as_str(), "role changed from the dashboard");
+            Ok(Redirect::to("/settings/users").into_response())
+        }
+        Err(err) if err.is_conflict_on(LAST_OWNER, LAST_OWNER) => {
+            let message = format!("{} is the workspace's last owner: make someone else owner first.", user.email);
+            refuse(StatusCode::CONFLICT, message).await
         }
         Err(err) => Err(err.into()),
     }

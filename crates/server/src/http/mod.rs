@@ -25,11 +25,12 @@ pub(crate) mod price_table;
 mod query;
 mod rate_limit;
 mod request_id;
-mod senders;
+pub(crate) mod senders;
 mod storable_input;
 mod twilio_webhook;
 mod webhook_events;
-mod whatsapp_sends;
+pub(crate) mod whatsapp_sends;
+pub(crate) mod whatsapp_templates;
 mod whatsapp_webhook;
 mod whoami;
 
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(price_table::router())
                 .merge(http_tools::router())
                 .merge(whatsapp_sends::router())
+                .merge(whatsapp_templates::router())
                 .merge(webhook_events::router())
                 .merge(knowledge_bases::router())
                 .merge(documents::router())

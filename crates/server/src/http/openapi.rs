@@ -91,6 +91,13 @@ pub const NOT_API_ROUTES: &[&str] = &[
     "/settings/tools/{id}/edit",
     "/settings/users",
     "/setup",
+    "/conversations/{id}/template",
+    "/settings/templates",
+    "/settings/templates/{id}/delete",
+    "/settings/users/{id}/role",
+    "/settings/senders/new",
+    "/settings/senders/{id}",
+    "/settings/senders/{id}/edit",
 ];
 
 /// The name of the bearer scheme in `components.securitySchemes`.

@@ -12,7 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::sender::parse_provider_sender_id;
-use confab_domain::{AssistantId, PhoneNumber, Provider, Secret, Sender, SenderId, SenderStatus, ValidationError};
+use confab_domain::{
+    AssistantId, PhoneNumber, Provider, Secret, Sender, SenderId, SenderStatus, ValidationError, WorkspaceId,
+};
 use confab_storage::{NewSender, SenderChanges, StoreError, SENDER_IN_USE};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,24 +31,24 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// what the sender is and cannot change).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SenderBody {
+pub(crate) struct SenderBody {
     /// Required on create, fixed after.
     #[schema(value_type = Option<api_schemas::WhatsappProvider>)]
-    provider: Option<String>,
+    pub(crate) provider: Option<String>,
     /// Meta's phone number id, or the Twilio number; required on create, fixed after.
-    phone_number_id: Option<String>,
+    pub(crate) phone_number_id: Option<String>,
     /// E.164, e.g. `+34600000000`; required on create.
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
-    display_phone_number: Option<String>,
+    pub(crate) display_phone_number: Option<String>,
     /// Write-only. Meta: a system user token; Twilio: `AccountSid:AuthToken`. Required on create.
     #[schema(pattern = r"\S")]
-    access_token: Option<String>,
+    pub(crate) access_token: Option<String>,
     /// Required on create.
     #[schema(value_type = Option<uuid::Uuid>)]
-    assistant_id: Option<AssistantId>,
-    ai_enabled: Option<bool>,
+    pub(crate) assistant_id: Option<AssistantId>,
+    pub(crate) ai_enabled: Option<bool>,
     #[schema(value_type = Option<api_schemas::SenderStatus>)]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// The body of `POST`, for the document: `SenderBody` with what a new sender needs
@@ -112,6 +114,17 @@ async fn create(
     auth: ApiKeyAuth,
     ApiJson(body): ApiJson<SenderBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let sender = create_sender(&state, auth.workspace_id, body).await?;
+    Ok((StatusCode::CREATED, Json(sender_json(&sender))))
+}
+
+/// Checks a new sender's fields (every error at once) and creates it: `POST /senders` and the
+/// dashboard's form.
+pub(crate) async fn create_sender(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    body: SenderBody,
+) -> Result<Sender, ApiError> {
     let mut errors = FieldErrors::default();
     let provider = match body.provider.as_deref() {
         Some(raw) => errors.check(Provider::parse(raw)),
@@ -147,7 +160,7 @@ async fn create(
     let created = state
         .store
         .create_sender(NewSender {
-            workspace_id: auth.workspace_id,
+            workspace_id,
             provider,
             provider_sender_id,
             display_phone,
@@ -158,7 +171,7 @@ async fn create(
         })
         .await;
     match created {
-        Ok(sender) => Ok((StatusCode::CREATED, Json(sender_json(&sender)))),
+        Ok(sender) => Ok(sender),
         Err(err) if err.is_conflict_on("senders_provider_sender_key", "senders.provider") => Err(ApiError::Conflict {
             code: "sender_exists",
             message: "this number is already linked to a sender".into(),
@@ -205,6 +218,17 @@ async fn update(
     ApiJson(body): ApiJson<SenderBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    Ok(Json(sender_json(&update_sender(&state, auth.workspace_id, id, body).await?)))
+}
+
+/// Checks the fields given (every error at once) and changes them: `PATCH /senders/{id}` and
+/// the dashboard's form. The provider and its number id cannot change.
+pub(crate) async fn update_sender(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    id: SenderId,
+    body: SenderBody,
+) -> Result<Sender, ApiError> {
     let mut errors = FieldErrors::default();
     if body.provider.is_some() {
         errors.push("provider", "provider cannot be changed: create a new sender instead");
@@ -214,8 +238,7 @@ async fn update(
     }
     let changes = body.parse_changes(&mut errors);
     errors.finish()?;
-    let updated = state.store.update_sender(auth.workspace_id, id, changes).await.map_err(no_such_assistant)?;
-    Ok(Json(sender_json(&updated)))
+    state.store.update_sender(workspace_id, id, changes).await.map_err(no_such_assistant)
 }
 
 #[utoipa::path(delete, path = "/senders/{id}", tag = "senders", params(("id" = uuid::Uuid, Path, description = "The sender's id")),

@@ -69,6 +69,9 @@ async fn receive(
                 }
             })?;
     tracing::info!(outcome = outcome.as_str(), "Twilio webhook accepted");
+    if let twilio_inbound::TwilioOutcome::StatusApplied(changed) = outcome {
+        confab_engine::delivery_events::announce(&state.deliveries, &[changed]);
+    }
     Ok(([(header::CONTENT_TYPE, TWIML_CONTENT_TYPE)], EMPTY_TWIML))
 }
 

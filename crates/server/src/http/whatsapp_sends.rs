@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::{
-    Conversation, ConversationStatus, MessageKind, PhoneNumber, Provider, Role, Sender, SenderId, ServiceWindow,
-    TemplateName, ValidationError, WorkspaceId,
+    parse_template_language, Conversation, ConversationId, ConversationStatus, MessageId, MessageKind, PhoneNumber,
+    Provider, Role, Sender, SenderId, ServiceWindow, TemplateName, ValidationError, WorkspaceId,
 };
 use confab_storage::{ConversationFilter, NewMessage, PageRequest};
 use serde::Deserialize;
@@ -104,7 +104,7 @@ async fn send_message(
         .into_iter()
         .map(|part| NewMessage::text(Role::Agent, part))
         .collect();
-    queue(&state, &conversation, &parts, now).await
+    Ok(accepted(queue(&state, &conversation, &parts, now).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -143,52 +143,81 @@ async fn send_template(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let sender = find_sender(&state, auth.workspace_id, &body.sender_id).await?;
     let to = parse_recipient("to", &body.to)?;
+    let choice = TemplateChoice {
+        template: &body.template,
+        language: &body.language,
+        parameters: &body.parameters,
+        components: body.components.as_ref(),
+    };
+    Ok(accepted(queue_template(&state, &sender, &to, &choice).await?))
+}
+
+/// A template to send and the values of its parameters: what the API's
+/// `POST /whatsapp/templates/send` and the dashboard's template picker both give.
+pub(crate) struct TemplateChoice<'a> {
+    /// Meta: the template's name; Twilio: its Content SID.
+    pub template: &'a str,
+    pub language: &'a str,
+    /// Values for the body's `{{1}}`, `{{2}}`…
+    pub parameters: &'a [String],
+    /// Meta's full `components` array, used as is instead of `parameters` when given.
+    pub components: Option<&'a Value>,
+}
+
+/// What a send queued.
+pub(crate) struct Queued {
+    pub conversation_id: ConversationId,
+    pub message_ids: Vec<MessageId>,
+}
+
+/// Queues a template to `to` from `sender`, in the customer's active conversation (opened if
+/// there is none), whatever the state of the 24-hour window.
+pub(crate) async fn queue_template(
+    state: &AppState,
+    sender: &Sender,
+    to: &PhoneNumber,
+    choice: &TemplateChoice<'_>,
+) -> Result<Queued, ApiError> {
     let payload = match sender.provider {
-        Provider::Meta => meta_template(&body)?,
-        Provider::Twilio => twilio_template(&body)?,
+        Provider::Meta => meta_template(choice)?,
+        Provider::Twilio => twilio_template(choice)?,
     };
     let now = OffsetDateTime::now_utc();
-    let conversation = state.store.open_whatsapp_conversation(&sender, &to, now).await?;
-    let mut message = NewMessage::text(Role::Agent, template_summary(&body.template, &body.language, &body.parameters));
+    let conversation = state.store.open_whatsapp_conversation(sender, to, now).await?;
+    let mut message =
+        NewMessage::text(Role::Agent, template_summary(choice.template, choice.language, choice.parameters));
     message.kind = MessageKind::Template;
     message.payload = payload;
-    queue(&state, &conversation, &[message], now).await
+    queue(state, &conversation, &[message], now).await
 }
 
 /// Meta sends templates by name and language, with Meta's `components` for parameters.
-fn meta_template(body: &SendTemplate) -> Result<Value, ApiError> {
-    let name = TemplateName::parse(&body.template)?;
-    if body.language.is_empty()
-        || body.language.len() > 15
-        || !body.language.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
-    {
-        return Err(ValidationError::new("language", "language is a template language code such as en_US or es").into());
-    }
-    let components = match &body.components {
+fn meta_template(choice: &TemplateChoice<'_>) -> Result<Value, ApiError> {
+    let name = TemplateName::parse(choice.template)?;
+    let language = parse_template_language(choice.language)?;
+    let components = match choice.components {
         Some(Value::Array(components)) => Value::Array(components.clone()),
         Some(_) => return Err(ValidationError::new("components", "components must be Meta's components array").into()),
-        None if body.parameters.is_empty() => json!([]),
+        None if choice.parameters.is_empty() => json!([]),
         None => json!([{
             "type": "body",
-            "parameters": body.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect::<Vec<_>>(),
+            "parameters": choice.parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect::<Vec<_>>(),
         }]),
     };
-    Ok(
-        json!({ "template": { "name": name.as_str(), "language": { "code": body.language }, "components": components } }),
-    )
+    Ok(json!({ "template": { "name": name.as_str(), "language": { "code": language }, "components": components } }))
 }
 
 /// Twilio sends templates by Content SID (`HX…`), with positional variables.
-fn twilio_template(body: &SendTemplate) -> Result<Value, ApiError> {
-    let sid = confab_channels::twilio::ContentSid::parse(&body.template).map_err(|_| {
+fn twilio_template(choice: &TemplateChoice<'_>) -> Result<Value, ApiError> {
+    let sid = confab_channels::twilio::ContentSid::parse(choice.template).map_err(|_| {
         ValidationError::new(
             "template",
             "for a Twilio number, template is the Content SID (HX followed by 32 hex digits)",
         )
     })?;
     let variables: serde_json::Map<String, Value> =
-        body.parameters.iter().enumerate().map(|(i, p)| ((i + 1).to_string(), Value::String(p.clone()))).collect();
-    Ok(json!({ "template": { "content_sid": sid.as_str(), "language": body.language, "variables": variables } }))
+        choice.parameters.iter().enumerate().map(|(i, p)| ((i + 1).to_string(), Value::String(p.clone()))).collect();
+    Ok(json!({ "template": { "content_sid": sid.as_str(), "language": choice.language, "variables": variables } }))
 }
 
 fn template_summary(name: &str, language: &str, parameters: &[String]) -> String {
@@ -204,13 +233,20 @@ async fn queue(
     conversation: &Conversation,
     messages: &[NewMessage],
     now: OffsetDateTime,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let ids = state.store.enqueue_outbound(conversation.workspace_id, conversation.id, messages, now).await?;
+) -> Result<Queued, ApiError> {
+    let message_ids = state.store.enqueue_outbound(conversation.workspace_id, conversation.id, messages, now).await?;
     state.outbox_wake.notify_one();
-    Ok((
+    Ok(Queued { conversation_id: conversation.id, message_ids })
+}
+
+/// The API's answer to a send: 202 with what was queued.
+fn accepted(queued: Queued) -> (StatusCode, Json<Value>) {
+    (
         StatusCode::ACCEPTED,
-        Json(json!({ "conversation_id": conversation.id, "message_ids": ids, "status": "queued" })),
-    ))
+        Json(
+            json!({ "conversation_id": queued.conversation_id, "message_ids": queued.message_ids, "status": "queued" }),
+        ),
+    )
 }
 
 async fn find_sender(state: &AppState, workspace_id: WorkspaceId, id: &str) -> Result<Sender, ApiError> {

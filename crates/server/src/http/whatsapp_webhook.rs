@@ -94,9 +94,11 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         statuses = summary.statuses_applied,
         status_duplicates = summary.statuses_duplicate,
         events = summary.events_kept,
+        templates_updated = summary.templates_updated,
         unrouted = summary.unrouted,
         dead_letters = summary.dead_letters,
         "WhatsApp webhook accepted"
     );
+    confab_engine::delivery_events::announce(&state.deliveries, &summary.deliveries_changed);
     Ok(StatusCode::OK)
 }

@@ -111,11 +111,13 @@ pub(super) async fn lock_provider_message(
 
 async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTime) -> Result<StatusOutcome> {
     lock_provider_message(tx, u.workspace_id, &u.provider_message_id).await?;
-    let message = sqlx::query("SELECT id, status FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
-        .bind(u.workspace_id.as_uuid())
-        .bind(&u.provider_message_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let message = sqlx::query(
+        "SELECT id, conversation_id, status FROM messages WHERE workspace_id = $1 AND provider_message_id = $2",
+    )
+    .bind(u.workspace_id.as_uuid())
+    .bind(&u.provider_message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let recorded = sqlx::query(
         "INSERT INTO message_status_events (id, workspace_id, provider_message_id, status, occurred_at, error_code, \
          error_title, error_details, pricing, received_at, fee_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -140,12 +142,12 @@ async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTim
     let Some(row) = message else {
         return Ok(StatusOutcome::UnknownMessage);
     };
-    let (message_id, current) = rows::message_status(&row)?;
+    let (message_id, conversation_id, current) = rows::message_status(&row)?;
     if let Some(fee) = u.fee {
         charge_channel_fee(tx, message_id, fee).await?;
     }
     let Some((next, error)) = status_change(current, u) else {
-        return Ok(StatusOutcome::Applied { message_id, status: current });
+        return Ok(StatusOutcome::Applied { message_id, conversation_id, status: current });
     };
     sqlx::query(
         "UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), \
@@ -158,7 +160,7 @@ async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTim
     .bind(error.and_then(|e| e.details.as_deref()))
     .execute(&mut *tx)
     .await?;
-    Ok(StatusOutcome::Applied { message_id, status: next })
+    Ok(StatusOutcome::Applied { message_id, conversation_id, status: next })
 }
 
 /// Adds a channel fee to a message's cost and its conversation's total, once: a message

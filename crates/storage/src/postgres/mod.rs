@@ -17,6 +17,7 @@ mod queue;
 mod seed;
 mod sessions;
 mod settings;
+mod templates;
 mod tenants;
 pub mod testing;
 

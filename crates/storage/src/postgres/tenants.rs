@@ -2,10 +2,11 @@
 //! advisory lock, so processes starting together on an empty database agree on one.
 
 use super::PgStore;
+use crate::rows::role_refusal;
 use crate::rows::{self, API_KEY_COLUMNS, USER_COLUMNS, WORKSPACE_COLUMNS};
 use crate::{NewUser, Result, StoreError, TenantStore};
 use async_trait::async_trait;
-use confab_domain::{ApiKey, ApiKeyId, ApiKeySecret, Email, User, Workspace, WorkspaceId};
+use confab_domain::{ApiKey, ApiKeyId, ApiKeySecret, Email, User, UserId, UserRole, Workspace, WorkspaceId};
 use sqlx::PgConnection;
 
 #[async_trait]
@@ -73,6 +74,32 @@ impl TenantStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE workspace_id = $1 ORDER BY created_at, id");
         let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.pool).await?;
         found.iter().map(rows::user).collect()
+    }
+
+    async fn set_user_role(&self, workspace_id: WorkspaceId, id: UserId, role: UserRole) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
+        // the owners stay locked until the change commits: two demotions cannot both see two owners
+        sqlx::query("SELECT id FROM users WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE")
+            .bind(workspace_id.as_uuid())
+            .fetch_all(&mut *tx)
+            .await?;
+        let sql = format!(
+            "UPDATE users SET role = $3 WHERE id = $1 AND workspace_id = $2 \
+             AND ($3 = 'owner' OR role <> 'owner' \
+             OR (SELECT COUNT(*) FROM users WHERE workspace_id = $2 AND role = 'owner') > 1) \
+             RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(role.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        match row {
+            Some(row) => rows::user(&row),
+            None => Err(role_refusal(self.list_users(workspace_id).await?, id)),
+        }
     }
 
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey> {

@@ -103,20 +103,22 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     if recorded.rows_affected() == 0 {
         return Ok(StatusOutcome::Duplicate);
     }
-    let Some(row) = sqlx::query("SELECT id, status FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
-        .bind(u.workspace_id.as_uuid())
-        .bind(&u.provider_message_id)
-        .fetch_optional(&mut *tx)
-        .await?
+    let Some(row) = sqlx::query(
+        "SELECT id, conversation_id, status FROM messages WHERE workspace_id = $1 AND provider_message_id = $2",
+    )
+    .bind(u.workspace_id.as_uuid())
+    .bind(&u.provider_message_id)
+    .fetch_optional(&mut *tx)
+    .await?
     else {
         return Ok(StatusOutcome::UnknownMessage);
     };
-    let (message_id, current) = rows::message_status(&row)?;
+    let (message_id, conversation_id, current) = rows::message_status(&row)?;
     if let Some(fee) = u.fee {
         charge_channel_fee(tx, message_id, fee).await?;
     }
     let Some((next, error)) = status_change(current, u) else {
-        return Ok(StatusOutcome::Applied { message_id, status: current });
+        return Ok(StatusOutcome::Applied { message_id, conversation_id, status: current });
     };
     sqlx::query(
         "UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), \
@@ -129,7 +131,7 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     .bind(error.and_then(|e| e.details.as_deref()))
     .execute(&mut *tx)
     .await?;
-    Ok(StatusOutcome::Applied { message_id, status: next })
+    Ok(StatusOutcome::Applied { message_id, conversation_id, status: next })
 }
 
 /// Adds a channel fee to a message's cost and its conversation's total, once: a message

@@ -16,6 +16,7 @@ mod queue;
 mod seed;
 mod sessions;
 mod settings;
+mod templates;
 mod tenants;
 
 use crate::migrations::{migrator, Backend};

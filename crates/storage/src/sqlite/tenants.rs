@@ -1,10 +1,11 @@
 //! Workspaces, users and API keys on SQLite.
 
 use super::{micros, SqliteStore};
+use crate::rows::role_refusal;
 use crate::rows::{self, API_KEY_COLUMNS, USER_COLUMNS, WORKSPACE_COLUMNS};
 use crate::{NewUser, Result, StoreError, TenantStore};
 use async_trait::async_trait;
-use confab_domain::{ApiKey, ApiKeyId, ApiKeySecret, Email, User, Workspace, WorkspaceId};
+use confab_domain::{ApiKey, ApiKeyId, ApiKeySecret, Email, User, UserId, UserRole, Workspace, WorkspaceId};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
@@ -71,6 +72,26 @@ impl TenantStore for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE workspace_id = $1 ORDER BY created_at, id");
         let found = sqlx::query(&sql).bind(workspace_id.as_uuid()).fetch_all(&self.reader).await?;
         found.iter().map(rows::user).collect()
+    }
+
+    async fn set_user_role(&self, workspace_id: WorkspaceId, id: UserId, role: UserRole) -> Result<User> {
+        // one statement: SQLite's single writer makes the owner count and the change atomic
+        let sql = format!(
+            "UPDATE users SET role = $3 WHERE id = $1 AND workspace_id = $2 \
+             AND ($3 = 'owner' OR role <> 'owner' \
+             OR (SELECT COUNT(*) FROM users WHERE workspace_id = $2 AND role = 'owner') > 1) \
+             RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(role.as_str())
+            .fetch_optional(&self.writer)
+            .await?;
+        match row {
+            Some(row) => rows::user(&row),
+            None => Err(role_refusal(self.list_users(workspace_id).await?, id)),
+        }
     }
 
     async fn create_api_key(&self, workspace_id: WorkspaceId, name: &str, key: &ApiKeySecret) -> Result<ApiKey> {
