@@ -116,6 +116,7 @@ pub fn write_message_csv(out: &mut Vec<u8>, scratch: &mut Vec<u8>, e: &ExportedM
 pub fn write_message_json(out: &mut Vec<u8>, e: &ExportedMessage) -> serde_json::Result<()> {
     let m = &e.message;
     let line = MessageLine {
+        content: &m.content,
         conversation_id: m.conversation_id,
         conversation_type: e.conversation_type,
         cost_micros: m.cost.0,
@@ -159,6 +160,7 @@ fn function_calls(m: &Message) -> Vec<FunctionCallLine<'_>> {
 /// A message's JSON line: its `message_json` fields and its conversation's id and type.
 #[derive(Serialize)]
 struct MessageLine<'a> {
+    content: &'a str,
     conversation_id: ConversationId,
     #[serde(serialize_with = "conversation_type_name")]
     conversation_type: ConversationType,
