@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 /// Conversations read per store round trip.
 const PAGE: u32 = 100;
 /// Messages read per store round trip (and written per chunk of the response).
-const MESSAGE_BATCH: u32 = 2000;
+const MESSAGE_BATCH: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export))
