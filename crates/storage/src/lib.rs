@@ -9,6 +9,7 @@
 
 mod booking_store;
 mod error;
+mod export;
 mod http_tools;
 mod knowledge;
 mod metrics;
@@ -25,6 +26,7 @@ mod values;
 
 pub use booking_store::{BookingStore, NewBooking, BOOKING_SLOT_TAKEN};
 pub use error::StoreError;
+pub use export::{ExportCursor, ExportStore, ExportedMessage};
 pub use http_tools::{HttpToolStore, HTTP_TOOL_NAME_TAKEN};
 pub use knowledge::{
     fts5_query, search_terms, tsquery, DocumentWithContent, KnowledgeStore, NewChunk, NewDocument, MAX_QUERY_TERMS,

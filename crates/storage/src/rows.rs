@@ -258,6 +258,33 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
     })
 }
 
+/// The message export's batch, in three parts around what each backend binds: the head, then
+/// the conditions on `conversations` (unqualified columns), then [`EXPORT_JOIN`], then the
+/// conditions on `messages` (qualified), then [`EXPORT_ORDER`] and the limit. The
+/// conversations' columns are aliased so none clashes with a message column.
+pub(crate) fn export_head() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS}, conversation_type, conversation_created_at \
+         FROM (SELECT id AS export_conversation_id, type AS conversation_type, \
+         created_at AS conversation_created_at FROM conversations WHERE "
+    )
+}
+
+pub(crate) const EXPORT_JOIN: &str =
+    ") c JOIN messages ON messages.conversation_id = c.export_conversation_id WHERE TRUE";
+
+pub(crate) const EXPORT_ORDER: &str = " ORDER BY conversation_created_at DESC, export_conversation_id DESC, \
+     messages.created_at, messages.id LIMIT ";
+
+/// A row of the message export's batch ([`export_head`]).
+pub(crate) fn exported_message(row: &impl RowExt) -> Result<crate::ExportedMessage> {
+    Ok(crate::ExportedMessage {
+        conversation_type: ConversationType::parse(&row.text("conversation_type")?)?,
+        conversation_created_at: row.time("conversation_created_at")?,
+        message: message(row)?,
+    })
+}
+
 /// A lease's pending customer messages, from rows ordered by inbound seq.
 pub(crate) fn pending_messages(fetched: &[impl RowExt], answered_seq: i64) -> Result<PendingMessages> {
     let mut through_seq = answered_seq;
@@ -350,6 +377,13 @@ pub(crate) fn recent_messages_sql() -> String {
          ORDER BY created_at, id"
     )
 }
+
+/// The list's previews: each conversation `c` of the workspace with the start of its newest
+/// message's text (a correlated subquery on `messages_conversation_idx`, one index seek per
+/// conversation), in parts around the binds: characters, then workspace, then the ids.
+pub(crate) const LAST_MESSAGE_PREVIEW_HEAD: &str = "SELECT c.id, (SELECT substr(m.content, 1, ";
+pub(crate) const LAST_MESSAGE_PREVIEW_FROM: &str = ") FROM messages m WHERE m.conversation_id = c.id \
+     ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS preview FROM conversations c WHERE c.workspace_id = ";
 
 pub(crate) const KNOWLEDGE_BASE_COLUMNS: &str = "id, workspace_id, name, created_at";
 

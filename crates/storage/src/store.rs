@@ -2,6 +2,7 @@
 //! [`Store`] is all of them together, used as `Arc<dyn Store>`.
 
 use crate::booking_store::BookingStore;
+use crate::export::ExportStore;
 use crate::http_tools::HttpToolStore;
 use crate::knowledge::KnowledgeStore;
 use crate::metrics::MetricsStore;
@@ -134,6 +135,15 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// The start of the newest message's text of each of `ids` (the workspace's), up to
+    /// `chars` characters, in one query (the list's previews); conversations without messages
+    /// are left out.
+    async fn last_message_previews(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+        chars: u32,
+    ) -> Result<Vec<(ConversationId, String)>>;
     /// The customer messages a turn has not answered yet (inbound seq above the lease's
     /// `answered_seq`), oldest first.
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;
@@ -266,6 +276,7 @@ pub trait Store:
     TenantStore
     + ConfigStore
     + ConversationStore
+    + ExportStore
     + WorkQueue
     + EventStore
     + OutboxStore

@@ -74,6 +74,8 @@ conformance!(
     metrics_of_an_empty_range_are_zero,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
+    the_message_export_pages_across_conversations_in_list_order,
+    last_message_previews_are_read_for_a_page_at_once,
     conversation_variables_merge_from_turns_and_calls,
     price_tables_are_per_workspace_and_replaceable,
     channel_fees_reported_with_statuses_are_charged_once,
@@ -1192,6 +1194,109 @@ async fn recent_messages_are_the_newest_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(store.recent_messages(fx.ws, conversation_id, 100).await.unwrap().len(), 7);
     let other = store.create_workspace("Other").await.unwrap();
     assert!(store.recent_messages(other.id, conversation_id, 100).await.unwrap().is_empty());
+}
+
+async fn the_message_export_pages_across_conversations_in_list_order(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    // conversation i has i messages, all stored at one instant (so ids break the ties)
+    for i in 1..=5 {
+        let batch: Vec<_> = (0..i)
+            .map(|m| fx.inbound(&format!("wamid.e{i}-{m}"), &format!("+1555300{i:04}"), &format!("c{i} m{m}")))
+            .collect();
+        store.ingest(&batch, t + Duration::seconds(i)).await.unwrap();
+    }
+    // one without messages, and one of another type
+    let new_conversation = |kind| NewConversation {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        kind,
+        customer_identifier: None,
+        variables: serde_json::Map::new(),
+        first_message: None,
+    };
+    store.create_conversation(new_conversation(ConversationType::Test), t + Duration::seconds(7)).await.unwrap();
+    let mut api = new_conversation(ConversationType::Api);
+    api.first_message = Some("Welcome".into());
+    let api = store.create_conversation(api, t + Duration::seconds(3)).await.unwrap();
+
+    // what the export must give: the list's order, each conversation's messages in order
+    let all = ConversationFilter::default();
+    let listed = store.list_conversations(fx.ws, &all, PageRequest::first(100)).await.unwrap().items;
+    let mut expected = Vec::new();
+    for c in &listed {
+        for m in store.list_messages(fx.ws, c.id, None, 100).await.unwrap() {
+            expected.push((c.id, c.kind, m.id, m.content));
+        }
+    }
+    assert_eq!(expected.len(), 1 + 2 + 3 + 4 + 5 + 1);
+
+    let export = |filter: ConversationFilter, workspace: WorkspaceId, limit: u32| {
+        let store = store.clone();
+        async move {
+            let mut got = Vec::new();
+            let mut after = None;
+            loop {
+                let batch = store.export_messages(workspace, &filter, after, limit).await.unwrap();
+                assert!(batch.len() <= limit as usize);
+                after = batch.last().map(ExportedMessage::cursor);
+                let done = batch.len() < limit as usize;
+                got.extend(
+                    batch
+                        .into_iter()
+                        .map(|e| (e.message.conversation_id, e.conversation_type, e.message.id, e.message.content)),
+                );
+                if done {
+                    return got;
+                }
+            }
+        }
+    };
+    // batches that end inside conversations, at their ends, and hold them all
+    for limit in [1, 2, 3, 4, 16, 100] {
+        assert_eq!(export(all.clone(), fx.ws, limit).await, expected, "batches of {limit}");
+    }
+    let api_only = ConversationFilter { kind: Some(ConversationType::Api), ..Default::default() };
+    let got = export(api_only, fx.ws, 2).await;
+    assert_eq!(
+        got.iter().map(|e| (e.0, e.1, e.3.as_str())).collect::<Vec<_>>(),
+        [(api.id, ConversationType::Api, "Welcome")]
+    );
+    let recent = ConversationFilter { from: Some(t + Duration::seconds(4)), ..Default::default() };
+    assert_eq!(export(recent, fx.ws, 3).await.len(), 4 + 5);
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(export(all, other.id, 10).await.is_empty());
+}
+
+async fn last_message_previews_are_read_for_a_page_at_once(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t = OffsetDateTime::now_utc();
+    let IngestOutcome::Stored { conversation_id: long, .. } =
+        store.ingest(&[fx.inbound("wamid.v1", "+15550000001", "older")], t).await.unwrap()[0]
+    else {
+        panic!()
+    };
+    store.ingest(&[fx.inbound("wamid.v2", "+15550000001", "ñandú, newest")], t + Duration::seconds(1)).await.unwrap();
+    let IngestOutcome::Stored { conversation_id: short, .. } =
+        store.ingest(&[fx.inbound("wamid.v3", "+15550000002", "hi")], t).await.unwrap()[0]
+    else {
+        panic!()
+    };
+    let empty = NewConversation {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        kind: ConversationType::Test,
+        customer_identifier: None,
+        variables: serde_json::Map::new(),
+        first_message: None,
+    };
+    let empty = store.create_conversation(empty, t).await.unwrap().id;
+    let mut previews = store.last_message_previews(fx.ws, &[long, short, empty], 5).await.unwrap();
+    previews.sort_by_key(|(id, _)| *id != long);
+    assert_eq!(previews, [(long, "ñandú".to_string()), (short, "hi".to_string())]);
+    assert!(store.last_message_previews(fx.ws, &[], 5).await.unwrap().is_empty());
+    let other = store.create_workspace("Other").await.unwrap();
+    assert!(store.last_message_previews(other.id, &[long, short], 5).await.unwrap().is_empty());
 }
 
 async fn dashboard_sessions_expire_and_log_out(store: Arc<dyn Store>) {

@@ -104,10 +104,12 @@ pub async fn show(
     let customers = customers_of(&state, ws, &conversations).await?;
     let ids: Vec<_> = conversations.iter().map(|c| c.id).collect();
     let failed: HashSet<_> = state.store.conversations_with_failed_deliveries(ws, &ids).await?.into_iter().collect();
+    let previews: HashMap<_, _> =
+        state.store.last_message_previews(ws, &ids, PREVIEW_CHARS as u32 + 1).await?.into_iter().collect();
     let assistant_names: HashMap<_, _> = assistants.iter().map(|a| (a.id, a.name.clone())).collect();
     let mut rows = Vec::with_capacity(conversations.len());
     for c in &conversations {
-        let preview = last_message_preview(&state, c).await?;
+        let preview = previews.get(&c.id).map(|text| shortened(text)).unwrap_or_default();
         let (badge_class, badge_label) = display::badge(c.kind);
         let (window_open, window) = display::window(c, now).unwrap_or((false, String::new()));
         rows.push(Row {
@@ -206,17 +208,13 @@ async fn list(
     Ok((page.items, page.next.map(|c| c.encode())))
 }
 
-/// The newest message's text, shortened (an indexed read of one row per conversation).
-async fn last_message_preview(state: &AppState, c: &Conversation) -> Result<String, PageError> {
-    let newest = state.store.recent_messages(c.workspace_id, c.id, 1).await?;
-    Ok(newest.first().map_or_else(String::new, |m| {
-        let text: String = m.content.chars().take(PREVIEW_CHARS).collect();
-        if m.content.chars().count() > PREVIEW_CHARS {
-            format!("{text}…")
-        } else {
-            text
-        }
-    }))
+/// The newest message's text as the list shows it: `PREVIEW_CHARS` characters, and an
+/// ellipsis when the store's preview (one character longer) says there is more.
+fn shortened(preview: &str) -> String {
+    match preview.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &preview[..cut]),
+        None => preview.to_string(),
+    }
 }
 
 #[derive(Deserialize)]

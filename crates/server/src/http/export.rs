@@ -1,11 +1,15 @@
 //! `GET /api/v1/conversations/export?format=csv|jsonl&level=conversation|message` with the list
-//! filters: streamed page by page (keyset pagination through the store; at message level one
-//! page of one conversation's messages at a time), so memory stays flat whatever the size of
-//! the export or of any one conversation.
+//! filters: streamed page by page through keyset pagination (at message level one query per
+//! batch of a few thousand messages across as many conversations as they fill), each page
+//! written straight into the chunk the response sends, so memory stays flat whatever the size
+//! of the export or of any one conversation.
 
 use super::api_schemas::ValidationErrorBody;
-use super::conversation_json::{conversation_json, message_json, rfc3339};
+use super::conversation_json::conversation_json;
 use super::conversations::{customers_of, ListQuery};
+use super::export_rows::{
+    write_conversation_csv, write_header, write_message_csv, write_message_json, CONVERSATION_HEADER, MESSAGE_HEADER,
+};
 use super::query::ApiQuery;
 use super::{ApiError, ApiKeyAuth};
 use crate::state::AppState;
@@ -14,19 +18,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use confab_domain::{Conversation, MessageId, ValidationError, WorkspaceId};
-use confab_storage::{ConversationFilter, Cursor, PageRequest};
+use confab_domain::{Conversation, ValidationError, WorkspaceId};
+use confab_storage::{ConversationFilter, Cursor, ExportCursor, PageRequest};
 use serde::Deserialize;
-use serde_json::Value;
-use std::collections::VecDeque;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Conversations read per store round trip.
 const PAGE: u32 = 100;
-/// Messages read per store round trip.
-const MESSAGE_PAGE: u32 = 1000;
+/// Messages read per store round trip (and written per chunk of the response).
+const MESSAGE_BATCH: u32 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export))
@@ -58,44 +60,6 @@ struct ExportQuery {
     #[serde(flatten)]
     filters: ListQuery,
 }
-
-const CONVERSATION_HEADER: [&str; 17] = [
-    "id",
-    "type",
-    "status",
-    "assistant_id",
-    "sender_id",
-    "customer_name",
-    "customer_phone",
-    "customer_identifier",
-    "ai_enabled",
-    "message_count",
-    "customer_message_count",
-    "total_tokens",
-    "total_cost_micros",
-    "created_at",
-    "last_message_at",
-    "ended_at",
-    "variables",
-];
-
-const MESSAGE_HEADER: [&str; 15] = [
-    "conversation_id",
-    "conversation_type",
-    "message_id",
-    "role",
-    "type",
-    "content",
-    "created_at",
-    "status",
-    "provider_message_id",
-    "error_code",
-    "error_title",
-    "function_calls",
-    "input_tokens",
-    "output_tokens",
-    "cost_micros",
-];
 
 /// Every matching conversation or message, streamed as CSV or JSON lines.
 #[utoipa::path(get, path = "/conversations/export", tag = "conversations", params(ExportQuery, ListQuery),
@@ -140,9 +104,8 @@ pub(crate) async fn export_response(
         format,
         level,
         after: None,
-        conversations_read: false,
-        queue: VecDeque::new(),
         message_after: None,
+        read: false,
         started: false,
         stopped: false,
     };
@@ -177,160 +140,89 @@ struct Exporter {
     filter: Option<ConversationFilter>,
     format: Format,
     level: Level,
-    /// Where the next page of conversations starts.
+    /// Conversation level: where the next page of conversations starts.
     after: Option<Cursor>,
-    /// No page of conversations is left to read.
-    conversations_read: bool,
-    /// Message level: conversations read whose messages are not all written yet, and where
-    /// the first one's next page of messages starts.
-    queue: VecDeque<Conversation>,
-    message_after: Option<MessageId>,
+    /// Message level: where the next batch of messages starts.
+    message_after: Option<ExportCursor>,
+    /// Nothing is left to read.
+    read: bool,
     started: bool,
     /// The stream ended (finished, or stopped by an error).
     stopped: bool,
 }
 
 impl Exporter {
-    /// The next piece of the file: the header first (CSV), then one page of conversations, or
-    /// at message level one page of one conversation's messages — so memory stays bounded by
-    /// a page whatever the size of a conversation.
+    /// The next piece of the file: the header first (CSV), then one page of conversations or
+    /// one batch of messages — so memory stays bounded by a page whatever the size of the
+    /// export or of a conversation.
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
         if self.stopped {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(64 * 1024);
+        let mut out = Vec::with_capacity(256 * 1024);
         if !self.started {
             self.started = true;
             if self.format == Format::Csv {
-                let header: &[&str] = if self.level == Level::Message { &MESSAGE_HEADER } else { &CONVERSATION_HEADER };
-                write_csv_row(&mut out, header.iter().map(|h| (*h).to_string()))?;
+                write_header(
+                    &mut out,
+                    if self.level == Level::Message { &MESSAGE_HEADER } else { &CONVERSATION_HEADER },
+                );
             }
         }
-        loop {
-            if let Some(conversation) = self.queue.front().cloned() {
-                self.write_message_page(&mut out, &conversation).await?;
-                return Ok(Some(Bytes::from(out)));
+        let filter = match &self.filter {
+            Some(filter) if !self.read => filter,
+            _ => {
+                self.stopped = true;
+                return Ok((!out.is_empty()).then(|| Bytes::from(out)));
             }
-            let filter = match &self.filter {
-                Some(filter) if !self.conversations_read => filter,
-                _ => {
-                    self.stopped = true;
-                    return Ok((!out.is_empty()).then(|| Bytes::from(out)));
+        };
+        match self.level {
+            Level::Conversation => {
+                let page = self
+                    .state
+                    .store
+                    .list_conversations(self.workspace_id, filter, PageRequest { limit: PAGE, after: self.after })
+                    .await?;
+                self.after = page.next;
+                self.read = page.next.is_none();
+                self.write_conversations(&mut out, &page.items).await?;
+            }
+            Level::Message => {
+                let batch = self
+                    .state
+                    .store
+                    .export_messages(self.workspace_id, filter, self.message_after, MESSAGE_BATCH)
+                    .await?;
+                self.read = batch.len() < MESSAGE_BATCH as usize;
+                self.message_after = batch.last().map(|m| m.cursor());
+                let mut scratch = Vec::new();
+                for message in &batch {
+                    match self.format {
+                        Format::Csv => write_message_csv(&mut out, &mut scratch, message),
+                        Format::Jsonl => {
+                            write_message_json(&mut out, message).map_err(|e| ApiError::Internal(e.into()))?
+                        }
+                    }
                 }
-            };
-            let page = self
-                .state
-                .store
-                .list_conversations(self.workspace_id, filter, PageRequest { limit: PAGE, after: self.after })
-                .await?;
-            self.after = page.next;
-            self.conversations_read = page.next.is_none();
-            match self.level {
-                Level::Conversation => {
-                    self.write_conversations(&mut out, &page.items).await?;
-                    return Ok(Some(Bytes::from(out)));
-                }
-                Level::Message => self.queue.extend(page.items),
             }
         }
+        Ok(Some(Bytes::from(out)))
     }
 
     async fn write_conversations(&self, out: &mut Vec<u8>, conversations: &[Conversation]) -> Result<(), ApiError> {
         let customers = customers_of(&self.state, self.workspace_id, conversations).await?;
         let now = time::OffsetDateTime::now_utc();
         for c in conversations {
-            let json = conversation_json(c, customers.get(&c.customer_id), now);
+            let customer = customers.get(&c.customer_id);
             match self.format {
-                Format::Jsonl => write_json_line(out, &json)?,
-                Format::Csv => write_csv_row(
-                    out,
-                    [
-                        c.id.to_string(),
-                        c.kind.as_str().into(),
-                        c.status.as_str().into(),
-                        c.assistant_id.to_string(),
-                        c.sender_id.map(|s| s.to_string()).unwrap_or_default(),
-                        text(&json["customer"]["name"]),
-                        text(&json["customer"]["phone"]),
-                        text(&json["customer"]["identifier"]),
-                        c.ai_enabled.to_string(),
-                        c.message_count.to_string(),
-                        c.customer_message_count.to_string(),
-                        c.total_tokens.to_string(),
-                        c.total_cost.0.to_string(),
-                        rfc3339(c.created_at),
-                        rfc3339(c.last_message_at),
-                        c.ended_at.map(rfc3339).unwrap_or_default(),
-                        Value::Object(c.variables.clone()).to_string(),
-                    ],
-                )?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the next page of the first queued conversation's messages; the conversation
-    /// leaves the queue with its last page.
-    async fn write_message_page(&mut self, out: &mut Vec<u8>, c: &Conversation) -> Result<(), ApiError> {
-        let messages =
-            self.state.store.list_messages(self.workspace_id, c.id, self.message_after, MESSAGE_PAGE).await?;
-        for m in &messages {
-            let mut json = message_json(m);
-            match self.format {
+                Format::Csv => write_conversation_csv(out, c, customer),
                 Format::Jsonl => {
-                    json["conversation_id"] = Value::String(c.id.to_string());
-                    json["conversation_type"] = Value::String(c.kind.as_str().into());
-                    write_json_line(out, &json)?;
+                    serde_json::to_writer(&mut *out, &conversation_json(c, customer, now))
+                        .map_err(|e| ApiError::Internal(e.into()))?;
+                    out.push(b'\n');
                 }
-                Format::Csv => write_csv_row(
-                    out,
-                    [
-                        c.id.to_string(),
-                        c.kind.as_str().into(),
-                        m.id.to_string(),
-                        m.role.as_str().into(),
-                        m.kind.as_str().into(),
-                        m.content.clone(),
-                        rfc3339(m.created_at),
-                        m.status.as_str().into(),
-                        m.provider_message_id.clone().unwrap_or_default(),
-                        m.error.as_ref().and_then(|e| e.code).map(|c| c.to_string()).unwrap_or_default(),
-                        m.error.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
-                        if json["function_calls"].as_array().is_some_and(|a| !a.is_empty()) {
-                            json["function_calls"].to_string()
-                        } else {
-                            String::new()
-                        },
-                        m.usage.map(|u| u.input_tokens.to_string()).unwrap_or_default(),
-                        m.usage.map(|u| u.output_tokens.to_string()).unwrap_or_default(),
-                        m.cost.0.to_string(),
-                    ],
-                )?,
             }
-        }
-        if messages.len() < MESSAGE_PAGE as usize {
-            self.queue.pop_front();
-            self.message_after = None;
-        } else {
-            self.message_after = messages.last().map(|m| m.id);
         }
         Ok(())
     }
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_default()
-}
-
-fn write_csv_row(out: &mut Vec<u8>, fields: impl IntoIterator<Item = String>) -> Result<(), ApiError> {
-    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(out);
-    writer.write_record(fields.into_iter().collect::<Vec<_>>()).map_err(|e| ApiError::Internal(e.into()))?;
-    writer.flush().map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(())
-}
-
-fn write_json_line(out: &mut Vec<u8>, value: &Value) -> Result<(), ApiError> {
-    serde_json::to_writer(&mut *out, value).map_err(|e| ApiError::Internal(e.into()))?;
-    out.push(b'\n');
-    Ok(())
 }

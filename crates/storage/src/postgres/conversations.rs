@@ -53,42 +53,8 @@ impl ConversationStore for PgStore {
         page: PageRequest,
     ) -> Result<Page<Conversation>> {
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-        let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
-        ));
-        q.push_bind(workspace_id.as_uuid());
-        if let Some(kind) = filter.kind {
-            q.push(" AND type = ").push_bind(kind.as_str());
-        }
-        if let Some(assistant_id) = filter.assistant_id {
-            q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
-        }
-        if let Some(sender_id) = filter.sender_id {
-            q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
-        }
-        if let Some(status) = filter.status {
-            q.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(customer) = &filter.customer {
-            q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
-                .push_bind(workspace_id.as_uuid())
-                .push(" AND (phone = ")
-                .push_bind(customer.clone())
-                .push(" OR business_scoped_user_id = ")
-                .push_bind(customer.clone())
-                .push(" OR external_identifier = ")
-                .push_bind(customer.clone())
-                .push("))");
-        }
-        if let Some(from) = filter.from {
-            q.push(" AND created_at >= ").push_bind(from);
-        }
-        if let Some(to) = filter.to {
-            q.push(" AND created_at < ").push_bind(to);
-        }
-        if filter.with_failed_deliveries {
-            q.push(" AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')");
-        }
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE "));
+        push_conversation_filter(&mut q, workspace_id, filter);
         if let Some(after) = page.after {
             q.push(" AND (created_at, id) < (")
                 .push_bind(after.created_at)
@@ -136,6 +102,27 @@ impl ConversationStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         fetched.iter().map(rows::message).collect()
+    }
+
+    async fn last_message_previews(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+        chars: u32,
+    ) -> Result<Vec<(ConversationId, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let sql =
+            format!("{}$1{}$2 AND c.id = ANY($3)", rows::LAST_MESSAGE_PREVIEW_HEAD, rows::LAST_MESSAGE_PREVIEW_FROM);
+        let found: Vec<(Uuid, Option<String>)> = sqlx::query_as(&sql)
+            .bind(i32::try_from(chars).unwrap_or(i32::MAX))
+            .bind(workspace_id.as_uuid())
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().filter_map(|(id, preview)| Some((id.into(), preview?))).collect())
     }
 
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
@@ -306,6 +293,50 @@ fn ingest_order(batch: &[InboundMessage]) -> Result<Vec<(usize, CustomerKeys)>> 
         (a.workspace_id, ca, &a.provider_message_id).cmp(&(b.workspace_id, cb, &b.provider_message_id))
     });
     Ok(plan)
+}
+
+/// The conditions (after `WHERE`, unqualified columns of `conversations`) a conversation
+/// matches `filter` in the workspace by: what the list and the export select.
+pub(super) fn push_conversation_filter(
+    q: &mut QueryBuilder<'_, Postgres>,
+    workspace_id: WorkspaceId,
+    filter: &ConversationFilter,
+) {
+    q.push("workspace_id = ").push_bind(workspace_id.as_uuid());
+    if let Some(kind) = filter.kind {
+        q.push(" AND type = ").push_bind(kind.as_str());
+    }
+    if let Some(assistant_id) = filter.assistant_id {
+        q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
+    }
+    if let Some(sender_id) = filter.sender_id {
+        q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(customer) = &filter.customer {
+        q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
+            .push_bind(workspace_id.as_uuid())
+            .push(" AND (phone = ")
+            .push_bind(customer.clone())
+            .push(" OR business_scoped_user_id = ")
+            .push_bind(customer.clone())
+            .push(" OR external_identifier = ")
+            .push_bind(customer.clone())
+            .push("))");
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND created_at < ").push_bind(to);
+    }
+    if filter.with_failed_deliveries {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')",
+        );
+    }
 }
 
 async fn ingest_one(

@@ -9,6 +9,7 @@
 mod bookings;
 mod conversations;
 mod events;
+mod export;
 mod http_tools;
 mod knowledge;
 mod metrics;

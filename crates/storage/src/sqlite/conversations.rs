@@ -43,42 +43,8 @@ impl ConversationStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Page<Conversation>> {
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = "
-        ));
-        q.push_bind(workspace_id.as_uuid());
-        if let Some(kind) = filter.kind {
-            q.push(" AND type = ").push_bind(kind.as_str());
-        }
-        if let Some(assistant_id) = filter.assistant_id {
-            q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
-        }
-        if let Some(sender_id) = filter.sender_id {
-            q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
-        }
-        if let Some(status) = filter.status {
-            q.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(customer) = &filter.customer {
-            q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
-                .push_bind(workspace_id.as_uuid())
-                .push(" AND (phone = ")
-                .push_bind(customer.clone())
-                .push(" OR business_scoped_user_id = ")
-                .push_bind(customer.clone())
-                .push(" OR external_identifier = ")
-                .push_bind(customer.clone())
-                .push("))");
-        }
-        if let Some(from) = filter.from {
-            q.push(" AND created_at >= ").push_bind(micros(from));
-        }
-        if let Some(to) = filter.to {
-            q.push(" AND created_at < ").push_bind(micros(to));
-        }
-        if filter.with_failed_deliveries {
-            q.push(" AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')");
-        }
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE "));
+        push_conversation_filter(&mut q, workspace_id, filter);
         if let Some(after) = page.after {
             q.push(" AND (created_at, id) < (")
                 .push_bind(micros(after.created_at))
@@ -126,6 +92,27 @@ impl ConversationStore for SqliteStore {
             .fetch_all(&self.reader)
             .await?;
         fetched.iter().map(rows::message).collect()
+    }
+
+    async fn last_message_previews(
+        &self,
+        workspace_id: WorkspaceId,
+        ids: &[ConversationId],
+        chars: u32,
+    ) -> Result<Vec<(ConversationId, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(rows::LAST_MESSAGE_PREVIEW_HEAD);
+        q.push_bind(i64::from(chars)).push(rows::LAST_MESSAGE_PREVIEW_FROM);
+        q.push_bind(workspace_id.as_uuid()).push(" AND c.id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_uuid());
+        }
+        list.push_unseparated(")");
+        let found: Vec<(Uuid, Option<String>)> = q.build_query_as().fetch_all(&self.reader).await?;
+        Ok(found.into_iter().filter_map(|(id, preview)| Some((id.into(), preview?))).collect())
     }
 
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
@@ -264,6 +251,50 @@ impl ConversationStore for SqliteStore {
         let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
         tx.commit().await?;
         Ok(conversation)
+    }
+}
+
+/// The conditions (after `WHERE`, unqualified columns of `conversations`) a conversation
+/// matches `filter` in the workspace by: what the list and the export select.
+pub(super) fn push_conversation_filter(
+    q: &mut QueryBuilder<'_, Sqlite>,
+    workspace_id: WorkspaceId,
+    filter: &ConversationFilter,
+) {
+    q.push("workspace_id = ").push_bind(workspace_id.as_uuid());
+    if let Some(kind) = filter.kind {
+        q.push(" AND type = ").push_bind(kind.as_str());
+    }
+    if let Some(assistant_id) = filter.assistant_id {
+        q.push(" AND assistant_id = ").push_bind(assistant_id.as_uuid());
+    }
+    if let Some(sender_id) = filter.sender_id {
+        q.push(" AND sender_id = ").push_bind(sender_id.as_uuid());
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(customer) = &filter.customer {
+        q.push(" AND customer_id IN (SELECT id FROM customers WHERE workspace_id = ")
+            .push_bind(workspace_id.as_uuid())
+            .push(" AND (phone = ")
+            .push_bind(customer.clone())
+            .push(" OR business_scoped_user_id = ")
+            .push_bind(customer.clone())
+            .push(" OR external_identifier = ")
+            .push_bind(customer.clone())
+            .push("))");
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND created_at >= ").push_bind(micros(from));
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND created_at < ").push_bind(micros(to));
+    }
+    if filter.with_failed_deliveries {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')",
+        );
     }
 }
 

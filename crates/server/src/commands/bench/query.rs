@@ -1,21 +1,27 @@
 //! `confab bench query`: times the dashboard and API read paths on a seeded database
 //! (`confab bench seed`): the conversation list's first page unfiltered and with each single
-//! filter, a later page, one conversation with its messages, metrics over 7 and 30 days, and
-//! the message export's streaming rate with the server's memory meanwhile.
+//! filter, a later page, one conversation with its messages, metrics over 7 and 30 days, the
+//! dashboard's HTML pages (the list with each single filter, a conversation, analytics) under
+//! a logged-in session, and the message export's streaming rate with the server's memory
+//! meanwhile.
 //!
 //! Without `--target` it serves the configured database from this process (so the memory it
-//! reports is the server's, plus this small client); with `--target URL --api-key KEY` it
-//! measures a running confab. Times are measured by the client over loopback HTTP, from the
+//! reports is the server's, plus this small client), signed in to the dashboard as a viewer it
+//! adds (`bench-query-…@confab.invalid`, with a random password nobody knows); with
+//! `--target URL --api-key KEY` it measures a running confab, and its dashboard pages too when
+//! given `--session TOKEN` (the value of a logged-in browser's `confab_session` cookie). Times are measured by the client over loopback HTTP, from the
 //! request to the last byte of the answer: server time plus well under a millisecond.
 
 use super::latency_table::{print_rows, QueryTiming};
 use crate::config::Settings;
+use crate::dashboard::session;
 use crate::http;
 use crate::state::AppState;
 use anyhow::{bail, Context};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use confab_domain::ApiKeySecret;
+use confab_domain::{ApiKeySecret, Email, UserRole, WorkspaceId};
 use confab_sim::load::latency::Latencies;
+use confab_storage::NewUser;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +37,10 @@ pub struct QueryArgs {
     /// With --target: an API key of the workspace to read.
     #[arg(long)]
     pub api_key: Option<String>,
+    /// With --target: a dashboard session token of that workspace (the `confab_session`
+    /// cookie), to time the dashboard pages as well.
+    #[arg(long)]
+    pub session: Option<String>,
     /// Timed runs of each query (after one untimed warm-up run).
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
@@ -40,6 +50,9 @@ pub struct QueryArgs {
     /// Write the figures as JSON here.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Leave out the queries whose name contains this text (repeatable), e.g. `metrics`.
+    #[arg(long)]
+    pub skip: Vec<String>,
 }
 
 /// What the message export did.
@@ -59,10 +72,10 @@ pub struct ExportTiming {
 }
 
 pub async fn run(mut settings: Settings, args: QueryArgs) -> anyhow::Result<()> {
-    let (base, key, _server) = match &args.target {
+    let (base, key, session, _server) = match &args.target {
         Some(url) => {
             let key = args.api_key.clone().context("--target needs --api-key (a key of the workspace to read)")?;
-            (url.trim_end_matches('/').to_string(), key, None)
+            (url.trim_end_matches('/').to_string(), key, args.session.clone(), None)
         }
         None => {
             settings.api_rate_limit_per_minute = 0;
@@ -76,12 +89,20 @@ pub async fn run(mut settings: Settings, args: QueryArgs) -> anyhow::Result<()> 
             let listener = tokio::net::TcpListener::bind(settings.bind).await?;
             let url = format!("http://{}", listener.local_addr()?);
             let state = AppState::new(store, Arc::new(settings), workspace);
+            let session = dashboard_session(&state, workspace).await?;
             let server = tokio::spawn(http::launch(state, listener, std::future::pending()));
-            (url, secret.secret.expose().to_string(), Some(server))
+            (url, secret.secret.expose().to_string(), Some(session), Some(server))
         }
     };
-    let client = Client { http: reqwest::Client::new(), base, key };
-    let queries = client.plan().await?;
+    let client = Client {
+        // a page that answers with a redirect (to the login form) is a failure, not a timing
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+        base,
+        key,
+        session,
+    };
+    let mut queries = client.plan().await?;
+    queries.retain(|(name, _)| !args.skip.iter().any(|skip| name.contains(skip.as_str())));
     eprintln!("confab bench query: {} queries × {} runs against {}…", queries.len(), args.iterations, client.base);
     let mut rows = Vec::new();
     for (name, path) in &queries {
@@ -115,15 +136,53 @@ pub async fn run(mut settings: Settings, args: QueryArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A dashboard session for a viewer added to `workspace` (its password is random and
+/// forgotten: the session is the only way in). Returns the session cookie's token.
+async fn dashboard_session(state: &AppState, workspace: WorkspaceId) -> anyhow::Result<String> {
+    let mut random = [0u8; 16];
+    OsRng.fill_bytes(&mut random);
+    let name = hex::encode(random);
+    let user = state
+        .store
+        .create_user(NewUser {
+            workspace_id: workspace,
+            email: Email::parse(&format!("bench-query-{name}@confab.invalid"))?,
+            role: UserRole::Viewer,
+            password_hash: crate::passwords::hash(&session::random_token())?,
+        })
+        .await?;
+    let cookie = session::start(state, &user).await?;
+    let token = cookie
+        .to_str()?
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix(&format!("{}=", session::COOKIE)))
+        .context("the session cookie has no token")?;
+    Ok(token.to_string())
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
     key: String,
+    /// A dashboard session token, for the HTML pages.
+    session: Option<String>,
 }
 
 impl Client {
+    /// A GET of `path`: an API path with the key, a dashboard page with the session.
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(format!("{}{path}", self.base));
+        match &self.session {
+            Some(token) if !path.starts_with("/api/") => {
+                request.header(reqwest::header::COOKIE, format!("{}={token}", session::COOKIE))
+            }
+            _ => request.bearer_auth(&self.key),
+        }
+    }
+
     async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
+        let res = self.get(path).send().await?;
         let status = res.status();
         if !status.is_success() {
             bail!("GET {path} answered {status}: {}", res.text().await.unwrap_or_default());
@@ -149,18 +208,15 @@ impl Client {
             .filter(|p| !p.is_empty())
             .context("no WhatsApp conversation to take a customer from")?;
         let senders = self.get_json("/api/v1/senders").await?;
-        let sender_phone = senders
-            .get("items")
-            .unwrap_or(&senders)
-            .get(0)
-            .map(|s| text(&s["display_phone_number"]))
-            .filter(|p| !p.is_empty())
-            .context("no sender to filter by")?;
+        let first_sender = senders.get("items").unwrap_or(&senders).get(0).context("no sender to filter by")?;
+        let sender_phone =
+            Some(text(&first_sender["display_phone_number"])).filter(|p| !p.is_empty()).context("no sender number")?;
+        let sender_id = text(&first_sender["id"]);
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let page1 = self.get_json("/api/v1/conversations?limit=50").await?;
         let cursor = text(&page1["next_cursor"]);
         let list = "/api/v1/conversations?limit=50";
-        Ok(vec![
+        let mut queries: Vec<(String, String)> = vec![
             ("list, no filter".into(), list.into()),
             ("list, page 2 (cursor)".into(), format!("{list}&cursor={}", enc(&cursor))),
             ("list, type=whatsapp".into(), format!("{list}&type=whatsapp")),
@@ -174,7 +230,26 @@ impl Client {
             ("conversation + messages".into(), format!("/api/v1/conversations/{conversation}")),
             ("metrics, 7 days".into(), format!("/api/v1/metrics?from={}", enc(&at(7)))),
             ("metrics, 30 days".into(), "/api/v1/metrics".into()),
-        ])
+        ];
+        if self.session.is_some() {
+            let pages: [(&str, String); 13] = [
+                ("page: list, no filter", "/conversations".into()),
+                ("page: list, page 2 (cursor)", format!("/conversations?cursor={}", enc(&cursor))),
+                ("page: list, type=whatsapp", "/conversations?type=whatsapp".into()),
+                ("page: list, type=api", "/conversations?type=api".into()),
+                ("page: list, assistant", format!("/conversations?assistant_id={assistant}")),
+                ("page: list, number", format!("/conversations?sender_id={sender_id}")),
+                ("page: list, customer", format!("/conversations?customer={}", enc(&customer))),
+                ("page: list, status=active", "/conversations?status=active".into()),
+                ("page: list, status=ended", "/conversations?status=ended".into()),
+                ("page: list, last 7 days", "/conversations?range=7".into()),
+                ("page: list, failed deliveries", "/conversations?failed=1".into()),
+                ("page: conversation", format!("/conversations/{conversation}")),
+                ("page: analytics", "/analytics".into()),
+            ];
+            queries.extend(pages.into_iter().map(|(name, path)| (name.to_string(), path)));
+        }
+        Ok(queries)
     }
 
     async fn time(&self, name: &str, path: &str, iterations: usize) -> anyhow::Result<QueryTiming> {
@@ -182,7 +257,7 @@ impl Client {
         let mut bytes = 0;
         for i in 0..=iterations {
             let started = Instant::now();
-            let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
+            let res = self.get(path).send().await?;
             let status = res.status();
             let body = res.bytes().await?;
             let took = started.elapsed();
@@ -219,7 +294,7 @@ impl Client {
         });
         let cpu_before = super::process_cpu_seconds();
         let started = Instant::now();
-        let mut res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
+        let mut res = self.get(&path).send().await?;
         if !res.status().is_success() {
             bail!("the export answered {}", res.status());
         }
