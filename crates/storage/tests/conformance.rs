@@ -1171,7 +1171,7 @@ async fn metrics_rollup_counts_every_write_path_like_a_rebuild(store: Arc<dyn St
     let sent = SendResult::Sent { provider_message_id: "wamid.o1".into() };
     store.record_send_result(c1[0].message.id, sent, t0 + Duration::seconds(4)).await.unwrap();
     let fee = StatusInput { fee: Some(MicroUsd(25_000)), ..status(&fx, "wamid.o1", DeliveryStatus::Sent) };
-    store.apply_statuses(&[fee.clone()], t0 + Duration::seconds(5)).await.unwrap();
+    store.apply_statuses(std::slice::from_ref(&fee), t0 + Duration::seconds(5)).await.unwrap();
     store.apply_statuses(&[fee], t0 + Duration::seconds(5)).await.unwrap();
     store.apply_statuses(&[status(&fx, "wamid.o1", DeliveryStatus::Failed)], t0 + Duration::seconds(6)).await.unwrap();
 
