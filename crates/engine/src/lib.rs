@@ -16,6 +16,7 @@ pub mod ingest_batcher;
 pub mod llm_responder;
 pub mod llm_routes;
 pub mod meta_channel;
+pub mod metrics_compaction;
 pub mod offline_responder;
 pub mod outbox;
 pub mod prompt;

@@ -16,6 +16,7 @@ mod metrics;
 mod migrations;
 pub mod postgres;
 mod precision;
+mod rollup;
 mod rows;
 mod seed;
 mod sessions;

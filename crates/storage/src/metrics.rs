@@ -1,29 +1,43 @@
 //! Conversation metrics (`GET /api/v1/metrics`, DESIGN §8): what the store aggregates, and the
-//! arithmetic both backends share. Each backend computes its numbers with aggregate SQL (no
-//! rows are loaded into Rust); this module only turns those totals into ratios and fills the
-//! daily series.
+//! arithmetic both backends share. The numbers come from the per-day rollup
+//! ([`crate::rollup`], migration 0015), kept up to date by every write and read with a few
+//! small aggregate queries, so a range of months costs about as much as a day; this module
+//! turns the rollup's totals into ratios and fills the daily series.
 //!
 //! Definitions, for a workspace, a half-open range `[from, to)` and optional conversation type
 //! and assistant filters (which apply to the conversation a message belongs to):
 //!
+//! - **Whole UTC days.** The rollup counts per UTC day, so a range counts every UTC day it
+//!   touches: from the start of `from`'s day to the end of the day holding the last instant
+//!   before `to`. A range of whole days (the API's dates, the dashboard's periods) is exact.
+//!   (Before the rollup a range was cut at the microsecond.)
 //! - `conversations`: conversations *started* (created) in the range.
 //! - `messages`, `customer_messages`: messages of every role, and customer (`user`) messages,
-//!   stored in the range. `active_conversations`: conversations with at least one of them.
+//!   stored in the range.
+//! - `active_conversations`: conversations *open during* the range: created before its end
+//!   and with their last message at or after its start (read from the conversations table
+//!   with an index). (Before the rollup: conversations with a message stored in the range,
+//!   which is not additive over days. The two differ only for a conversation with messages
+//!   both before and after the range and none inside it.)
 //! - `messages_per_conversation` = messages / active conversations.
 //! - `response_rate` = answered customer messages / customer messages, where a customer message
 //!   is answered when an assistant or agent (human) message follows it in the same conversation
-//!   (at the same time or later, whenever that is). A burst answered by one reply counts as
-//!   answered throughout; messages stored but deliberately not answered (stale replays, AI
-//!   off with nobody replying) count as unanswered.
+//!   (at the same time or later, whenever that is), counted on the customer message's day. A
+//!   burst answered by one reply counts as answered throughout; messages stored but
+//!   deliberately not answered (stale replays, AI off with nobody replying) count as
+//!   unanswered.
 //! - response time: set by the turn worker on the first assistant message of each turn: its
 //!   commit time minus when confab received the oldest customer message the turn answered.
-//!   `avg_response_time_ms` is the mean, `p90_response_time_ms` the nearest-rank 90th percentile
-//!   (the smallest recorded value at or above which lie at most 10% of the values: PostgreSQL's
-//!   `percentile_disc(0.9)`; on SQLite the value at 0-based offset ceil(0.9·n) − 1 of the sorted
-//!   list), so both backends give the same answer. Over assistant messages stored in the range.
+//!   `avg_response_time_ms` is the exact mean; `p90_response_time_ms` is the nearest-rank 90th
+//!   percentile **to two significant digits**: the rollup keeps a histogram whose buckets are
+//!   the times rounded down to two significant digits (0–99 ms exact, then 100, 110, …, 990,
+//!   1000, 1100, …), and the p90 is the lower bound of the bucket holding the ceil(0.9·n)-th
+//!   smallest time (at most 10% low; exact below 100 ms and for two-digit values). Over
+//!   assistant messages stored in the range.
 //! - `total_cost_micros`: the cost of the messages stored in the range (LLM tokens, retries
-//!   included, and channel fees), integer micro-USD; `cost_per_conversation_micros` is that
-//!   over the active conversations, rounded to the nearest micro-USD.
+//!   included, and channel fees, counted on the day the message was stored), integer
+//!   micro-USD; `cost_per_conversation_micros` is that over the active conversations, rounded
+//!   to the nearest micro-USD.
 //! - `avg_llm_latency_ms`: the mean duration of the model calls behind the messages stored in
 //!   the range (each message that a model call produced carries its latency).
 //! - `llm_failures`: turns in which the LLM could not be reached after its retries (the
@@ -35,6 +49,7 @@
 //!   Every day of the range is listed (zeros included) when it spans at most
 //!   [`MAX_FILLED_DAYS`]; a longer range lists only the days that have data.
 
+use crate::rollup::{p90_of_buckets, DayCounters};
 use crate::Result;
 use async_trait::async_trait;
 use confab_domain::{AssistantId, ConversationType, WorkspaceId};
@@ -49,6 +64,16 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 pub trait MetricsStore: Send + Sync {
     /// The workspace's metrics over `filter`'s range (see the module docs for definitions).
     async fn metrics(&self, workspace_id: WorkspaceId, filter: &MetricsFilter) -> Result<Metrics>;
+
+    /// Folds the appended metric deltas into the daily rollup; returns how many delta rows it
+    /// folded. Idempotent and safe to run concurrently with writers (and with itself); the
+    /// metrics read the same before and after.
+    async fn compact_metrics(&self) -> Result<u64>;
+
+    /// Recomputes the rollup of one workspace (or of all) from the stored conversations and
+    /// messages with set-based SQL, then compacts. For upgrades and bulk loads, which bypass
+    /// the per-write counting; run it while that workspace is not being written to.
+    async fn rebuild_metrics_rollup(&self, workspace_id: Option<WorkspaceId>) -> Result<()>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,37 +117,6 @@ pub struct DailyMetrics {
     pub cost_micros: i64,
 }
 
-/// The message aggregates one backend query returns.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct MessageTotals {
-    pub messages: i64,
-    pub active_conversations: i64,
-    pub customer_messages: i64,
-    pub answered: i64,
-    pub cost_micros: i64,
-    pub responses_timed: i64,
-    pub avg_response_time_ms: Option<f64>,
-    pub avg_llm_latency_ms: Option<f64>,
-    pub llm_failures: i64,
-    pub timeouts: i64,
-    pub failed_deliveries: i64,
-}
-
-/// One row of a per-day aggregate: the day as days since the Unix epoch (UTC).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct DayTotals {
-    pub day: i64,
-    pub conversations: i64,
-    pub messages: i64,
-    pub cost_micros: i64,
-}
-
-/// The 0-based offset of the nearest-rank 90th percentile among `n` sorted values (n ≥ 1):
-/// ceil(0.9·n) − 1, the row PostgreSQL's `percentile_disc(0.9)` picks.
-pub(crate) fn p90_offset(n: i64) -> i64 {
-    ((9 * n + 9) / 10 - 1).max(0)
-}
-
 /// The day (since the Unix epoch, UTC) a time falls on.
 pub(crate) fn epoch_day(t: OffsetDateTime) -> i64 {
     let micros = i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
@@ -134,90 +128,79 @@ fn date_of(day: i64) -> Option<Date> {
     Date::from_julian_day(i32::try_from(day.checked_add(epoch)?).ok()?).ok()
 }
 
-/// Puts the totals together: ratios, and the daily series merged from the per-day
-/// conversation and message aggregates.
+/// The days a range counts: the UTC days it touches, first and last inclusive (see the
+/// module docs). Empty (last < first) never happens for a valid range.
+pub(crate) fn day_range(filter: &MetricsFilter) -> (i64, i64) {
+    // `to` is exclusive: a range ending at midnight does not reach into that day
+    (epoch_day(filter.from), epoch_day(filter.to - time::Duration::microseconds(1)))
+}
+
+/// The start of a day (since the Unix epoch) as a time.
+pub(crate) fn day_start(day: i64) -> OffsetDateTime {
+    let micros = i128::from(day.clamp(-100_000, 3_000_000)) * i128::from(MICROS_PER_DAY);
+    OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Puts the rollup together: totals and ratios over the days, the p90 from the response-time
+/// histogram (ascending `(bucket, count)`), and the daily series.
 pub(crate) fn assemble(
     filter: &MetricsFilter,
-    conversations: i64,
-    totals: MessageTotals,
-    p90_response_time_ms: Option<i64>,
-    conversation_days: &[DayTotals],
-    message_days: &[DayTotals],
+    days: &[DayCounters],
+    response_time_buckets: &[(i64, i64)],
+    active_conversations: i64,
 ) -> Metrics {
+    let mut t = DayCounters::default();
+    for day in days {
+        t.add(day);
+    }
     let ratio = |num: i64, den: i64| (den > 0).then(|| num as f64 / den as f64);
-    let cost_per_conversation_micros = (totals.active_conversations > 0).then(|| {
-        let den = i128::from(totals.active_conversations);
-        let rounded = (2 * i128::from(totals.cost_micros) + den) / (2 * den);
+    let cost_per_conversation_micros = (active_conversations > 0).then(|| {
+        let den = i128::from(active_conversations);
+        let rounded = (2 * i128::from(t.cost_micros) + den) / (2 * den);
         i64::try_from(rounded).unwrap_or(i64::MAX)
     });
     Metrics {
-        conversations,
-        active_conversations: totals.active_conversations,
-        messages: totals.messages,
-        customer_messages: totals.customer_messages,
-        answered_customer_messages: totals.answered,
-        messages_per_conversation: ratio(totals.messages, totals.active_conversations),
-        response_rate: ratio(totals.answered, totals.customer_messages),
-        responses_timed: totals.responses_timed,
-        avg_response_time_ms: totals.avg_response_time_ms.filter(|_| totals.responses_timed > 0),
-        p90_response_time_ms,
-        total_cost_micros: totals.cost_micros,
+        conversations: t.conversations_started,
+        active_conversations,
+        messages: t.messages,
+        customer_messages: t.customer_messages,
+        answered_customer_messages: t.answered_customer_messages,
+        messages_per_conversation: ratio(t.messages, active_conversations),
+        response_rate: ratio(t.answered_customer_messages, t.customer_messages),
+        responses_timed: t.responses_timed,
+        avg_response_time_ms: ratio(t.response_time_sum_ms, t.responses_timed),
+        p90_response_time_ms: p90_of_buckets(response_time_buckets),
+        total_cost_micros: t.cost_micros,
         cost_per_conversation_micros,
-        avg_llm_latency_ms: totals.avg_llm_latency_ms,
-        llm_failures: totals.llm_failures,
-        timeouts: totals.timeouts,
-        failed_deliveries: totals.failed_deliveries,
-        daily: daily_series(filter, conversation_days, message_days),
+        avg_llm_latency_ms: ratio(t.llm_latency_sum_ms, t.llm_latency_count),
+        llm_failures: t.llm_failures,
+        timeouts: t.timeouts,
+        failed_deliveries: t.failed_deliveries,
+        daily: daily_series(filter, days),
     }
 }
 
-fn daily_series(
-    filter: &MetricsFilter,
-    conversation_days: &[DayTotals],
-    message_days: &[DayTotals],
-) -> Vec<DailyMetrics> {
-    let mut days = std::collections::BTreeMap::<i64, DayTotals>::new();
-    let first = epoch_day(filter.from);
-    // `to` is exclusive: a range ending at midnight does not reach into that day
-    let last = epoch_day(filter.to - time::Duration::microseconds(1));
+fn daily_series(filter: &MetricsFilter, days: &[DayCounters]) -> Vec<DailyMetrics> {
+    let mut series = std::collections::BTreeMap::<i64, DailyMetrics>::new();
+    let (first, last) = day_range(filter);
+    let empty = |day| date_of(day).map(|date| DailyMetrics { date, conversations: 0, messages: 0, cost_micros: 0 });
     if last >= first && last - first < MAX_FILLED_DAYS {
-        for day in first..=last {
-            days.insert(day, DayTotals { day, ..DayTotals::default() });
-        }
+        series.extend((first..=last).filter_map(|day| Some((day, empty(day)?))));
     }
-    for c in conversation_days {
-        days.entry(c.day).or_insert(DayTotals { day: c.day, ..DayTotals::default() }).conversations += c.conversations;
+    for d in days {
+        let Some(fresh) = empty(d.day) else { continue };
+        let entry = series.entry(d.day).or_insert(fresh);
+        entry.conversations += d.conversations_started;
+        entry.messages += d.messages;
+        entry.cost_micros += d.cost_micros;
     }
-    for m in message_days {
-        let entry = days.entry(m.day).or_insert(DayTotals { day: m.day, ..DayTotals::default() });
-        entry.messages += m.messages;
-        entry.cost_micros += m.cost_micros;
-    }
-    days.into_values()
-        .filter_map(|d| {
-            Some(DailyMetrics {
-                date: date_of(d.day)?,
-                conversations: d.conversations,
-                messages: d.messages,
-                cost_micros: d.cost_micros,
-            })
-        })
-        .collect()
+    series.into_values().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn p90_is_nearest_rank() {
-        assert_eq!(p90_offset(1), 0);
-        assert_eq!(p90_offset(5), 4);
-        assert_eq!(p90_offset(10), 8);
-        assert_eq!(p90_offset(11), 9);
-        assert_eq!(p90_offset(20), 17);
-    }
 
     #[test]
     fn days_count_from_the_unix_epoch() {
@@ -235,9 +218,11 @@ mod tests {
             assistant_id: None,
         };
         let day = epoch_day(datetime!(2026-03-02 10:00 UTC));
-        let convs = [DayTotals { day, conversations: 2, ..Default::default() }];
-        let msgs = [DayTotals { day, messages: 5, cost_micros: 700, ..Default::default() }];
-        let series = daily_series(&filter, &convs, &msgs);
+        let days = [
+            DayCounters { day, conversations_started: 2, ..Default::default() },
+            DayCounters { day, messages: 5, cost_micros: 700, ..Default::default() },
+        ];
+        let series = daily_series(&filter, &days);
         assert_eq!(series.len(), 3);
         assert_eq!(series[1].date, time::macros::date!(2026 - 03 - 02));
         assert_eq!((series[1].conversations, series[1].messages, series[1].cost_micros), (2, 5, 700));

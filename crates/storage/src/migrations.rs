@@ -85,6 +85,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_after_end.sql"),
         include_str!("../migrations/postgres/0014_after_end.sql"),
     ),
+    (
+        15,
+        "metrics_rollup",
+        include_str!("../migrations/sqlite/0015_metrics_rollup.sql"),
+        include_str!("../migrations/postgres/0015_metrics_rollup.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

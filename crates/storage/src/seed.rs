@@ -28,7 +28,8 @@ pub trait SeedStore: Send + Sync {
     /// Inserts one batch in one transaction. A batch holds whole conversations: every message
     /// of each of its conversations, and the customers first seen in it.
     async fn seed_batch(&self, batch: &SeedBatch) -> Result<()>;
-    /// Restores the normal settings and refreshes the planner's statistics.
+    /// Recomputes the metrics rollup (which the bulk inserts bypass), restores the normal
+    /// settings and refreshes the planner's statistics.
     async fn end_bulk_load(&self) -> Result<()>;
 }
 

@@ -72,6 +72,7 @@ conformance!(
     senders_are_listed_updated_and_deleted_only_without_conversations,
     metrics_aggregate_a_known_workload,
     metrics_of_an_empty_range_are_zero,
+    metrics_rollup_counts_every_write_path_like_a_rebuild,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
     the_message_export_pages_across_conversations_in_list_order,
@@ -1129,6 +1130,150 @@ async fn metrics_aggregate_a_known_workload(store: Arc<dyn Store>) {
     let other = store.create_workspace("Other").await.unwrap();
     let m = store.metrics(other.id, &range).await.unwrap();
     assert_eq!((m.conversations, m.messages), (0, 0));
+
+    assert_rollup_matches_a_rebuild(&store, fx.ws, &[range, api_only, by_assistant, whatsapp, day2]).await;
+}
+
+/// The metrics of every filter agree: as counted by the writes (deltas pending), after
+/// compaction (twice: the second folds nothing), and after a rebuild from the raw history.
+async fn assert_rollup_matches_a_rebuild(store: &Arc<dyn Store>, ws: WorkspaceId, filters: &[MetricsFilter]) {
+    let incremental = metrics_of(store, ws, filters).await;
+    store.compact_metrics().await.unwrap();
+    assert_eq!(metrics_of(store, ws, filters).await, incremental, "after compaction");
+    assert_eq!(store.compact_metrics().await.unwrap(), 0, "nothing left to fold");
+    assert_eq!(metrics_of(store, ws, filters).await, incremental, "after compacting again");
+    store.rebuild_metrics_rollup(Some(ws)).await.unwrap();
+    assert_eq!(metrics_of(store, ws, filters).await, incremental, "after a rebuild");
+    store.rebuild_metrics_rollup(None).await.unwrap();
+    assert_eq!(metrics_of(store, ws, filters).await, incremental, "after a rebuild of all");
+}
+
+async fn metrics_of(store: &Arc<dyn Store>, ws: WorkspaceId, filters: &[MetricsFilter]) -> Vec<Metrics> {
+    let mut all = Vec::with_capacity(filters.len());
+    for filter in filters {
+        all.push(store.metrics(ws, filter).await.unwrap());
+    }
+    all
+}
+
+/// Every write path that changes a counted quantity keeps the rollup exact: ingest (and a
+/// re-delivery), turns with response times, latency and an LLM failure, an agent reply, a
+/// failed delivery, a channel fee, a template start, an API conversation of a second
+/// assistant, a widget conversation with an opening message, over two days.
+async fn metrics_rollup_counts_every_write_path_like_a_rebuild(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let desk = store.create_assistant(NewAssistant::new(fx.ws, "API desk", "Help.")).await.unwrap();
+    let t0 = time::macros::datetime!(2026-05-04 10:00 UTC);
+    let t1 = t0 + Duration::days(1);
+    let latency = |ms: i64| serde_json::json!({ "model": "m", "llm_latency_ms": ms });
+
+    // c1 (WhatsApp, day 1): answered in 3 s, delivered at a fee, then failed; the re-delivery counts nothing
+    store.ingest(&[fx.inbound("wamid.r1", "+15550000001", "hi")], t0).await.unwrap();
+    let again = store.ingest(&[fx.inbound("wamid.r1", "+15550000001", "hi")], t0 + Duration::seconds(1)).await;
+    assert_eq!(again.unwrap(), [IngestOutcome::Duplicate]);
+    turn(&store, t0, Duration::seconds(3), vec![answer("hello", 100, 3_000, latency(900))], false).await;
+    let c1 = store.claim_outbound(t0 + Duration::seconds(3), Duration::seconds(30), 10).await.unwrap();
+    let sent = SendResult::Sent { provider_message_id: "wamid.o1".into() };
+    store.record_send_result(c1[0].message.id, sent, t0 + Duration::seconds(4)).await.unwrap();
+    let fee = StatusInput { fee: Some(MicroUsd(25_000)), ..status(&fx, "wamid.o1", DeliveryStatus::Sent) };
+    store.apply_statuses(std::slice::from_ref(&fee), t0 + Duration::seconds(5)).await.unwrap();
+    store.apply_statuses(&[fee], t0 + Duration::seconds(5)).await.unwrap();
+    store.apply_statuses(&[status(&fx, "wamid.o1", DeliveryStatus::Failed)], t0 + Duration::seconds(6)).await.unwrap();
+
+    // c2 (API, the other assistant, day 1): answered in 150 ms
+    let mut api = fx.inbound("api-r3", "+15550000002", "question");
+    api.conversation_type = ConversationType::Api;
+    api.sender_id = None;
+    api.assistant_id = desk.id;
+    api.customer = CustomerIdentity::External("crm-r3".into());
+    store.ingest(&[api], t0 + Duration::seconds(30)).await.unwrap();
+    let quick = answer("answer", 300, 150, latency(400));
+    turn(&store, t0 + Duration::seconds(30), Duration::milliseconds(150), vec![quick], false).await;
+
+    // c1 again: a question a person answers
+    let mut r2 = fx.inbound("wamid.r2", "+15550000001", "and?");
+    r2.wants_reply = false;
+    let conv1 = match store.ingest(&[r2], t0 + Duration::seconds(60)).await.unwrap()[0] {
+        IngestOutcome::Stored { conversation_id, .. } => conversation_id,
+        ref other => panic!("{other:?}"),
+    };
+    store.enqueue_outbound(fx.ws, conv1, &texts(&["A person here."]), t0 + Duration::seconds(90)).await.unwrap();
+
+    // c3 (WhatsApp, day 2): a template start; the LLM times out on the reply (7.777 s), then silence
+    let phone = PhoneNumber::parse("+15550000003").unwrap();
+    let c3 = store.open_whatsapp_conversation(&fx.sender, &phone, t1).await.unwrap();
+    store.enqueue_outbound(fx.ws, c3.id, &[NewMessage::text(Role::Assistant, "Your order shipped")], t1).await.unwrap();
+    store.ingest(&[fx.inbound("wamid.r4", "+15550000003", "where?")], t1 + Duration::minutes(10)).await.unwrap();
+    let fallback = answer("A person will answer.", 50, 7_777, serde_json::json!({ "llm_error": "timeout" }));
+    let note = NewMessage::text(Role::System, "The assistant could not reach its LLM");
+    turn(&store, t1 + Duration::minutes(10), Duration::milliseconds(7_777), vec![fallback, note], true).await;
+    store.ingest(&[fx.inbound("wamid.r5", "+15550000003", "hello?")], t1 + Duration::minutes(20)).await.unwrap();
+
+    // c4 (widget, day 2): an opening message, then a customer message nobody answers
+    let opened = NewConversation {
+        workspace_id: fx.ws,
+        assistant_id: fx.assistant.id,
+        kind: ConversationType::Widget,
+        customer_identifier: Some("visitor-4".into()),
+        variables: serde_json::Map::new(),
+        first_message: Some("How can I help?".into()),
+    };
+    let c4 = store.create_conversation(opened, t1 + Duration::hours(1)).await.unwrap();
+    let mut visitor = fx.inbound("widget-r6", "+15550000004", "just looking");
+    visitor.conversation_type = ConversationType::Widget;
+    visitor.sender_id = None;
+    visitor.conversation_id = Some(c4.id);
+    visitor.customer = CustomerIdentity::External("visitor-4".into());
+    visitor.wants_reply = false;
+    store.ingest(&[visitor], t1 + Duration::hours(1) + Duration::minutes(1)).await.unwrap();
+
+    let range = MetricsFilter {
+        from: time::macros::datetime!(2026-05-04 00:00 UTC),
+        to: time::macros::datetime!(2026-05-06 00:00 UTC),
+        kind: None,
+        assistant_id: None,
+    };
+    let m = store.metrics(fx.ws, &range).await.unwrap();
+    assert_eq!((m.conversations, m.active_conversations), (4, 4));
+    // c1: r1, hello, r2, the person's; c2: 2; c3: template, r4, fallback, note, r5; c4: opening, visitor's
+    assert_eq!(m.messages, 13);
+    // r1, r2, r3, r4 answered; r5 and the visitor's not
+    assert_eq!((m.customer_messages, m.answered_customer_messages), (6, 4));
+    // 3000, 150, 7777: the mean is exact, the p90 (the 3rd of 3) to two significant digits
+    assert_eq!((m.responses_timed, m.avg_response_time_ms), (3, Some(10_927.0 / 3.0)));
+    assert_eq!(m.p90_response_time_ms, Some(7_700));
+    assert_eq!((m.total_cost_micros, m.cost_per_conversation_micros), (25_450, Some(6_363)));
+    assert_eq!(m.avg_llm_latency_ms, Some(650.0));
+    assert_eq!((m.llm_failures, m.timeouts, m.failed_deliveries), (1, 1, 1));
+    let daily: Vec<_> =
+        m.daily.iter().map(|d| (d.date.to_string(), d.conversations, d.messages, d.cost_micros)).collect();
+    assert_eq!(daily, [("2026-05-04".to_string(), 2, 6, 25_400), ("2026-05-05".to_string(), 2, 7, 50)]);
+
+    // a range counts the whole UTC days it touches
+    let partial = MetricsFilter { from: t0 + Duration::hours(5), to: t1 + Duration::hours(1), ..range };
+    assert_eq!(store.metrics(fx.ws, &partial).await.unwrap(), m);
+
+    let api_only = MetricsFilter { kind: Some(ConversationType::Api), ..range };
+    let by_desk = MetricsFilter { assistant_id: Some(desk.id), ..range };
+    for filter in [api_only, by_desk] {
+        let m = store.metrics(fx.ws, &filter).await.unwrap();
+        assert_eq!((m.conversations, m.active_conversations, m.messages, m.answered_customer_messages), (1, 1, 2, 1));
+        assert_eq!((m.p90_response_time_ms, m.total_cost_micros), (Some(150), 300));
+    }
+    let whatsapp = MetricsFilter { kind: Some(ConversationType::Whatsapp), ..range };
+    let m = store.metrics(fx.ws, &whatsapp).await.unwrap();
+    assert_eq!((m.conversations, m.active_conversations, m.messages), (2, 2, 9));
+    assert_eq!((m.customer_messages, m.answered_customer_messages, m.total_cost_micros), (4, 3, 25_150));
+    assert_eq!((m.responses_timed, m.p90_response_time_ms), (2, Some(7_700)));
+    let day2 = MetricsFilter { from: time::macros::datetime!(2026-05-05 00:00 UTC), ..range };
+    let m = store.metrics(fx.ws, &day2).await.unwrap();
+    assert_eq!((m.conversations, m.active_conversations, m.messages), (2, 2, 7));
+    assert_eq!((m.customer_messages, m.answered_customer_messages, m.failed_deliveries), (3, 1, 0));
+
+    let widget = MetricsFilter { kind: Some(ConversationType::Widget), ..range };
+    let mine = MetricsFilter { assistant_id: Some(fx.assistant.id), ..range };
+    assert_rollup_matches_a_rebuild(&store, fx.ws, &[range, partial, api_only, by_desk, whatsapp, day2, widget, mine])
+        .await;
 }
 
 async fn metrics_of_an_empty_range_are_zero(store: Arc<dyn Store>) {

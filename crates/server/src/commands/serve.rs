@@ -15,6 +15,7 @@ use confab_engine::extraction::{ExtractionWorker, Extractor, LlmExtractor, Offli
 use confab_engine::inactivity;
 use confab_engine::llm_responder::LlmResponder;
 use confab_engine::meta_channel::MetaChannel;
+use confab_engine::metrics_compaction;
 use confab_engine::offline_responder::OfflineResponder;
 use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
@@ -31,6 +32,8 @@ use tokio::net::TcpListener;
 const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often ended conversations are looked for to extract (at once again while there is a backlog).
 const EXTRACTION_POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often the metric deltas are folded into the daily rollup.
+const METRICS_COMPACTION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -91,6 +94,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(outbox.run(until_stopped(stopped.clone()))),
         tokio::spawn(turns.run(settings.turn_concurrency, until_stopped(stopped.clone()))),
         tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped.clone()))),
+        tokio::spawn(metrics_compaction::run(store.clone(), METRICS_COMPACTION_EVERY, until_stopped(stopped.clone()))),
         tokio::spawn(
             ExtractionWorker::new(store.clone(), extractor).run(EXTRACTION_POLL_EVERY, until_stopped(stopped)),
         ),

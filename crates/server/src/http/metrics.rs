@@ -1,10 +1,11 @@
 //! `GET /api/v1/metrics?from=&to=&type=&assistant_id=` (DESIGN §8): the workspace's
-//! conversation metrics over a range, computed by the store with aggregate SQL. The metric
+//! conversation metrics over a range, read by the store from its per-day rollup. The metric
 //! definitions are in `confab_storage::metrics`.
 //!
 //! `from` and `to` take a date (`2026-11-25`, its start in UTC) or an RFC 3339 time, as the
-//! conversation list does; the range is `[from, to)`. Without them it is the last 30 days up
-//! to now. The answer echoes the range it used.
+//! conversation list does; the range is `[from, to)`, and the store counts the whole UTC days
+//! it touches. Without them it is the last 30 days up to now. The answer echoes the range it
+//! was given.
 
 use super::api_schemas::{self, ValidationErrorBody};
 use super::conversations::{parse_id, parse_time};

@@ -17,7 +17,8 @@
 //! idempotent, and the aborted attempt left nothing behind).
 
 use super::queue::insert_produced_message;
-use super::{retry_transient, PgStore};
+use super::{retry_transient, rollup, PgStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
 use crate::values::{observed_status, ConversationKey, CustomerKeys};
 use crate::{
@@ -253,12 +254,16 @@ impl ConversationStore for PgStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let mut deltas = MetricDeltas { conversations_started: vec![id.as_uuid()], ..MetricDeltas::default() };
         if let Some(first) = &c.first_message {
             let opening = crate::NewMessage::text(Role::Assistant, first.clone());
-            insert_produced_message(&mut tx, c.workspace_id, id, MessageId::new(), &opening, now, false).await?;
+            let message_id = MessageId::new();
+            insert_produced_message(&mut tx, c.workspace_id, id, message_id, &opening, now, false).await?;
+            deltas.messages_stored.push(message_id.as_uuid());
         }
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
         let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(conversation)
     }
@@ -274,9 +279,11 @@ impl PgStore {
     ) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.pool.begin().await?;
         let mut outcomes = vec![IngestOutcome::Duplicate; batch.len()];
+        let mut deltas = MetricDeltas::default();
         for (index, customer) in plan {
-            outcomes[*index] = ingest_one(&mut tx, &batch[*index], customer, now).await?;
+            outcomes[*index] = ingest_one(&mut tx, &batch[*index], customer, now, &mut deltas).await?;
         }
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -344,6 +351,7 @@ async fn ingest_one(
     m: &InboundMessage,
     customer: &CustomerKeys,
     now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
 ) -> Result<IngestOutcome> {
     if let Some(provider_id) = &m.provider_message_id {
         // the common replay, answered before any row is touched; the insert below decides races
@@ -406,8 +414,12 @@ async fn ingest_one(
         // attempt did before is a no-op: the customer and conversation were the same rows
         return Ok(IngestOutcome::Duplicate);
     }
+    if conversation_created {
+        deltas.conversations_started.push(conversation_id.as_uuid());
+    }
+    deltas.messages_stored.push(message_id.as_uuid());
     if let Some(note) = &m.system_note {
-        insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?;
+        deltas.messages_stored.push(insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?);
     }
     sqlx::query(
         "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
@@ -436,19 +448,20 @@ async fn insert_system_note(
     conversation_id: ConversationId,
     note: &str,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Uuid> {
+    let id = MessageId::new().as_uuid();
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
          VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
     )
-    .bind(MessageId::new().as_uuid())
+    .bind(id)
     .bind(workspace_id.as_uuid())
     .bind(conversation_id.as_uuid())
     .bind(note)
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 pub(super) async fn find_or_create_customer(

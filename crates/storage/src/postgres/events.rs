@@ -6,12 +6,13 @@
 //! and a report racing the send that names its message is never lost; the unique key
 //! `message_status_events_key` records each status once.
 
-use super::{retry_transient, PgStore};
+use super::{retry_transient, rollup, PgStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, MESSAGE_COLUMNS, WEBHOOK_EVENT_COLUMNS};
 use crate::values::status_change;
 use crate::{EventStore, NewWebhookEvent, Result, StatusInput, StatusOutcome, WebhookEvent, WebhookEventKind};
 use async_trait::async_trait;
-use confab_domain::{Message, MessageId, MicroUsd, WorkspaceId};
+use confab_domain::{DeliveryStatus, Message, MessageId, MicroUsd, WorkspaceId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,9 +29,11 @@ impl EventStore for PgStore {
         retry_transient(|| async {
             let mut tx = self.pool.begin().await?;
             let mut outcomes = vec![StatusOutcome::Duplicate; updates.len()];
+            let mut deltas = MetricDeltas::default();
             for &i in &order {
-                outcomes[i] = apply_status(&mut tx, &updates[i], now).await?;
+                outcomes[i] = apply_status(&mut tx, &updates[i], now, &mut deltas).await?;
             }
+            rollup::record(&mut tx, &deltas).await?;
             tx.commit().await?;
             Ok(outcomes)
         })
@@ -109,7 +112,12 @@ pub(super) async fn lock_provider_message(
     Ok(())
 }
 
-async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTime) -> Result<StatusOutcome> {
+async fn apply_status(
+    tx: &mut PgConnection,
+    u: &StatusInput,
+    now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
+) -> Result<StatusOutcome> {
     lock_provider_message(tx, u.workspace_id, &u.provider_message_id).await?;
     let message = sqlx::query(
         "SELECT id, conversation_id, status FROM messages WHERE workspace_id = $1 AND provider_message_id = $2",
@@ -144,7 +152,7 @@ async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTim
     };
     let (message_id, conversation_id, current) = rows::message_status(&row)?;
     if let Some(fee) = u.fee {
-        charge_channel_fee(tx, message_id, fee).await?;
+        charge_channel_fee(tx, message_id, fee, deltas).await?;
     }
     let Some((next, error)) = status_change(current, u) else {
         return Ok(StatusOutcome::Applied { message_id, conversation_id, status: current });
@@ -160,12 +168,18 @@ async fn apply_status(tx: &mut PgConnection, u: &StatusInput, now: OffsetDateTim
     .bind(error.and_then(|e| e.details.as_deref()))
     .execute(&mut *tx)
     .await?;
+    deltas.status_changed(message_id.as_uuid(), current == DeliveryStatus::Failed, next == DeliveryStatus::Failed);
     Ok(StatusOutcome::Applied { message_id, conversation_id, status: next })
 }
 
 /// Adds a channel fee to a message's cost and its conversation's total, once: a message
 /// already charged is left as it is (every status of a message repeats its pricing).
-pub(super) async fn charge_channel_fee(tx: &mut PgConnection, message_id: MessageId, fee: MicroUsd) -> Result<()> {
+pub(super) async fn charge_channel_fee(
+    tx: &mut PgConnection,
+    message_id: MessageId,
+    fee: MicroUsd,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
     let conversation: Option<Uuid> = sqlx::query_scalar(
         "UPDATE messages SET channel_fee_micros = $2, cost_micros = cost_micros + $2 \
          WHERE id = $1 AND channel_fee_micros IS NULL RETURNING conversation_id",
@@ -180,6 +194,7 @@ pub(super) async fn charge_channel_fee(tx: &mut PgConnection, message_id: Messag
             .bind(fee.0)
             .execute(&mut *tx)
             .await?;
+        deltas.cost_charged(message_id.as_uuid(), fee.0);
     }
     Ok(())
 }

@@ -1,124 +1,98 @@
-//! Metrics on PostgreSQL: aggregate queries over conversations and messages (definitions in
-//! [`crate::metrics`]); the p90 is `percentile_disc(0.9)`, the nearest-rank percentile, which
-//! SQLite reproduces exactly.
+//! Metrics on PostgreSQL: small aggregate queries over the rollup's daily rows and pending
+//! deltas (definitions in [`crate::metrics`], the rollup in [`crate::rollup`]), plus the count
+//! of conversations open during the range from the conversations table's
+//! `(workspace_id, last_message_at, …)` index.
 
-use super::PgStore;
-use crate::metrics::{assemble, DayTotals, MessageTotals};
+use super::{rollup, PgStore};
+use crate::metrics::{assemble, day_range, day_start};
+use crate::rollup::{DayCounters, COUNTERS};
 use crate::{Metrics, MetricsFilter, MetricsStore, Result};
 use async_trait::async_trait;
 use confab_domain::WorkspaceId;
 use sqlx::Row;
 
-/// Messages of the workspace stored in the range, in conversations matching the filters.
-/// Binds: $1 workspace, $2 from, $3 to, $4 type or NULL, $5 assistant or NULL.
-const MESSAGES_IN_RANGE: &str = "FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-     WHERE m.workspace_id = $1 AND m.created_at >= $2 AND m.created_at < $3 \
-     AND ($4::text IS NULL OR c.type = $4::text) AND ($5::uuid IS NULL OR c.assistant_id = $5::uuid)";
-
-/// Conversations of the workspace started in the range, matching the filters (same binds).
-const CONVERSATIONS_IN_RANGE: &str = "FROM conversations c \
-     WHERE c.workspace_id = $1 AND c.created_at >= $2 AND c.created_at < $3 \
-     AND ($4::text IS NULL OR c.type = $4::text) AND ($5::uuid IS NULL OR c.assistant_id = $5::uuid)";
-
-/// The UTC day since the Unix epoch of a `timestamptz` expression.
-fn epoch_day(column: &str) -> String {
-    format!("floor(extract(epoch from {column}) / 86400)::bigint")
+/// Rollup rows of the workspace in the day range matching the filters, from `table`.
+/// Binds: $1 workspace, $2 first day, $3 last day, $4 type or NULL, $5 assistant or NULL.
+fn rollup_rows(columns: &str, table: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE workspace_id = $1 AND day >= $2 AND day <= $3 \
+         AND ($4::text IS NULL OR type = $4::text) AND ($5::uuid IS NULL OR assistant_id = $5::uuid)"
+    )
 }
 
 #[async_trait]
 impl MetricsStore for PgStore {
     async fn metrics(&self, workspace_id: WorkspaceId, filter: &MetricsFilter) -> Result<Metrics> {
         let ws = workspace_id.as_uuid();
+        let (first_day, last_day) = day_range(filter);
         let kind = filter.kind.map(|k| k.as_str());
         let assistant = filter.assistant_id.map(|a| a.as_uuid());
         let mut conn = self.pool.acquire().await?;
 
-        let conversations: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {CONVERSATIONS_IN_RANGE}"))
-            .bind(ws)
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(kind)
-            .bind(assistant)
-            .fetch_one(&mut *conn)
-            .await?;
-
-        let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS messages, COUNT(DISTINCT m.conversation_id) AS active_conversations, \
-             COUNT(*) FILTER (WHERE m.role = 'user') AS customer_messages, \
-             COUNT(*) FILTER (WHERE m.role = 'user' AND EXISTS (SELECT 1 FROM messages r \
-                 WHERE r.conversation_id = m.conversation_id AND r.role IN ('assistant', 'agent') \
-                 AND r.created_at >= m.created_at)) AS answered, \
-             COALESCE(SUM(m.cost_micros), 0)::bigint AS cost_micros, \
-             COUNT(m.response_time_ms) AS responses_timed, \
-             AVG(m.response_time_ms)::float8 AS avg_response_time_ms, \
-             percentile_disc(0.9) WITHIN GROUP (ORDER BY m.response_time_ms) AS p90_response_time_ms, \
-             AVG(m.llm_latency_ms)::float8 AS avg_llm_latency_ms, \
-             COUNT(*) FILTER (WHERE m.role = 'assistant' AND m.payload ? 'llm_error') AS llm_failures, \
-             COUNT(*) FILTER (WHERE m.role = 'assistant' AND m.payload ->> 'llm_error' = 'timeout') AS timeouts, \
-             COUNT(*) FILTER (WHERE m.status = 'failed') AS failed_deliveries \
-             {MESSAGES_IN_RANGE}"
+        let columns = format!("day, {}", COUNTERS.join(", "));
+        let sums: Vec<String> = COUNTERS.iter().map(|c| format!("SUM({c})::bigint AS {c}")).collect();
+        let days = sqlx::query(&format!(
+            "SELECT day, {} FROM ({} UNION ALL {}) AS rollup GROUP BY day",
+            sums.join(", "),
+            rollup_rows(&columns, "metric_days"),
+            rollup_rows(&columns, "metric_deltas")
         ))
         .bind(ws)
-        .bind(filter.from)
-        .bind(filter.to)
+        .bind(first_day)
+        .bind(last_day)
+        .bind(kind)
+        .bind(assistant)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(DayCounters::from_row)
+        .collect::<Result<Vec<_>>>()?;
+
+        let buckets = sqlx::query(&format!(
+            "SELECT bucket, SUM(responses)::bigint AS responses FROM ({} UNION ALL {}) AS rollup \
+             GROUP BY bucket ORDER BY bucket",
+            rollup_rows("bucket, responses", "response_time_days"),
+            rollup_rows("bucket, responses", "response_time_deltas")
+        ))
+        .bind(ws)
+        .bind(first_day)
+        .bind(last_day)
+        .bind(kind)
+        .bind(assistant)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("bucket")?, r.try_get("responses")?)))
+        .collect::<Result<Vec<(i64, i64)>>>()?;
+
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversations c \
+             WHERE c.workspace_id = $1 AND c.last_message_at >= $2 AND c.created_at < $3 \
+             AND ($4::text IS NULL OR c.type = $4::text) AND ($5::uuid IS NULL OR c.assistant_id = $5::uuid)",
+        )
+        .bind(ws)
+        .bind(day_start(first_day))
+        .bind(day_start(last_day + 1))
         .bind(kind)
         .bind(assistant)
         .fetch_one(&mut *conn)
         .await?;
-        let totals = MessageTotals {
-            messages: row.try_get("messages")?,
-            active_conversations: row.try_get("active_conversations")?,
-            customer_messages: row.try_get("customer_messages")?,
-            answered: row.try_get("answered")?,
-            cost_micros: row.try_get("cost_micros")?,
-            responses_timed: row.try_get("responses_timed")?,
-            avg_response_time_ms: row.try_get("avg_response_time_ms")?,
-            avg_llm_latency_ms: row.try_get("avg_llm_latency_ms")?,
-            llm_failures: row.try_get("llm_failures")?,
-            timeouts: row.try_get("timeouts")?,
-            failed_deliveries: row.try_get("failed_deliveries")?,
-        };
-        let p90: Option<i64> = row.try_get("p90_response_time_ms")?;
 
-        let conversation_days = sqlx::query(&format!(
-            "SELECT {} AS day, COUNT(*) AS conversations {CONVERSATIONS_IN_RANGE} GROUP BY 1",
-            epoch_day("c.created_at")
-        ))
-        .bind(ws)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(kind)
-        .bind(assistant)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DayTotals { day: r.try_get("day")?, conversations: r.try_get("conversations")?, ..Default::default() })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let message_days = sqlx::query(&format!(
-            "SELECT {} AS day, COUNT(*) AS messages, COALESCE(SUM(m.cost_micros), 0)::bigint AS cost_micros \
-             {MESSAGES_IN_RANGE} GROUP BY 1",
-            epoch_day("m.created_at")
-        ))
-        .bind(ws)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(kind)
-        .bind(assistant)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DayTotals {
-                day: r.try_get("day")?,
-                messages: r.try_get("messages")?,
-                cost_micros: r.try_get("cost_micros")?,
-                ..Default::default()
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        Ok(assemble(filter, &days, &buckets, active))
+    }
 
-        Ok(assemble(filter, conversations, totals, p90, &conversation_days, &message_days))
+    async fn compact_metrics(&self) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let folded = rollup::compact(&mut tx).await?;
+        tx.commit().await?;
+        Ok(folded)
+    }
+
+    async fn rebuild_metrics_rollup(&self, workspace_id: Option<WorkspaceId>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        rollup::rebuild(&mut tx, workspace_id.map(|w| w.as_uuid())).await?;
+        rollup::compact(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod knowledge;
 mod metrics;
 mod outbox;
 mod queue;
+mod rollup;
 mod seed;
 mod sessions;
 mod settings;
@@ -61,6 +62,16 @@ impl Store for PgStore {
     async fn migrate(&self) -> Result<()> {
         // sqlx holds an advisory lock while it migrates, so processes starting together are safe
         migrator(Backend::Postgres).await?.run(&self.pool).await?;
+        // migration 0015 leaves the rollup of an existing history to be computed here, once:
+        // a process starting meanwhile waits on the row and then finds it gone
+        let mut tx = self.pool.begin().await?;
+        let pending: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM metrics_rollup_backfill RETURNING pending").fetch_all(&mut *tx).await?;
+        if !pending.is_empty() {
+            rollup::rebuild(&mut tx, None).await?;
+            rollup::compact(&mut tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

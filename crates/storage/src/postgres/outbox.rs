@@ -10,14 +10,15 @@
 use super::conversations::{find_or_create_conversation, find_or_create_customer};
 use super::events::lock_provider_message;
 use super::queue::insert_produced_message;
-use super::PgStore;
+use super::{rollup, PgStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
 use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, ConversationType, MessageId, MicroUsd, PhoneNumber, Sender, SenderId, SenderStatus,
-    WorkspaceId,
+    Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
+    SenderStatus, WorkspaceId,
 };
 use sqlx::{PgConnection, Row};
 use time::{Duration, OffsetDateTime};
@@ -40,9 +41,11 @@ impl OutboxStore for PgStore {
             kind: ConversationType::Whatsapp,
             sender_id: Some(sender.id),
         };
-        let (id, _) = find_or_create_conversation(&mut tx, &key, customer_id, now).await?;
+        let (id, created) = find_or_create_conversation(&mut tx, &key, customer_id, now).await?;
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
         let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        let started = if created { vec![id.as_uuid()] } else { Vec::new() };
+        rollup::record(&mut tx, &MetricDeltas { conversations_started: started, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
         Ok(conversation)
     }
@@ -81,6 +84,8 @@ impl OutboxStore for PgStore {
             insert_produced_message(&mut tx, workspace_id, conversation_id, id, message, now, through_outbox).await?;
             ids.push(id);
         }
+        let stored = ids.iter().map(|id| id.as_uuid()).collect();
+        rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -114,13 +119,16 @@ impl OutboxStore for PgStore {
 
     async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        let mut deltas = MetricDeltas::default();
         match result {
             SendResult::Sent { provider_message_id } => {
-                let workspace_id: Uuid = sqlx::query_scalar("SELECT workspace_id FROM messages WHERE id = $1")
+                let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
                     .bind(message_id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound("message"))?;
+                let workspace_id: Uuid = row.try_get("workspace_id")?;
+                let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
                 // a status webhook may have beaten us here: fold what was already reported
                 lock_provider_message(&mut tx, workspace_id.into(), &provider_message_id).await?;
                 let reported = sqlx::query(
@@ -148,8 +156,9 @@ impl OutboxStore for PgStore {
                 .bind(error.as_ref().and_then(|e| e.details.as_deref()))
                 .execute(&mut *tx)
                 .await?;
+                deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
                 if let Some(fee) = reported_fee {
-                    super::events::charge_channel_fee(&mut tx, message_id, MicroUsd(fee)).await?;
+                    super::events::charge_channel_fee(&mut tx, message_id, MicroUsd(fee), &mut deltas).await?;
                 }
             }
             SendResult::Retry { at, error } => {
@@ -166,6 +175,13 @@ impl OutboxStore for PgStore {
                 .await?;
             }
             SendResult::Failed { error } => {
+                let previous: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
+                        .bind(message_id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let was_failed = previous.as_deref() == Some(DeliveryStatus::Failed.as_str());
+                deltas.status_changed(message_id.as_uuid(), was_failed, true);
                 sqlx::query(
                     "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
                      send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
@@ -178,6 +194,7 @@ impl OutboxStore for PgStore {
                 .await?;
             }
         }
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,7 +6,8 @@
 //! update first (which locks the row and checks the token) and only then inserts the turn's
 //! messages (into the outbox, on WhatsApp), all in one transaction.
 
-use super::PgStore;
+use super::{rollup, PgStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
 use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
@@ -106,6 +107,8 @@ impl WorkQueue for PgStore {
                 .await?;
             ids.push(id);
         }
+        let stored = ids.iter().map(|id| id.as_uuid()).collect();
+        rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use crate::seed::{tool_call_json, SeedBatch, SeedStore};
-use crate::Result;
+use crate::{MetricsStore, Result};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -144,6 +144,8 @@ impl SeedStore for PgStore {
     }
 
     async fn end_bulk_load(&self) -> Result<()> {
+        // the bulk inserts bypassed the rollup's counting
+        self.rebuild_metrics_rollup(None).await?;
         sqlx::query("ANALYZE customers, conversations, messages").execute(&self.pool).await?;
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Ingest and conversation reads on SQLite.
 
 use super::queue::insert_produced_message;
-use super::{micros, SqliteStore};
+use super::{micros, rollup, SqliteStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
 use crate::values::{observed_status, ConversationKey, CustomerKeys};
 use crate::{
@@ -22,9 +23,11 @@ impl ConversationStore for SqliteStore {
     async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.writer.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut deltas = MetricDeltas::default();
         for message in batch {
-            outcomes.push(ingest_one(&mut tx, message, now).await?);
+            outcomes.push(ingest_one(&mut tx, message, now, &mut deltas).await?);
         }
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -243,12 +246,16 @@ impl ConversationStore for SqliteStore {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
+        let mut deltas = MetricDeltas { conversations_started: vec![id.as_uuid()], ..MetricDeltas::default() };
         if let Some(first) = &c.first_message {
             let opening = crate::NewMessage::text(Role::Assistant, first.clone());
-            insert_produced_message(&mut tx, c.workspace_id, id, MessageId::new(), &opening, now, false).await?;
+            let message_id = MessageId::new();
+            insert_produced_message(&mut tx, c.workspace_id, id, message_id, &opening, now, false).await?;
+            deltas.messages_stored.push(message_id.as_uuid());
         }
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
         let conversation = rows::conversation(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?;
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(conversation)
     }
@@ -298,7 +305,12 @@ pub(super) fn push_conversation_filter(
     }
 }
 
-async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDateTime) -> Result<IngestOutcome> {
+async fn ingest_one(
+    tx: &mut SqliteConnection,
+    m: &InboundMessage,
+    now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
+) -> Result<IngestOutcome> {
     if let Some(provider_id) = &m.provider_message_id {
         let seen: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
@@ -329,6 +341,9 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
             find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?
         }
     };
+    if conversation_created {
+        deltas.conversations_started.push(conversation_id.as_uuid());
+    }
     let from_customer = m.role == Role::User;
     let seq: Option<i64> = if from_customer && m.wants_reply {
         let current: i64 = sqlx::query_scalar("SELECT inbound_seq FROM conversations WHERE id = $1")
@@ -365,8 +380,9 @@ async fn ingest_one(tx: &mut SqliteConnection, m: &InboundMessage, now: OffsetDa
     if inserted.rows_affected() == 0 {
         return Ok(IngestOutcome::Duplicate);
     }
+    deltas.messages_stored.push(message_id.as_uuid());
     if let Some(note) = &m.system_note {
-        insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?;
+        deltas.messages_stored.push(insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?);
     }
     sqlx::query(
         "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
@@ -395,19 +411,20 @@ async fn insert_system_note(
     conversation_id: ConversationId,
     note: &str,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Uuid> {
+    let id = MessageId::new().as_uuid();
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
          VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
     )
-    .bind(MessageId::new().as_uuid())
+    .bind(id)
     .bind(workspace_id.as_uuid())
     .bind(conversation_id.as_uuid())
     .bind(note)
     .bind(micros(now))
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 pub(super) async fn find_or_create_customer(

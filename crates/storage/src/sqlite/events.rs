@@ -1,11 +1,12 @@
 //! Delivery statuses and kept webhook payloads on SQLite.
 
-use super::{micros, SqliteStore};
+use super::{micros, rollup, SqliteStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, MESSAGE_COLUMNS, WEBHOOK_EVENT_COLUMNS};
 use crate::values::status_change;
 use crate::{EventStore, NewWebhookEvent, Result, StatusInput, StatusOutcome, WebhookEvent, WebhookEventKind};
 use async_trait::async_trait;
-use confab_domain::{Message, MessageId, MicroUsd, WorkspaceId};
+use confab_domain::{DeliveryStatus, Message, MessageId, MicroUsd, WorkspaceId};
 use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -15,9 +16,11 @@ impl EventStore for SqliteStore {
     async fn apply_statuses(&self, updates: &[StatusInput], now: OffsetDateTime) -> Result<Vec<StatusOutcome>> {
         let mut tx = self.writer.begin().await?;
         let mut outcomes = Vec::with_capacity(updates.len());
+        let mut deltas = MetricDeltas::default();
         for update in updates {
-            outcomes.push(apply_status(&mut tx, update, now).await?);
+            outcomes.push(apply_status(&mut tx, update, now, &mut deltas).await?);
         }
+        rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -81,7 +84,12 @@ impl EventStore for SqliteStore {
     }
 }
 
-async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDateTime) -> Result<StatusOutcome> {
+async fn apply_status(
+    tx: &mut SqliteConnection,
+    u: &StatusInput,
+    now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
+) -> Result<StatusOutcome> {
     let recorded = sqlx::query(
         "INSERT INTO message_status_events (id, workspace_id, provider_message_id, status, occurred_at, error_code, \
          error_title, error_details, pricing, received_at, fee_micros) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -115,7 +123,7 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     };
     let (message_id, conversation_id, current) = rows::message_status(&row)?;
     if let Some(fee) = u.fee {
-        charge_channel_fee(tx, message_id, fee).await?;
+        charge_channel_fee(tx, message_id, fee, deltas).await?;
     }
     let Some((next, error)) = status_change(current, u) else {
         return Ok(StatusOutcome::Applied { message_id, conversation_id, status: current });
@@ -131,12 +139,18 @@ async fn apply_status(tx: &mut SqliteConnection, u: &StatusInput, now: OffsetDat
     .bind(error.and_then(|e| e.details.as_deref()))
     .execute(&mut *tx)
     .await?;
+    deltas.status_changed(message_id.as_uuid(), current == DeliveryStatus::Failed, next == DeliveryStatus::Failed);
     Ok(StatusOutcome::Applied { message_id, conversation_id, status: next })
 }
 
 /// Adds a channel fee to a message's cost and its conversation's total, once: a message
 /// already charged is left as it is (every status of a message repeats its pricing).
-pub(super) async fn charge_channel_fee(tx: &mut SqliteConnection, message_id: MessageId, fee: MicroUsd) -> Result<()> {
+pub(super) async fn charge_channel_fee(
+    tx: &mut SqliteConnection,
+    message_id: MessageId,
+    fee: MicroUsd,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
     let conversation: Option<Uuid> = sqlx::query_scalar(
         "UPDATE messages SET channel_fee_micros = $2, cost_micros = cost_micros + $2 \
          WHERE id = $1 AND channel_fee_micros IS NULL RETURNING conversation_id",
@@ -151,6 +165,7 @@ pub(super) async fn charge_channel_fee(tx: &mut SqliteConnection, message_id: Me
             .bind(fee.0)
             .execute(&mut *tx)
             .await?;
+        deltas.cost_charged(message_id.as_uuid(), fee.0);
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod knowledge;
 mod metrics;
 mod outbox;
 mod queue;
+mod rollup;
 mod seed;
 mod sessions;
 mod settings;
@@ -77,6 +78,16 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<()> {
         migrator(Backend::Sqlite).await?.run(&self.writer).await?;
+        // migration 0015 leaves the rollup of an existing history to be computed here
+        let mut tx = self.writer.begin().await?;
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM metrics_rollup_backfill").fetch_one(&mut *tx).await?;
+        if pending > 0 {
+            rollup::rebuild(&mut tx, None).await?;
+            rollup::compact(&mut tx).await?;
+            sqlx::query("DELETE FROM metrics_rollup_backfill").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! The work queue on SQLite: due conversations, leases and fenced commits. Every statement
 //! runs on the single writer connection, so a claim is atomic without row locks.
 
-use super::{from_micros, micros, SqliteStore};
+use super::{from_micros, micros, rollup, SqliteStore};
+use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
 use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
@@ -102,6 +103,8 @@ impl WorkQueue for SqliteStore {
                 .await?;
             ids.push(id);
         }
+        let stored = ids.iter().map(|id| id.as_uuid()).collect();
+        rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -4,7 +4,7 @@
 
 use super::{micros, SqliteStore};
 use crate::seed::{tool_call_json, SeedBatch, SeedStore};
-use crate::Result;
+use crate::{MetricsStore, Result};
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -119,6 +119,8 @@ impl SeedStore for SqliteStore {
     }
 
     async fn end_bulk_load(&self) -> Result<()> {
+        // the bulk inserts bypassed the rollup's counting
+        self.rebuild_metrics_rollup(None).await?;
         let mut conn = self.writer.acquire().await?;
         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
         sqlx::query("PRAGMA wal_autocheckpoint = 1000").execute(&mut *conn).await?;
