@@ -10,6 +10,7 @@ pub mod channel_client;
 pub mod chunking;
 pub mod clock;
 pub mod extraction;
+pub mod group_commit;
 pub mod inactivity;
 pub mod ingest_batcher;
 pub mod llm_responder;
