@@ -215,66 +215,48 @@ impl TurnWorker {
         }
     }
 
-    /// Runs up to `concurrency` turns at a time until `shutdown` completes, then lets the
-    /// turns in flight finish.
+    /// Runs `concurrency` turns at a time until `shutdown` completes.
     ///
-    /// One loop claims: while a turn slot is free it claims the longest-due conversation and
-    /// starts its turn, so a wave of due conversations is claimed back to back, by one query
-    /// each. When nothing is due it sleeps until the next conversation falls due (a response
-    /// delay), `idle_poll` at most, or until [`TurnWorker::waker`] is notified. Idle, that is
-    /// one claim per `idle_poll` whatever the concurrency, not one per turn slot.
+    /// Each of the `concurrency` loops claims and runs one turn after another. An idle loop
+    /// sleeps `idle_poll`, or until [`TurnWorker::waker`] is notified; a loop that claimed a
+    /// conversation wakes another before running its turn, so a wave of due conversations
+    /// fans out across the loops at once instead of waiting for their polls.
     pub async fn run(self: Arc<Self>, concurrency: usize, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-        let mut turns = tokio::task::JoinSet::new();
-        tokio::pin!(shutdown);
-        loop {
-            while turns.try_join_next().is_some() {}
-            let slot = tokio::select! {
-                () = &mut shutdown => break,
-                slot = slots.clone().acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-            };
-            match self.claim().await {
-                Ok(Some(lease)) => {
-                    let worker = self.clone();
-                    turns.spawn(async move {
-                        if let Err(err) = worker.run_turn(lease).await {
-                            tracing::error!(error = %err, "turn failed");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let loops: Vec<_> = (0..concurrency.max(1))
+            .map(|_| {
+                let worker = self.clone();
+                let mut stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        if *stop.borrow() {
+                            return;
                         }
-                        drop(slot);
-                        // messages that came during the turn left the conversation due again
-                        worker.wake.notify_one();
-                    });
-                    continue;
-                }
-                Ok(None) => {}
-                Err(err) => tracing::error!(error = %err, "claiming a due conversation failed"),
-            }
-            drop(slot);
-            let wait = self.until_next_due().await;
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
-        while turns.join_next().await.is_some() {}
-    }
-
-    /// How long to sleep when nothing is due: until the next conversation falls due, at most
-    /// `idle_poll`.
-    async fn until_next_due(&self) -> std::time::Duration {
-        match self.store.next_due_at().await {
-            Ok(Some(at)) => std::time::Duration::try_from(at - self.clock.now())
-                .unwrap_or(std::time::Duration::ZERO)
-                .min(self.policy.idle_poll),
-            Ok(None) => self.policy.idle_poll,
-            Err(err) => {
-                tracing::error!(error = %err, "finding the next due conversation failed");
-                self.policy.idle_poll
-            }
+                        match worker.claim().await {
+                            Ok(Some(lease)) => {
+                                // more may be due: let another loop claim the next meanwhile
+                                worker.wake.notify_one();
+                                if let Err(err) = worker.run_turn(lease).await {
+                                    tracing::error!(error = %err, "turn failed");
+                                }
+                                continue;
+                            }
+                            Ok(None) => {}
+                            Err(err) => tracing::error!(error = %err, "claiming a due conversation failed"),
+                        }
+                        tokio::select! {
+                            _ = stop.changed() => return,
+                            () = worker.wake.notified() => {}
+                            () = tokio::time::sleep(worker.policy.idle_poll) => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        for handle in loops {
+            let _ = handle.await;
         }
     }
 }

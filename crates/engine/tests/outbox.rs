@@ -178,7 +178,8 @@ async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
     }
     let first = vec![NewMessage::text(Role::Agent, "a1"), NewMessage::text(Role::Agent, "a2")];
     let a = fx.store.enqueue_outbound(fx.ws, conversations[0], &first, now).await.unwrap();
-    let b = fx.store.enqueue_outbound(fx.ws, conversations[1], &[NewMessage::text(Role::Agent, "b1")], now).await.unwrap();
+    let b =
+        fx.store.enqueue_outbound(fx.ws, conversations[1], &[NewMessage::text(Role::Agent, "b1")], now).await.unwrap();
 
     // one after another, the first send would wait for the second for ever: the timeout only
     // turns that hang into a failure
@@ -193,5 +194,9 @@ async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
     };
     assert_eq!(status(conversations[0], a[0]).await, DeliveryStatus::Sent);
     assert_eq!(status(conversations[1], b[0]).await, DeliveryStatus::Sent);
-    assert_eq!(status(conversations[0], a[1]).await, DeliveryStatus::Queued, "a conversation's next waits for its first");
+    assert_eq!(
+        status(conversations[0], a[1]).await,
+        DeliveryStatus::Queued,
+        "a conversation's next waits for its first"
+    );
 }
