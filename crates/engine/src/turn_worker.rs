@@ -236,10 +236,10 @@ impl TurnWorker {
                             Ok(Some(lease)) => {
                                 // more may be due: let another loop claim the next meanwhile
                                 worker.wake.notify_one();
-                                if let Err(err) = worker.run_turn(lease).await {
-                                    tracing::error!(error = %err, "turn failed");
+                                match worker.run_turn(lease).await {
+                                    Ok(_) => continue,
+                                    Err(err) => tracing::error!(error = %err, "turn failed"),
                                 }
-                                continue;
                             }
                             Ok(None) => {}
                             Err(err) => tracing::error!(error = %err, "claiming a due conversation failed"),
