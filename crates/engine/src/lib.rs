@@ -11,6 +11,7 @@ pub mod chunking;
 pub mod clock;
 pub mod delivery_events;
 pub mod extraction;
+pub mod group_commit;
 pub mod inactivity;
 pub mod ingest_batcher;
 pub mod llm_responder;

@@ -10,6 +10,7 @@ use crate::channel_client::{ChannelClient, Disposition, SendFailure};
 use crate::send_pacing::SendPacing;
 use confab_domain::{ConversationType, DeliveryError, MessageKind, Provider, SenderStatus};
 use confab_storage::{OutboundJob, SendResult, Store, StoreError};
+use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ impl Default for OutboxPolicy {
     fn default() -> Self {
         Self {
             lease: Duration::seconds(60),
-            batch: 32,
+            batch: 256,
             max_attempts: 8,
             base_backoff: Duration::seconds(2),
             max_backoff: Duration::minutes(5),
@@ -67,13 +68,18 @@ impl Outbox {
         self.wake.clone()
     }
 
-    /// One pass: claims a batch and handles each message. Returns how many it handled.
+    /// One pass: claims a batch and handles its messages concurrently (a claim holds at most
+    /// one message per conversation, its oldest unsent, so the order within a conversation is
+    /// kept). Returns how many it handled.
     pub async fn step(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let jobs = self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?;
-        for job in &jobs {
+        let handled = join_all(jobs.iter().map(|job| async move {
             let result = self.attempt(job, now).await;
-            self.store.record_send_result(job.message.id, result, OffsetDateTime::now_utc()).await?;
-        }
+            self.store.record_send_result(job.message.id, result, OffsetDateTime::now_utc()).await
+        }))
+        .await;
+        // a message whose result could not be recorded is sent again once its claim expires
+        handled.into_iter().collect::<Result<Vec<()>, StoreError>>()?;
         Ok(jobs.len())
     }
 

@@ -97,9 +97,19 @@ impl TurnWorker {
 
     /// Claims one due conversation and runs its turn.
     pub async fn step(&self) -> Result<StepOutcome, StoreError> {
-        let Some(lease) = self.store.claim_due(&self.owner, self.clock.now(), self.policy.lease).await? else {
-            return Ok(StepOutcome::Idle);
-        };
+        match self.claim().await? {
+            Some(lease) => self.run_turn(lease).await,
+            None => Ok(StepOutcome::Idle),
+        }
+    }
+
+    /// Claims the longest-due conversation, if any is due.
+    async fn claim(&self) -> Result<Option<Lease>, StoreError> {
+        self.store.claim_due(&self.owner, self.clock.now(), self.policy.lease).await
+    }
+
+    /// Runs the turn of a claimed conversation and announces its commit.
+    async fn run_turn(&self, lease: Lease) -> Result<StepOutcome, StoreError> {
         let conversation_id = lease.conversation_id;
         match self.turn(lease).await {
             Ok(()) => {
@@ -206,6 +216,11 @@ impl TurnWorker {
     }
 
     /// Runs `concurrency` turns at a time until `shutdown` completes.
+    ///
+    /// Each of the `concurrency` loops claims and runs one turn after another. An idle loop
+    /// sleeps `idle_poll`, or until [`TurnWorker::waker`] is notified; a loop that claimed a
+    /// conversation wakes another before running its turn, so a wave of due conversations
+    /// fans out across the loops at once instead of waiting for their polls.
     pub async fn run(self: Arc<Self>, concurrency: usize, shutdown: impl Future<Output = ()> + Send + 'static) {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let loops: Vec<_> = (0..concurrency.max(1))
@@ -217,10 +232,17 @@ impl TurnWorker {
                         if *stop.borrow() {
                             return;
                         }
-                        match worker.step().await {
-                            Ok(StepOutcome::Idle) => {}
-                            Ok(_) => continue,
-                            Err(err) => tracing::error!(error = %err, "turn failed"),
+                        match worker.claim().await {
+                            Ok(Some(lease)) => {
+                                // more may be due: let another loop claim the next meanwhile
+                                worker.wake.notify_one();
+                                match worker.run_turn(lease).await {
+                                    Ok(_) => continue,
+                                    Err(err) => tracing::error!(error = %err, "turn failed"),
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(err) => tracing::error!(error = %err, "claiming a due conversation failed"),
                         }
                         tokio::select! {
                             _ = stop.changed() => return,

@@ -7,6 +7,7 @@
 //! Every write is idempotent, so when one fails the caller answers 500, Meta retries, and the
 //! retry completes what is missing without doubling anything.
 
+use crate::group_commit::GroupCommit;
 use crate::ingest_batcher::IngestSink;
 use confab_assistant::PriceTable;
 use confab_channels::whatsapp::{
@@ -18,7 +19,26 @@ use confab_domain::{
 };
 use confab_storage::{NewWebhookEvent, StatusInput, StatusOutcome, Store, StoreError, WebhookEventKind};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
+
+/// Delivery statuses of concurrent webhooks, applied in shared transactions (Meta posts about
+/// three per message sent, each in its own POST).
+pub type StatusWrites = GroupCommit<StatusInput, StatusOutcome>;
+
+/// Most statuses applied in one transaction.
+const MAX_STATUSES_PER_TRANSACTION: usize = 2_000;
+
+/// Starts the group commit for statuses; it ends when its last handle is dropped.
+pub fn status_writes(store: Arc<dyn Store>) -> StatusWrites {
+    GroupCommit::start(
+        MAX_STATUSES_PER_TRANSACTION,
+        Arc::new(move |statuses: Vec<StatusInput>, now| {
+            let store = store.clone();
+            Box::pin(async move { store.apply_statuses(&statuses, now).await })
+        }),
+    )
+}
 
 /// How inbound WhatsApp traffic is treated.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +94,7 @@ pub struct AcceptSummary {
 pub async fn accept(
     store: &dyn Store,
     ingest: &dyn IngestSink,
+    status_writes: &StatusWrites,
     raw_body: &[u8],
     now: OffsetDateTime,
     policy: InboundPolicy,
@@ -152,7 +173,7 @@ pub async fn accept(
     }
     if !statuses.is_empty() {
         price_billable_statuses(store, &mut statuses).await?;
-        let outcomes = store.apply_statuses(&statuses, now).await?;
+        let outcomes = status_writes.write(statuses.clone(), now).await?;
         summary.deliveries_changed = crate::delivery_events::changed_by(&statuses, &outcomes);
         for outcome in outcomes {
             match outcome {

@@ -147,3 +147,56 @@ async fn a_final_failure_records_the_reason_and_can_flag_the_sender() {
     assert_eq!((failed.status, failed.error.unwrap().code), (DeliveryStatus::Failed, Some(190)));
     assert_eq!(w.fx.store.get_sender(w.fx.ws, w.fx.sender.id).await.unwrap().status, SenderStatus::NeedsAttention);
 }
+
+/// Holds every send until `parties` sends are in flight at the same time.
+struct GatheringChannel {
+    gate: tokio::sync::Barrier,
+}
+
+#[async_trait]
+impl ChannelClient for GatheringChannel {
+    async fn send(&self, job: &OutboundJob) -> Result<String, SendFailure> {
+        self.gate.wait().await;
+        Ok(format!("wamid.fake.{}", job.message.id))
+    }
+}
+
+#[tokio::test]
+async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
+    let fx = Fixture::new(|_| {}).await;
+    let channel = Arc::new(GatheringChannel { gate: tokio::sync::Barrier::new(2) });
+    let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), OutboxPolicy::default())
+        .with_channel(Provider::Meta, channel);
+    let now = OffsetDateTime::now_utc();
+    let mut conversations = Vec::new();
+    for phone in ["+16505551234", "+16505554321"] {
+        let inbound = fx.inbound(phone, "hi", now - Duration::minutes(5), false);
+        let IngestOutcome::Stored { conversation_id, .. } = fx.store.ingest(&[inbound], now).await.unwrap()[0] else {
+            panic!("stored")
+        };
+        conversations.push(conversation_id);
+    }
+    let first = vec![NewMessage::text(Role::Agent, "a1"), NewMessage::text(Role::Agent, "a2")];
+    let a = fx.store.enqueue_outbound(fx.ws, conversations[0], &first, now).await.unwrap();
+    let b =
+        fx.store.enqueue_outbound(fx.ws, conversations[1], &[NewMessage::text(Role::Agent, "b1")], now).await.unwrap();
+
+    // one after another, the first send would wait for the second for ever: the timeout only
+    // turns that hang into a failure
+    let handled = tokio::time::timeout(std::time::Duration::from_secs(60), outbox.step(OffsetDateTime::now_utc()))
+        .await
+        .expect("both sends were in flight together")
+        .unwrap();
+    assert_eq!(handled, 2, "one message of each conversation");
+    let status = |conversation: ConversationId, id: MessageId| {
+        let fx = &fx;
+        async move { fx.messages(conversation).await.into_iter().find(|m| m.id == id).unwrap().status }
+    };
+    assert_eq!(status(conversations[0], a[0]).await, DeliveryStatus::Sent);
+    assert_eq!(status(conversations[1], b[0]).await, DeliveryStatus::Sent);
+    assert_eq!(
+        status(conversations[0], a[1]).await,
+        DeliveryStatus::Queued,
+        "a conversation's next waits for its first"
+    );
+}

@@ -205,3 +205,50 @@ async fn a_conversation_whose_assistant_was_deleted_is_cleared_not_retried_forev
     assert_eq!(w.step().await.unwrap(), StepOutcome::Idle, "the work is gone");
     assert!(assistant_texts(&fx.messages(conv.id).await).is_empty());
 }
+
+/// Answers only once `parties` turns are waiting for it at the same time.
+struct Gathering {
+    gate: tokio::sync::Barrier,
+}
+
+#[async_trait]
+impl Responder for Gathering {
+    async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
+        self.gate.wait().await;
+        TurnOutcome { messages: vec![NewMessage::text(Role::Assistant, "together")], ..Default::default() }
+    }
+}
+
+#[tokio::test]
+async fn running_it_answers_due_conversations_side_by_side_as_soon_as_it_is_woken() {
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let responder = Arc::new(Gathering { gate: tokio::sync::Barrier::new(2) });
+    // it never polls during the test: only the wake-up can start the turns
+    let policy = TurnPolicy { idle_poll: std::time::Duration::from_secs(3_600), ..TurnPolicy::default() };
+    let (committed, mut commits) = tokio::sync::broadcast::channel(16);
+    let w = Arc::new(
+        TurnWorker::new(fx.store.clone(), responder, clock, "w", policy, Arc::new(Notify::new()))
+            .with_commit_events(committed),
+    );
+    let wake = w.waker();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(w.run(4, async move {
+        let _ = stopped.await;
+    }));
+    let a = fx.customer_writes("+16505551234", "hi", start).await;
+    let b = fx.customer_writes("+16505554321", "hello", start).await;
+    wake.notify_one();
+    // one turn at a time, the first would wait at the gate for ever: the timeout only turns
+    // that hang into a failure
+    let mut answered = Vec::new();
+    for _ in 0..2 {
+        let commit = tokio::time::timeout(std::time::Duration::from_secs(60), commits.recv());
+        answered.push(commit.await.expect("both turns ran at once").unwrap());
+    }
+    assert!(answered.contains(&a) && answered.contains(&b), "{answered:?}");
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    assert_eq!(assistant_texts(&fx.messages(a).await), ["together"]);
+}

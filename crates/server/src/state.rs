@@ -13,6 +13,8 @@ pub struct AppState {
     pub default_workspace: WorkspaceId,
     /// Where webhooks' messages are stored: grouped into shared transactions under load.
     pub ingest: Arc<dyn confab_engine::ingest_batcher::IngestSink>,
+    /// Where webhooks' delivery statuses are applied: grouped into shared transactions too.
+    pub status_writes: Arc<confab_engine::whatsapp_inbound::StatusWrites>,
     /// Wakes the outbox sender when a message was queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Wakes an idle turn worker when a message wants a reply.
@@ -29,6 +31,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>, default_workspace: WorkspaceId) -> Self {
         Self {
             ingest: Arc::new(confab_engine::ingest_batcher::IngestBatcher::start(store.clone())),
+            status_writes: Arc::new(confab_engine::whatsapp_inbound::status_writes(store.clone())),
             store,
             settings,
             default_workspace,

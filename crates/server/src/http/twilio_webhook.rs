@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::IntoResponse;
 use confab_channels::twilio::{SignatureError, EMPTY_TWIML, SIGNATURE_HEADER, TWIML_CONTENT_TYPE};
-use confab_engine::twilio_inbound::{self, TwilioAcceptError, TwilioRequest};
+use confab_engine::twilio_inbound::{self, TwilioAcceptError, TwilioOutcome, TwilioRequest};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -68,6 +68,10 @@ async fn receive(
                     ApiError::Internal(anyhow::Error::new(err).context("storing a Twilio webhook"))
                 }
             })?;
+    if matches!(outcome, TwilioOutcome::MessageStored { .. }) {
+        // a customer message makes its conversation due: the turn worker need not wait for its next poll
+        state.turn_wake.notify_one();
+    }
     tracing::info!(outcome = outcome.as_str(), "Twilio webhook accepted");
     if let twilio_inbound::TwilioOutcome::StatusApplied(changed) = outcome {
         confab_engine::delivery_events::announce(&state.deliveries, &[changed]);

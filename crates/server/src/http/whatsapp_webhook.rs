@@ -83,10 +83,20 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         stale_after: Duration::seconds(i64::try_from(state.settings.whatsapp_stale_after_secs).unwrap_or(i64::MAX)),
         default_workspace: state.default_workspace,
     };
-    let summary =
-        whatsapp_inbound::accept(state.store.as_ref(), state.ingest.as_ref(), &body, OffsetDateTime::now_utc(), policy)
-            .await
-            .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("storing a WhatsApp webhook")))?;
+    let summary = whatsapp_inbound::accept(
+        state.store.as_ref(),
+        state.ingest.as_ref(),
+        &state.status_writes,
+        &body,
+        OffsetDateTime::now_utc(),
+        policy,
+    )
+    .await
+    .map_err(|err| ApiError::Internal(anyhow::Error::new(err).context("storing a WhatsApp webhook")))?;
+    if summary.messages_stored > 0 {
+        // a customer message makes its conversation due: the turn worker need not wait for its next poll
+        state.turn_wake.notify_one();
+    }
     tracing::info!(
         stored = summary.messages_stored,
         duplicates = summary.messages_duplicate,
