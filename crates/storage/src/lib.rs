@@ -10,6 +10,7 @@
 mod booking_store;
 mod error;
 mod http_tools;
+mod ingest_plan;
 mod knowledge;
 mod metrics;
 mod migrations;

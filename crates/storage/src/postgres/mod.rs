@@ -10,6 +10,7 @@ mod bookings;
 mod conversations;
 mod events;
 mod http_tools;
+mod ingest;
 mod knowledge;
 mod metrics;
 mod outbox;
