@@ -11,6 +11,7 @@ mod booking_store;
 mod error;
 mod export;
 mod http_tools;
+mod ingest_plan;
 mod knowledge;
 mod metrics;
 mod migrations;

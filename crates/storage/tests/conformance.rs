@@ -40,6 +40,7 @@ conformance!(
     assistants_and_senders_are_scoped_to_their_workspace,
     ingest_creates_then_reuses_the_conversation,
     ingest_of_a_duplicate_changes_nothing,
+    one_batch_is_stored_as_its_messages_one_by_one,
     concurrent_duplicates_store_exactly_one_message,
     concurrent_first_messages_share_one_conversation,
     window_is_anchored_on_the_newest_customer_timestamp,
@@ -199,6 +200,59 @@ async fn ingest_of_a_duplicate_changes_nothing(store: Arc<dyn Store>) {
     let after = store.get_conversation(fx.ws, conversation_id).await.unwrap();
     assert_eq!(before, after);
     assert_eq!(store.list_messages(fx.ws, conversation_id, None, 50).await.unwrap().len(), 1);
+}
+
+/// A batch touching several customers and conversations ends as storing its messages one
+/// after the other would: the first message opens the conversation, the next find it, a
+/// repeat is a duplicate, the last name given wins, and a note follows its message.
+async fn one_batch_is_stored_as_its_messages_one_by_one(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut renamed = fx.inbound("wamid.b4", "+15550000001", "it is Ana B.");
+    renamed.customer_name = Some("Ana B.".into());
+    let mut noted = fx.inbound("wamid.b5", "+15550000002", "late");
+    noted.wants_reply = false;
+    noted.system_note = Some("not answered".into());
+    let batch = [
+        fx.inbound("wamid.b1", "+15550000001", "hi"),
+        fx.inbound("wamid.b2", "+15550000002", "hello"),
+        fx.inbound("wamid.b3", "+15550000001", "still there?"),
+        fx.inbound("wamid.b1", "+15550000001", "hi"),
+        renamed,
+        noted,
+    ];
+    let outcomes = store.ingest(&batch, now).await.unwrap();
+    let seen: Vec<Option<(ConversationId, bool)>> = outcomes
+        .iter()
+        .map(|o| match o {
+            IngestOutcome::Stored { conversation_id, conversation_created, .. } => {
+                Some((*conversation_id, *conversation_created))
+            }
+            IngestOutcome::Duplicate => None,
+        })
+        .collect();
+    let (ana, ben) = (seen[0].unwrap().0, seen[1].unwrap().0);
+    assert_ne!(ana, ben);
+    assert_eq!(
+        seen,
+        [Some((ana, true)), Some((ben, true)), Some((ana, false)), None, Some((ana, false)), Some((ben, false))]
+    );
+    let ana = store.get_conversation(fx.ws, ana).await.unwrap();
+    assert_eq!((ana.message_count, ana.customer_message_count), (3, 3));
+    let ben = store.get_conversation(fx.ws, ben).await.unwrap();
+    assert_eq!((ben.message_count, ben.customer_message_count), (3, 2), "the note counts as a message");
+    let roles: Vec<Role> = store.list_messages(fx.ws, ben.id, None, 50).await.unwrap().iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::User, Role::System]);
+    let customer = store.customers_by_ids(fx.ws, &[ana.customer_id]).await.unwrap();
+    assert_eq!(customer[0].name.as_deref(), Some("Ana B."));
+    // both conversations are due: their customers' messages wait for a reply, seqs counted per conversation
+    let mut due = Vec::new();
+    while let Some(lease) = store.claim_due("w1", now + Duration::hours(1), Duration::seconds(30)).await.unwrap() {
+        let pending = store.pending_customer_messages(&lease).await.unwrap();
+        due.push((lease.conversation_id, pending.messages.len(), pending.through_seq));
+    }
+    due.sort_by_key(|(id, ..)| *id == ben.id);
+    assert_eq!(due, [(ana.id, 3, 3), (ben.id, 1, 1)]);
 }
 
 async fn concurrent_duplicates_store_exactly_one_message(store: Arc<dyn Store>) {

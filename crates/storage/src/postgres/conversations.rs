@@ -1,26 +1,12 @@
-//! Ingest and conversation reads on PostgreSQL.
-//!
-//! Ingest runs concurrently from many connections (several processes, each with a pool) and
-//! stays exactly-once and deadlock-free:
-//! - a batch is processed in (workspace, customer, provider message id) order, so concurrent
-//!   batches take their row locks in one order; outcomes still come back in the caller's order;
-//! - customers and conversations are inserted with `ON CONFLICT DO NOTHING` and selected again:
-//!   the partial unique indexes (`customers_workspace_*_key`,
-//!   `conversations_active_sender_customer_key`) make concurrent first messages converge on
-//!   one row (under READ COMMITTED the second select sees the row the insert waited for);
-//! - every message updates its customer's row, which serialises ingest per customer, and locks
-//!   its conversation's row before it takes the next inbound seq;
-//! - the message insert's `ON CONFLICT (workspace_id, provider_message_id) DO NOTHING` is the
-//!   exactly-once check: no row inserted means `Duplicate`, and nothing else is written for it.
-//!
-//! A transaction PostgreSQL still aborts as a deadlock victim is run again (ingest is
-//! idempotent, and the aborted attempt left nothing behind).
+//! Conversation reads and writes on PostgreSQL (ingest itself is [`super::ingest`]).
 
+use super::ingest::ingest_batch;
 use super::queue::insert_produced_message;
 use super::{retry_transient, rollup, PgStore};
+use crate::ingest_plan::{self, ConversationRow, CONVERSATION_ROW_COLUMNS};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
-use crate::values::{observed_status, ConversationKey, CustomerKeys};
+use crate::values::{ConversationKey, CustomerKeys};
 use crate::{
     ConversationFilter, ConversationStore, Lease, NewConversation, Page, PageRequest, PendingMessages, Result,
     StoreError,
@@ -37,8 +23,14 @@ use uuid::Uuid;
 #[async_trait]
 impl ConversationStore for PgStore {
     async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
-        let plan = ingest_order(batch)?;
-        retry_transient(|| self.ingest_in_order(batch, &plan, now)).await
+        retry_transient(|| async {
+            let mut tx = self.pool.begin().await?;
+            let settled = ingest_batch(&mut tx, batch, now).await?;
+            rollup::record(&mut tx, &settled.metrics).await?;
+            tx.commit().await?;
+            Ok(settled.outcomes)
+        })
+        .await
     }
 
     async fn get_conversation(&self, workspace_id: WorkspaceId, id: ConversationId) -> Result<Conversation> {
@@ -269,39 +261,6 @@ impl ConversationStore for PgStore {
     }
 }
 
-impl PgStore {
-    /// One attempt at ingesting `batch` in `plan`'s order, in one transaction.
-    async fn ingest_in_order(
-        &self,
-        batch: &[InboundMessage],
-        plan: &[(usize, CustomerKeys)],
-        now: OffsetDateTime,
-    ) -> Result<Vec<IngestOutcome>> {
-        let mut tx = self.pool.begin().await?;
-        let mut outcomes = vec![IngestOutcome::Duplicate; batch.len()];
-        let mut deltas = MetricDeltas::default();
-        for (index, customer) in plan {
-            outcomes[*index] = ingest_one(&mut tx, &batch[*index], customer, now, &mut deltas).await?;
-        }
-        rollup::record(&mut tx, &deltas).await?;
-        tx.commit().await?;
-        Ok(outcomes)
-    }
-}
-
-/// The order a batch is ingested in, with each message's customer keys: by workspace,
-/// customer and provider message id, so that concurrent batches lock rows in the same order.
-/// The sort is stable: repeats of one message keep the caller's order (the first is stored).
-fn ingest_order(batch: &[InboundMessage]) -> Result<Vec<(usize, CustomerKeys)>> {
-    let mut plan =
-        batch.iter().enumerate().map(|(i, m)| Ok((i, CustomerKeys::of_inbound(m)?))).collect::<Result<Vec<_>>>()?;
-    plan.sort_by(|(a, ca), (b, cb)| {
-        let (a, b) = (&batch[*a], &batch[*b]);
-        (a.workspace_id, ca, &a.provider_message_id).cmp(&(b.workspace_id, cb, &b.provider_message_id))
-    });
-    Ok(plan)
-}
-
 /// The conditions (after `WHERE`, unqualified columns of `conversations`) a conversation
 /// matches `filter` in the workspace by: what the list and the export select.
 pub(super) fn push_conversation_filter(
@@ -344,124 +303,6 @@ pub(super) fn push_conversation_filter(
             " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id AND m.status = 'failed')",
         );
     }
-}
-
-async fn ingest_one(
-    tx: &mut PgConnection,
-    m: &InboundMessage,
-    customer: &CustomerKeys,
-    now: OffsetDateTime,
-    deltas: &mut MetricDeltas,
-) -> Result<IngestOutcome> {
-    if let Some(provider_id) = &m.provider_message_id {
-        // the common replay, answered before any row is touched; the insert below decides races
-        let seen: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
-                .bind(m.workspace_id.as_uuid())
-                .bind(provider_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if seen.is_some() {
-            return Ok(IngestOutcome::Duplicate);
-        }
-    }
-    // a message that names its conversation belongs to that conversation's customer
-    let (conversation_id, conversation_created) = match m.conversation_id {
-        Some(id) => (id, false),
-        None => {
-            let customer_id =
-                find_or_create_customer(tx, m.workspace_id, customer, m.customer_name.as_deref(), now).await?;
-            find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?
-        }
-    };
-    // lock the conversation before taking its next inbound seq (this also checks that a
-    // conversation the caller named is the workspace's)
-    let current: i64 = sqlx::query_scalar(
-        "SELECT inbound_seq FROM conversations WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE",
-    )
-    .bind(conversation_id.as_uuid())
-    .bind(m.workspace_id.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound("conversation"))?;
-    let from_customer = m.role == Role::User;
-    let seq = (from_customer && m.wants_reply).then_some(current + 1);
-    let message_id = MessageId::new();
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, provider_message_id, \
-         status, reply_to, forwarded, inbound_seq, sent_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (workspace_id, provider_message_id) DO NOTHING",
-    )
-    .bind(message_id.as_uuid())
-    .bind(m.workspace_id.as_uuid())
-    .bind(conversation_id.as_uuid())
-    .bind(m.role.as_str())
-    .bind(m.kind.as_str())
-    .bind(&m.content)
-    .bind(&m.payload)
-    .bind(&m.provider_message_id)
-    .bind(observed_status(m.role).as_str())
-    .bind(&m.reply_to)
-    .bind(m.forwarded)
-    .bind(seq)
-    .bind(m.sent_at)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        // a concurrent ingest stored it first (the insert waited for it to commit); what this
-        // attempt did before is a no-op: the customer and conversation were the same rows
-        return Ok(IngestOutcome::Duplicate);
-    }
-    if conversation_created {
-        deltas.conversations_started.push(conversation_id.as_uuid());
-    }
-    deltas.messages_stored.push(message_id.as_uuid());
-    if let Some(note) = &m.system_note {
-        deltas.messages_stored.push(insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?);
-    }
-    sqlx::query(
-        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
-         message_count = message_count + $6, \
-         customer_message_count = customer_message_count + (CASE WHEN $3 IS NULL THEN 0 ELSE 1 END), \
-         last_customer_message_at = CASE WHEN $3 IS NULL THEN last_customer_message_at \
-             ELSE GREATEST(COALESCE(last_customer_message_at, $3), $3) END, \
-         last_message_at = GREATEST(last_message_at, $4), \
-         due_at = CASE WHEN $2 IS NOT NULL AND ai_enabled THEN $5 ELSE due_at END \
-         WHERE id = $1",
-    )
-    .bind(conversation_id.as_uuid())
-    .bind(seq)
-    .bind(from_customer.then_some(m.sent_at))
-    .bind(now)
-    .bind(now + m.response_delay.as_duration())
-    .bind(if m.system_note.is_some() { 2_i64 } else { 1 })
-    .execute(&mut *tx)
-    .await?;
-    Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
-}
-
-async fn insert_system_note(
-    tx: &mut PgConnection,
-    workspace_id: WorkspaceId,
-    conversation_id: ConversationId,
-    note: &str,
-    now: OffsetDateTime,
-) -> Result<Uuid> {
-    let id = MessageId::new().as_uuid();
-    sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
-         VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
-    )
-    .bind(id)
-    .bind(workspace_id.as_uuid())
-    .bind(conversation_id.as_uuid())
-    .bind(note)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(id)
 }
 
 pub(super) async fn find_or_create_customer(
@@ -543,8 +384,8 @@ pub(super) async fn find_or_create_conversation(
     if let Some(id) = find_conversation(tx, key, customer_id).await? {
         return Ok((id, false));
     }
-    if let Some(id) = reopen_ended_conversation(tx, key, customer_id).await? {
-        return Ok((id, false));
+    if let Some(reopened) = reopen_ended_conversation(tx, key, customer_id).await? {
+        return Ok((reopened.id, false));
     }
     let id = ConversationId::new();
     let inserted = sqlx::query(
@@ -603,11 +444,11 @@ async fn find_conversation(
 /// When the key's assistant says a message after the end reopens (`after_end = 'reopen'`):
 /// the customer's last ended conversation of that key, active again (its extraction runs
 /// again when it ends again).
-async fn reopen_ended_conversation(
+pub(super) async fn reopen_ended_conversation(
     tx: &mut PgConnection,
     key: &ConversationKey,
     customer_id: CustomerId,
-) -> Result<Option<ConversationId>> {
+) -> Result<Option<ConversationRow>> {
     let matches_key = if key.sender_id.is_some() {
         "c.sender_id = $1 AND c.customer_id = $2"
     } else {
@@ -619,9 +460,9 @@ async fn reopen_ended_conversation(
          WHERE id = (SELECT c.id FROM conversations c WHERE {matches_key} AND c.status = 'ended' \
              AND EXISTS (SELECT 1 FROM assistants a WHERE a.id = $3 AND a.after_end = 'reopen') \
              ORDER BY c.created_at DESC, c.id DESC LIMIT 1) \
-         RETURNING id"
+         RETURNING {CONVERSATION_ROW_COLUMNS}"
     );
-    let reopened: Option<Uuid> = sqlx::query_scalar(&sql)
+    let reopened = sqlx::query(&sql)
         .bind(key.sender_id.map(|s| s.as_uuid()))
         .bind(customer_id.as_uuid())
         .bind(key.assistant_id.as_uuid())
@@ -629,5 +470,5 @@ async fn reopen_ended_conversation(
         .bind(key.workspace_id.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-    Ok(reopened.map(Into::into))
+    reopened.as_ref().map(ingest_plan::conversation_row).transpose()
 }

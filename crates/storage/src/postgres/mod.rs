@@ -11,6 +11,7 @@ mod conversations;
 mod events;
 mod export;
 mod http_tools;
+mod ingest;
 mod knowledge;
 mod metrics;
 mod outbox;

@@ -1,10 +1,12 @@
 //! Ingest and conversation reads on SQLite.
 
+use super::ingest::ingest_batch;
 use super::queue::insert_produced_message;
 use super::{micros, rollup, SqliteStore};
+use crate::ingest_plan::{self, ConversationRow, CONVERSATION_ROW_COLUMNS};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS};
-use crate::values::{observed_status, ConversationKey, CustomerKeys};
+use crate::values::{ConversationKey, CustomerKeys};
 use crate::{
     ConversationFilter, ConversationStore, Lease, NewConversation, Page, PageRequest, PendingMessages, Result,
     StoreError,
@@ -22,14 +24,10 @@ use uuid::Uuid;
 impl ConversationStore for SqliteStore {
     async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.writer.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut deltas = MetricDeltas::default();
-        for message in batch {
-            outcomes.push(ingest_one(&mut tx, message, now, &mut deltas).await?);
-        }
-        rollup::record(&mut tx, &deltas).await?;
+        let settled = ingest_batch(&mut tx, batch, now).await?;
+        rollup::record(&mut tx, &settled.metrics).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(settled.outcomes)
     }
 
     async fn get_conversation(&self, workspace_id: WorkspaceId, id: ConversationId) -> Result<Conversation> {
@@ -305,128 +303,6 @@ pub(super) fn push_conversation_filter(
     }
 }
 
-async fn ingest_one(
-    tx: &mut SqliteConnection,
-    m: &InboundMessage,
-    now: OffsetDateTime,
-    deltas: &mut MetricDeltas,
-) -> Result<IngestOutcome> {
-    if let Some(provider_id) = &m.provider_message_id {
-        let seen: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM messages WHERE workspace_id = $1 AND provider_message_id = $2")
-                .bind(m.workspace_id.as_uuid())
-                .bind(provider_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if seen.is_some() {
-            return Ok(IngestOutcome::Duplicate);
-        }
-    }
-    // a message that names its conversation belongs to that conversation's customer
-    let (conversation_id, conversation_created) = match m.conversation_id {
-        Some(id) => {
-            let found: Option<Uuid> =
-                sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND workspace_id = $2")
-                    .bind(id.as_uuid())
-                    .bind(m.workspace_id.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            found.ok_or(StoreError::NotFound("conversation"))?;
-            (id, false)
-        }
-        None => {
-            let keys = CustomerKeys::of_inbound(m)?;
-            let customer_id =
-                find_or_create_customer(tx, m.workspace_id, &keys, m.customer_name.as_deref(), now).await?;
-            find_or_create_conversation(tx, &ConversationKey::of_inbound(m), customer_id, now).await?
-        }
-    };
-    if conversation_created {
-        deltas.conversations_started.push(conversation_id.as_uuid());
-    }
-    let from_customer = m.role == Role::User;
-    let seq: Option<i64> = if from_customer && m.wants_reply {
-        let current: i64 = sqlx::query_scalar("SELECT inbound_seq FROM conversations WHERE id = $1")
-            .bind(conversation_id.as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
-        Some(current + 1)
-    } else {
-        None
-    };
-    let message_id = MessageId::new();
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, provider_message_id, \
-         status, reply_to, forwarded, inbound_seq, sent_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (workspace_id, provider_message_id) DO NOTHING",
-    )
-    .bind(message_id.as_uuid())
-    .bind(m.workspace_id.as_uuid())
-    .bind(conversation_id.as_uuid())
-    .bind(m.role.as_str())
-    .bind(m.kind.as_str())
-    .bind(&m.content)
-    .bind(m.payload.to_string())
-    .bind(&m.provider_message_id)
-    .bind(observed_status(m.role).as_str())
-    .bind(&m.reply_to)
-    .bind(m.forwarded)
-    .bind(seq)
-    .bind(micros(m.sent_at))
-    .bind(micros(now))
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(IngestOutcome::Duplicate);
-    }
-    deltas.messages_stored.push(message_id.as_uuid());
-    if let Some(note) = &m.system_note {
-        deltas.messages_stored.push(insert_system_note(tx, m.workspace_id, conversation_id, note, now).await?);
-    }
-    sqlx::query(
-        "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
-         message_count = message_count + $6, \
-         customer_message_count = customer_message_count + (CASE WHEN $3 IS NULL THEN 0 ELSE 1 END), \
-         last_customer_message_at = CASE WHEN $3 IS NULL THEN last_customer_message_at \
-             ELSE MAX(COALESCE(last_customer_message_at, $3), $3) END, \
-         last_message_at = MAX(last_message_at, $4), \
-         due_at = CASE WHEN $2 IS NOT NULL AND ai_enabled THEN $5 ELSE due_at END \
-         WHERE id = $1",
-    )
-    .bind(conversation_id.as_uuid())
-    .bind(seq)
-    .bind(from_customer.then(|| micros(m.sent_at)))
-    .bind(micros(now))
-    .bind(micros(now + m.response_delay.as_duration()))
-    .bind(if m.system_note.is_some() { 2_i64 } else { 1 })
-    .execute(&mut *tx)
-    .await?;
-    Ok(IngestOutcome::Stored { conversation_id, message_id, conversation_created })
-}
-
-async fn insert_system_note(
-    tx: &mut SqliteConnection,
-    workspace_id: WorkspaceId,
-    conversation_id: ConversationId,
-    note: &str,
-    now: OffsetDateTime,
-) -> Result<Uuid> {
-    let id = MessageId::new().as_uuid();
-    sqlx::query(
-        "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, status, sent_at, created_at) \
-         VALUES ($1, $2, $3, 'system', 'text', $4, 'received', $5, $5)",
-    )
-    .bind(id)
-    .bind(workspace_id.as_uuid())
-    .bind(conversation_id.as_uuid())
-    .bind(note)
-    .bind(micros(now))
-    .execute(&mut *tx)
-    .await?;
-    Ok(id)
-}
-
 pub(super) async fn find_or_create_customer(
     tx: &mut SqliteConnection,
     workspace_id: WorkspaceId,
@@ -515,8 +391,8 @@ pub(super) async fn find_or_create_conversation(
     if let Some(id) = existing {
         return Ok((id.into(), false));
     }
-    if let Some(id) = reopen_ended_conversation(tx, m, customer_id).await? {
-        return Ok((id, false));
+    if let Some(reopened) = reopen_ended_conversation(tx, m, customer_id).await? {
+        return Ok((reopened.id, false));
     }
     let id = ConversationId::new();
     sqlx::query(
@@ -538,11 +414,11 @@ pub(super) async fn find_or_create_conversation(
 /// When the key's assistant says a message after the end reopens (`after_end = 'reopen'`):
 /// the customer's last ended conversation of that key, active again (its extraction runs
 /// again when it ends again).
-async fn reopen_ended_conversation(
+pub(super) async fn reopen_ended_conversation(
     tx: &mut SqliteConnection,
     key: &ConversationKey,
     customer_id: CustomerId,
-) -> Result<Option<ConversationId>> {
+) -> Result<Option<ConversationRow>> {
     let matches_key = if key.sender_id.is_some() {
         "c.sender_id = $1 AND c.customer_id = $2"
     } else {
@@ -554,9 +430,9 @@ async fn reopen_ended_conversation(
          WHERE id = (SELECT c.id FROM conversations c WHERE {matches_key} AND c.status = 'ended' \
              AND EXISTS (SELECT 1 FROM assistants a WHERE a.id = $3 AND a.after_end = 'reopen') \
              ORDER BY c.created_at DESC, c.id DESC LIMIT 1) \
-         RETURNING id"
+         RETURNING {CONVERSATION_ROW_COLUMNS}"
     );
-    let reopened: Option<Uuid> = sqlx::query_scalar(&sql)
+    let reopened = sqlx::query(&sql)
         .bind(key.sender_id.map(|s| s.as_uuid()))
         .bind(customer_id.as_uuid())
         .bind(key.assistant_id.as_uuid())
@@ -564,5 +440,5 @@ async fn reopen_ended_conversation(
         .bind(key.workspace_id.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-    Ok(reopened.map(Into::into))
+    reopened.as_ref().map(ingest_plan::conversation_row).transpose()
 }

@@ -6,10 +6,12 @@
 //! unix microseconds so comparisons and ordering are plain integer work.
 
 mod bookings;
+mod checkpoint;
 mod conversations;
 mod events;
 mod export;
 mod http_tools;
+mod ingest;
 mod knowledge;
 mod metrics;
 mod outbox;
@@ -28,6 +30,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -36,6 +39,8 @@ use uuid::Uuid;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Held by every clone; the background checkpointer stops once the last is dropped.
+    _alive: Arc<()>,
 }
 
 impl SqliteStore {
@@ -48,7 +53,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", checkpoint::AUTOCHECKPOINT_PAGES);
         let in_memory = url.contains(":memory:");
         if !in_memory {
             if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -64,13 +70,15 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
+        let alive = Arc::new(());
         let reader = if in_memory {
             // every in-memory connection would be its own database
             writer.clone()
         } else {
+            checkpoint::start(options.clone(), Arc::downgrade(&alive));
             SqlitePoolOptions::new().max_connections(8).min_connections(0).connect_with(options.read_only(true)).await?
         };
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, _alive: alive })
     }
 }
 
