@@ -491,7 +491,10 @@ impl<'a> IngestPlan<'a> {
         let mut deltas: Vec<ConversationDelta> = Vec::new();
         let mut delta_of: HashMap<ConversationId, usize> = HashMap::new();
         let mut metrics = MetricDeltas {
-            conversations_started: self.conversations[self.known_conversations..].iter().map(|c| c.id.as_uuid()).collect(),
+            conversations_started: self.conversations[self.known_conversations..]
+                .iter()
+                .map(|c| c.id.as_uuid())
+                .collect(),
             ..MetricDeltas::default()
         };
         for p in self.planned.iter().filter(|p| inserted.contains(&p.id)) {
