@@ -8,8 +8,7 @@
 //! A batch that fails as a whole is retried caller by caller, so one caller's error never
 //! becomes another's. What is grouped must therefore be idempotent and give the same outcomes
 //! whether written together or one caller after another (delivery statuses are: each is kept
-//! once per message and status). `ingest_batcher` is the same idea, written for inbound messages
-//! before this existed.
+//! once per message and status; inbound messages are too, see `ingest_batcher`).
 
 use confab_storage::StoreError;
 use std::future::Future;

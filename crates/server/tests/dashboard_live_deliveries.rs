@@ -10,7 +10,7 @@ use confab_domain::{PhoneNumber, Role, UserRole};
 use confab_sim::meta_webhook::{messages_payload, status, text_message, BusinessNumber, Customer};
 use confab_storage::{NewMessage, SendResult};
 use reqwest::header::COOKIE;
-use support::visitor::{login, Visitor};
+use support::dashboard_visitor::{login, Visitor};
 use support::{spawn_app, TestApp};
 use time::OffsetDateTime;
 

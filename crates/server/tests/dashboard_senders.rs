@@ -8,8 +8,8 @@ mod support;
 use confab_domain::{SenderStatus, UserRole};
 use confab_storage::NewAssistant;
 use reqwest::StatusCode;
+use support::dashboard_visitor::login;
 use support::spawn_app;
-use support::visitor::login;
 
 #[tokio::test]
 async fn admins_add_and_edit_numbers_with_field_errors_shown() {

@@ -13,7 +13,7 @@ use confab_domain::{
 use confab_storage::TemplateDefinition;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::visitor::login;
+use support::dashboard_visitor::login;
 use support::{spawn_app, TestApp};
 use time::{Duration, OffsetDateTime};
 

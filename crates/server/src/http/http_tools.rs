@@ -174,7 +174,8 @@ async fn read(
     params(("id" = uuid::Uuid, Path, description = "The tool's id")),
     responses(
         (status = 200, description = "The updated tool", body = api_schemas::HttpTool),
-        (status = 404, description = "No such HTTP tool in this workspace", body = ErrorBody),        (status = 409, description = "`tool_name_taken`: the workspace has a tool of that name", body = ErrorBody),
+        (status = 404, description = "No such HTTP tool in this workspace", body = ErrorBody),
+        (status = 409, description = "`tool_name_taken`: the workspace has a tool of that name", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ValidationErrorBody),
     ))]
 async fn update(

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod dashboard_visitor;
-pub mod visitor;
 
 use confab_domain::{ApiKeySecret, PhoneNumber, Provider, Secret, Sender, SenderStatus, WorkspaceId};
 use confab_server::config::Settings;
