@@ -263,12 +263,19 @@ pub(crate) fn message(row: &impl RowExt) -> Result<Message> {
 /// conditions on `messages` (qualified), then [`EXPORT_ORDER`] and the limit. The
 /// conversations' columns are aliased so none clashes with a message column.
 pub(crate) fn export_head() -> String {
+    export_head_selecting(&format!("{MESSAGE_COLUMNS}, {EXPORT_CONVERSATION_COLUMNS}"))
+}
+
+/// [`export_head`] with another select list, over the same columns.
+pub(crate) fn export_head_selecting(select: &str) -> String {
     format!(
-        "SELECT {MESSAGE_COLUMNS}, conversation_type, conversation_created_at \
-         FROM (SELECT id AS export_conversation_id, type AS conversation_type, \
+        "SELECT {select} FROM (SELECT id AS export_conversation_id, type AS conversation_type, \
          created_at AS conversation_created_at FROM conversations WHERE "
     )
 }
+
+/// What an exported message row has of its conversation, besides the message's columns.
+pub(crate) const EXPORT_CONVERSATION_COLUMNS: &str = "conversation_type, conversation_created_at";
 
 pub(crate) const EXPORT_JOIN: &str =
     ") c JOIN messages ON messages.conversation_id = c.export_conversation_id WHERE TRUE";

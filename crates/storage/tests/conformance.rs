@@ -1401,7 +1401,9 @@ async fn the_message_export_pages_across_conversations_in_list_order(store: Arc<
     // conversation i has i messages, all stored at one instant (so ids break the ties)
     for i in 1..=5 {
         let batch: Vec<_> = (0..i)
-            .map(|m| fx.inbound(&format!("wamid.e{i}-{m}"), &format!("+1555300{i:04}"), &format!("c{i} m{m}")))
+            .map(|m| {
+                fx.inbound(&format!("wamid.e{i}-{m}"), &format!("+1555300{i:04}"), &format!("c{i} m{m}, \"q\"\n✓\\"))
+            })
             .collect();
         store.ingest(&batch, t + Duration::seconds(i)).await.unwrap();
     }
@@ -1419,13 +1421,14 @@ async fn the_message_export_pages_across_conversations_in_list_order(store: Arc<
     api.first_message = Some("Welcome".into());
     let api = store.create_conversation(api, t + Duration::seconds(3)).await.unwrap();
 
-    // what the export must give: the list's order, each conversation's messages in order
+    // what the export must give: the list's order, each conversation's messages in order, each
+    // message exactly as it is read on its own
     let all = ConversationFilter::default();
     let listed = store.list_conversations(fx.ws, &all, PageRequest::first(100)).await.unwrap().items;
     let mut expected = Vec::new();
     for c in &listed {
         for m in store.list_messages(fx.ws, c.id, None, 100).await.unwrap() {
-            expected.push((c.id, c.kind, m.id, m.content));
+            expected.push((c.id, c.kind, m));
         }
     }
     assert_eq!(expected.len(), 1 + 2 + 3 + 4 + 5 + 1);
@@ -1440,11 +1443,7 @@ async fn the_message_export_pages_across_conversations_in_list_order(store: Arc<
                 assert!(batch.len() <= limit as usize);
                 after = batch.last().map(ExportedMessage::cursor);
                 let done = batch.len() < limit as usize;
-                got.extend(
-                    batch
-                        .into_iter()
-                        .map(|e| (e.message.conversation_id, e.conversation_type, e.message.id, e.message.content)),
-                );
+                got.extend(batch.into_iter().map(|e| (e.message.conversation_id, e.conversation_type, e.message)));
                 if done {
                     return got;
                 }
@@ -1458,7 +1457,7 @@ async fn the_message_export_pages_across_conversations_in_list_order(store: Arc<
     let api_only = ConversationFilter { kind: Some(ConversationType::Api), ..Default::default() };
     let got = export(api_only, fx.ws, 2).await;
     assert_eq!(
-        got.iter().map(|e| (e.0, e.1, e.3.as_str())).collect::<Vec<_>>(),
+        got.iter().map(|e| (e.0, e.1, e.2.content.as_str())).collect::<Vec<_>>(),
         [(api.id, ConversationType::Api, "Welcome")]
     );
     let recent = ConversationFilter { from: Some(t + Duration::seconds(4)), ..Default::default() };

@@ -1,8 +1,10 @@
 //! `GET /api/v1/conversations/export?format=csv|jsonl&level=conversation|message` with the list
 //! filters: streamed page by page through keyset pagination (at message level one query per
-//! batch of a few thousand messages across as many conversations as they fill), each page
+//! batch of a few hundred messages across as many conversations as they fill), each page
 //! written straight into the chunk the response sends, so memory stays flat whatever the size
-//! of the export or of any one conversation.
+//! of the export or of any one conversation. At message level a task of its own reads the
+//! next batch while the current one is written and sent, so reading and writing use both
+//! cores; it stays at most one batch ahead.
 
 use super::api_schemas::ValidationErrorBody;
 use super::conversation_json::conversation_json;
@@ -19,8 +21,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use confab_domain::{Conversation, ValidationError, WorkspaceId};
-use confab_storage::{ConversationFilter, Cursor, ExportCursor, PageRequest};
+use confab_storage::{ConversationFilter, Cursor, ExportedMessage, PageRequest, StoreError};
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -104,7 +107,7 @@ pub(crate) async fn export_response(
         format,
         level,
         after: None,
-        message_after: None,
+        batches: None,
         read: false,
         started: false,
         stopped: false,
@@ -142,8 +145,8 @@ struct Exporter {
     level: Level,
     /// Conversation level: where the next page of conversations starts.
     after: Option<Cursor>,
-    /// Message level: where the next batch of messages starts.
-    message_after: Option<ExportCursor>,
+    /// Message level: the batches the read-ahead task has read (started with the first chunk).
+    batches: Option<mpsc::Receiver<Result<Vec<ExportedMessage>, StoreError>>>,
     /// Nothing is left to read.
     read: bool,
     started: bool,
@@ -188,15 +191,15 @@ impl Exporter {
                 self.write_conversations(&mut out, &page.items).await?;
             }
             Level::Message => {
-                let batch = self
-                    .state
-                    .store
-                    .export_messages(self.workspace_id, filter, self.message_after, MESSAGE_BATCH)
-                    .await?;
-                self.read = batch.len() < MESSAGE_BATCH as usize;
-                self.message_after = batch.last().map(|m| m.cursor());
+                let batches = self
+                    .batches
+                    .get_or_insert_with(|| read_ahead(self.state.clone(), self.workspace_id, filter.clone()));
+                let Some(batch) = batches.recv().await else {
+                    self.stopped = true;
+                    return Ok((!out.is_empty()).then(|| Bytes::from(out)));
+                };
                 let mut scratch = Vec::new();
-                for message in &batch {
+                for message in &batch? {
                     match self.format {
                         Format::Csv => write_message_csv(&mut out, &mut scratch, message),
                         Format::Jsonl => {
@@ -225,4 +228,32 @@ impl Exporter {
         }
         Ok(())
     }
+}
+
+/// Reads the export's message batches one after another into a channel that holds one, so the
+/// next batch is read while the last is written. Stops after the last batch, after an error,
+/// or when the response is dropped (the client went away).
+fn read_ahead(
+    state: AppState,
+    workspace_id: WorkspaceId,
+    filter: ConversationFilter,
+) -> mpsc::Receiver<Result<Vec<ExportedMessage>, StoreError>> {
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut after = None;
+        loop {
+            let batch = state.store.export_messages(workspace_id, &filter, after, MESSAGE_BATCH).await;
+            let last = match &batch {
+                Ok(batch) => {
+                    after = batch.last().map(ExportedMessage::cursor);
+                    batch.len() < MESSAGE_BATCH as usize
+                }
+                Err(_) => true,
+            };
+            if tx.send(batch).await.is_err() || last {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -15,6 +15,7 @@ mod ingest;
 mod knowledge;
 mod metrics;
 mod outbox;
+mod packed_rows;
 mod queue;
 mod rollup;
 mod seed;
