@@ -12,5 +12,6 @@
 //! and the parsers can be tested and fuzzed without a runtime. The clients make one call each
 //! and never retry on their own (the engine's outbox decides).
 
+pub mod storable_text;
 pub mod twilio;
 pub mod whatsapp;

@@ -139,6 +139,7 @@ pub async fn accept(
     };
     verify_signature(credentials.auth_token().expose(), request.url, form.pairs(), request.signature)
         .map_err(TwilioAcceptError::Signature)?;
+    let form = form.storable();
 
     let number = Some(number.to_string());
     match kind {

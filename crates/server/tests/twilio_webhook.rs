@@ -320,3 +320,19 @@ async fn the_fake_twilio_apis_status_callbacks_are_accepted_in_order() {
     let stored = app.store.message_by_provider_id(app.workspace, &resource.sid).await.unwrap().expect("stored");
     assert_eq!(stored.status, DeliveryStatus::Read, "a late `delivered` does not undo `read`");
 }
+
+#[tokio::test]
+async fn nul_characters_from_twilio_are_stored_as_replacement_characters_on_every_backend() {
+    for backend in backends() {
+        let app = spawn_app_on(backend).await;
+        twilio_sender(&app, BUSINESS).await;
+        let sid = new_message_sid();
+        let form = InboundForm::text(ACCOUNT, &sid, CUSTOMER, BUSINESS, "a\u{0}b").profile_name("Nul\u{0}Name");
+        assert_twiml(post(&app, "/webhooks/twilio", &signed_message(form)).await).await;
+        let stored = app.store.message_by_provider_id(app.workspace, &sid).await.unwrap().expect("stored");
+        assert_eq!(stored.content, "a\u{FFFD}b");
+        let conv = app.store.get_conversation(app.workspace, stored.conversation_id).await.unwrap();
+        let customers = app.store.customers_by_ids(app.workspace, &[conv.customer_id]).await.unwrap();
+        assert_eq!(customers[0].name.as_deref(), Some("Nul\u{FFFD}Name"));
+    }
+}

@@ -359,3 +359,36 @@ async fn the_window_follows_the_customers_own_timestamp() {
     let conv = app.store.get_conversation(app.workspace, message.conversation_id).await.unwrap();
     assert!(conv.window().is_open(OffsetDateTime::now_utc()));
 }
+
+#[tokio::test]
+async fn nul_characters_from_whatsapp_are_stored_as_replacement_characters_on_every_backend() {
+    for backend in backends() {
+        let app = spawn_app_on(backend).await;
+        app.meta_sender(PHONE_NUMBER_ID).await;
+        let odd = Customer { wa_id: "16505550199".into(), name: "Nul\u{0}Name".into() };
+        let plain = customer(2);
+        let now = OffsetDateTime::now_utc();
+        let payload = messages_payload(
+            &number(),
+            &[&odd, &plain],
+            vec![
+                text_message(&odd, "wamid.nul", "a\u{0}b", now),
+                text_message(&plain, "wamid.beside-nul", "hello", now),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            app.post_signed(&payload).await.status(),
+            200,
+            "PostgreSQL cannot store NUL: it must not fail the post"
+        );
+        let odd_message = app.store.message_by_provider_id(app.workspace, "wamid.nul").await.unwrap().unwrap();
+        assert_eq!(odd_message.content, "a\u{FFFD}b");
+        assert!(!odd_message.payload.to_string().contains("\\u0000"), "{}", odd_message.payload);
+        let conversation = app.store.get_conversation(app.workspace, odd_message.conversation_id).await.unwrap();
+        let customers = app.store.customers_by_ids(app.workspace, &[conversation.customer_id]).await.unwrap();
+        assert_eq!(customers[0].name.as_deref(), Some("Nul\u{FFFD}Name"));
+        let beside = app.store.message_by_provider_id(app.workspace, "wamid.beside-nul").await.unwrap().unwrap();
+        assert_eq!(beside.content, "hello");
+    }
+}

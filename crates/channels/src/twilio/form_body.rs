@@ -27,6 +27,16 @@ impl FormBody {
         Self { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
+    /// The form with NUL characters replaced in every name and value
+    /// ([`crate::storable_text`]): what is read after the signature was checked.
+    pub fn storable(mut self) -> Self {
+        for (name, value) in &mut self.pairs {
+            crate::storable_text::make_storable(name);
+            crate::storable_text::make_storable(value);
+        }
+        self
+    }
+
     /// Every pair, in arrival order.
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs

@@ -112,7 +112,8 @@ pub enum WebhookParseError {
 
 /// Parses a webhook body (already signature-checked) into a [`WebhookBatch`].
 pub fn parse_webhook(raw_body: &[u8]) -> Result<WebhookBatch, WebhookParseError> {
-    let root: Value = serde_json::from_slice(raw_body).map_err(|e| WebhookParseError::NotJson(e.to_string()))?;
+    let mut root: Value = serde_json::from_slice(raw_body).map_err(|e| WebhookParseError::NotJson(e.to_string()))?;
+    crate::storable_text::make_json_storable(&mut root);
     let Value::Object(mut root) = root else {
         return Err(WebhookParseError::NotAnObject(kind_of(&root)));
     };
