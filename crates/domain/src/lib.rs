@@ -52,7 +52,8 @@ pub use phone::PhoneNumber;
 pub use secret::Secret;
 pub use sender::{Sender, SenderStatus};
 pub use template::{
-    parameter_count, parse_template_language, Template, TemplateCategory, TemplateName, TemplateStatus,
+    parameter_count, parse_template_language, parse_twilio_content_sid, Template, TemplateCategory, TemplateName,
+    TemplateStatus,
 };
 pub use tool::{ToolCall, ToolName};
 pub use user::{Email, User, UserRole};

@@ -56,6 +56,17 @@ pub fn parse_template_language(raw: &str) -> Result<String, ValidationError> {
     Ok(raw.to_string())
 }
 
+/// A Twilio Content template's SID, as Twilio names it: `HX` and 32 hexadecimal digits (a
+/// WhatsApp template on a Twilio number is sent by this SID, not by name).
+pub fn parse_twilio_content_sid(raw: &str) -> Result<String, ValidationError> {
+    let raw = raw.trim();
+    if raw.len() == 34 && raw.starts_with("HX") && raw[2..].bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(raw.to_owned())
+    } else {
+        Err(ValidationError::new("twilio_content_sid", "a Twilio Content SID is HX followed by 32 hexadecimal digits"))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TemplateCategory {
@@ -136,6 +147,9 @@ pub struct Template {
     pub status: TemplateStatus,
     /// Meta's `components` array, with `{{n}}` parameters in the texts.
     pub components: serde_json::Value,
+    /// The same template approved in Twilio's Content API, for Twilio numbers (see
+    /// [`parse_twilio_content_sid`]); without it the template is sent on Meta numbers only.
+    pub twilio_content_sid: Option<String>,
 }
 
 impl Template {
@@ -193,6 +207,12 @@ mod tests {
         assert_eq!(TemplateStatus::from_meta_event("FLAGGED"), None);
         assert_eq!(TemplateCategory::parse("Utility").unwrap(), TemplateCategory::Utility);
         assert!(parse_template_language("en_US").is_ok() && parse_template_language("en-US").is_err());
+        assert_eq!(
+            parse_twilio_content_sid(" HXb5b62575e6e4ff6129ad7c8efe1f983e ").unwrap(),
+            "HXb5b62575e6e4ff6129ad7c8efe1f983e"
+        );
+        assert!(parse_twilio_content_sid("HXb5b62575").is_err());
+        assert!(parse_twilio_content_sid("MXb5b62575e6e4ff6129ad7c8efe1f983e").is_err());
         let template = Template {
             id: TemplateId::new(),
             workspace_id: WorkspaceId::new(),
@@ -201,6 +221,7 @@ mod tests {
             category: TemplateCategory::Utility,
             status: TemplateStatus::Approved,
             components: Template::body_components("Hi {{1}}"),
+            twilio_content_sid: None,
         };
         assert_eq!(template.body_text(), "Hi {{1}}");
     }

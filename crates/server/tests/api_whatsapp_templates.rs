@@ -42,6 +42,7 @@ async fn templates_are_saved_listed_replaced_and_deleted() {
         (Some("Hi {{1}}, order {{2}} has shipped."), Some(2))
     );
     assert_eq!(saved["components"], json!([{ "type": "BODY", "text": "Hi {{1}}, order {{2}} has shipped." }]));
+    assert_eq!(saved["twilio_content_sid"], Value::Null);
 
     let pending = json!({ "name": "winback", "language": "es", "category": "marketing", "status": "PENDING",
         "components": [{ "type": "BODY", "text": "Te extrañamos" }] });
@@ -57,8 +58,10 @@ async fn templates_are_saved_listed_replaced_and_deleted() {
     // the same name and language replaces it
     let mut changed = order_update();
     changed["body"] = json!("Your order {{1}} is on its way.");
+    changed["twilio_content_sid"] = json!("HXb5b62575e6e4ff6129ad7c8efe1f983e");
     let replaced: Value = save(&app, Some(&key), changed).await.json().await.unwrap();
     assert_eq!((&replaced["id"], replaced["parameter_count"].as_u64()), (&saved["id"], Some(1)));
+    assert_eq!(replaced["twilio_content_sid"], "HXb5b62575e6e4ff6129ad7c8efe1f983e", "Twilio numbers can send it");
 
     // another workspace sees none of them and cannot delete them
     let other = app.store.create_workspace("Other").await.unwrap();
@@ -83,14 +86,18 @@ async fn templates_need_a_key_and_valid_fields() {
     assert_eq!(delete(&app, None, &confab_domain::TemplateId::new().to_string()).await.status(), 401);
 
     let key = app.api_key(app.workspace).await;
-    let bad =
-        json!({ "name": "Order Update", "language": "en-US", "category": "PROMO", "status": "MAYBE", "body": " " });
+    let bad = json!({ "name": "Order Update", "language": "en-US", "category": "PROMO", "status": "MAYBE", "body": " ",
+        "twilio_content_sid": "HX-not-a-sid" });
     let res = save(&app, Some(&key), bad).await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     let mut fields: Vec<_> = body["fields"].as_object().unwrap().keys().map(String::as_str).collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["body", "category", "language", "name", "status"], "every bad field at once: {body}");
+    assert_eq!(
+        fields,
+        ["body", "category", "language", "name", "status", "twilio_content_sid"],
+        "every bad field at once: {body}"
+    );
 
     let both = json!({ "name": "a", "language": "en", "category": "UTILITY", "body": "x", "components": [{ "type": "BODY", "text": "x" }] });
     assert_eq!(save(&app, Some(&key), both).await.status(), 422);

@@ -197,6 +197,7 @@ async fn an_agent_works_through_the_dashboard_in_chromium() {
                 category: TemplateCategory::Utility,
                 status: TemplateStatus::Approved,
                 components: Template::body_components("Hi {{1}}, your order has shipped."),
+                twilio_content_sid: None,
             },
         )
         .await

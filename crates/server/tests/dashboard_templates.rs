@@ -7,10 +7,10 @@
 mod support;
 
 use confab_domain::{
-    ConversationType, CustomerIdentity, InboundMessage, MessageKind, PhoneNumber, Role, Template, TemplateCategory,
-    TemplateName, TemplateStatus, UserRole,
+    ConversationType, CustomerIdentity, InboundMessage, MessageKind, PhoneNumber, Provider, Role, Secret, Sender,
+    SenderStatus, Template, TemplateCategory, TemplateName, TemplateStatus, UserRole,
 };
-use confab_storage::TemplateDefinition;
+use confab_storage::{NewSender, TemplateDefinition};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::dashboard_visitor::login;
@@ -24,6 +24,7 @@ async fn save_template(app: &TestApp, name: &str, status: TemplateStatus, body: 
         category: TemplateCategory::Utility,
         status,
         components: Template::body_components(body),
+        twilio_content_sid: None,
     };
     app.store.upsert_template(app.workspace, definition).await.unwrap()
 }
@@ -31,6 +32,11 @@ async fn save_template(app: &TestApp, name: &str, status: TemplateStatus, body: 
 /// A WhatsApp conversation whose customer last wrote 25 hours ago: the window is closed.
 async fn closed_window_conversation(app: &TestApp) -> confab_domain::Conversation {
     let sender = app.meta_sender("106540352242922").await;
+    closed_window_conversation_on(app, &sender).await
+}
+
+/// [`closed_window_conversation`] on the number `sender`.
+async fn closed_window_conversation_on(app: &TestApp, sender: &Sender) -> confab_domain::Conversation {
     let written = OffsetDateTime::now_utc() - Duration::hours(25);
     let message = InboundMessage {
         workspace_id: app.workspace,
@@ -113,6 +119,59 @@ async fn an_agent_sends_an_approved_template_with_its_parameters() {
 }
 
 #[tokio::test]
+async fn on_a_twilio_number_templates_are_sent_by_their_content_sid() {
+    const CONTENT_SID: &str = "HXb5b62575e6e4ff6129ad7c8efe1f983e";
+    let app = spawn_app().await;
+    let assistant = app.meta_sender("106540352242922").await.assistant_id;
+    let sender = app
+        .store
+        .create_sender(NewSender {
+            workspace_id: app.workspace,
+            provider: Provider::Twilio,
+            provider_sender_id: "+14155238886".into(),
+            display_phone: PhoneNumber::parse("+14155238886").unwrap(),
+            access_token: Secret::new("AC0123456789abcdef0123456789abcdef:twilio-test-auth-token"),
+            assistant_id: assistant,
+            ai_enabled: true,
+            status: SenderStatus::Online,
+        })
+        .await
+        .unwrap();
+    let conversation = closed_window_conversation_on(&app, &sender).await;
+    let meta_only = save_template(&app, "meta_only", TemplateStatus::Approved, "Only on Meta numbers").await;
+    let agent = login(&app, "agent@example.com", UserRole::Agent).await;
+    let path = format!("/conversations/{}", conversation.id);
+    let page = agent.get(&app, &path).await.text().await.unwrap();
+    assert!(page.contains("id=\"no-templates\"") && page.contains("Twilio Content SID"), "says what is missing");
+    assert!(!page.contains("Only on Meta numbers"), "a template without a Content SID is not offered");
+
+    let with_sid = TemplateDefinition {
+        name: TemplateName::parse("order_update").unwrap(),
+        language: "en_US".into(),
+        category: TemplateCategory::Utility,
+        status: TemplateStatus::Approved,
+        components: Template::body_components("Hi {{1}}, order {{2}} has shipped."),
+        twilio_content_sid: Some(CONTENT_SID.into()),
+    };
+    let template = app.store.upsert_template(app.workspace, with_sid).await.unwrap();
+    let page = agent.get(&app, &path).await.text().await.unwrap();
+    assert!(page.contains("Hi {{1}}, order {{2}} has shipped.") && !page.contains("id=\"no-templates\""));
+
+    let refused = agent.post(&app, &format!("{path}/template"), &[("template_id", &meta_only.id.to_string())]).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused.text().await.unwrap().contains("no Twilio Content SID"));
+
+    let id = template.id.to_string();
+    let fields = [("template_id", id.as_str()), ("parameter", "Ana"), ("parameter", "#1234")];
+    assert_eq!(agent.post(&app, &format!("{path}/template"), &fields).await.status(), StatusCode::SEE_OTHER);
+    let messages = app.store.list_messages(app.workspace, conversation.id, None, 10).await.unwrap();
+    let last = messages.last().unwrap();
+    assert_eq!((last.role, last.kind), (Role::Agent, MessageKind::Template));
+    assert_eq!(last.payload["template"]["content_sid"], CONTENT_SID);
+    assert_eq!(last.payload["template"]["variables"], json!({ "1": "Ana", "2": "#1234" }));
+}
+
+#[tokio::test]
 async fn viewers_and_forged_forms_cannot_send_templates() {
     let app = spawn_app().await;
     let conversation = closed_window_conversation(&app).await;
@@ -162,17 +221,31 @@ async fn admins_add_and_delete_templates_in_settings() {
     assert!(html.contains("id=\"error-name\"") && html.contains("id=\"error-language\""), "each field's error");
     assert!(html.contains("value=\"Order Update\""), "the form is kept");
 
+    let bad_sid = [
+        ("name", "order_update"),
+        ("language", "en_US"),
+        ("category", "UTILITY"),
+        ("status", "APPROVED"),
+        ("body", "Hi {{1}}"),
+        ("twilio_content_sid", "HX123"),
+    ];
+    let refused = admin.post(&app, "/settings/templates", &bad_sid).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("id=\"error-twilio_content_sid\""));
+
     let fields = [
         ("name", "order_update"),
         ("language", "en_US"),
         ("category", "UTILITY"),
         ("status", "APPROVED"),
         ("body", "Hi {{1}}, order {{2}} shipped."),
+        ("twilio_content_sid", " HXb5b62575e6e4ff6129ad7c8efe1f983e "),
     ];
     assert_eq!(admin.post(&app, "/settings/templates", &fields).await.status(), StatusCode::SEE_OTHER);
     let saved = app.store.list_templates(app.workspace, true).await.unwrap();
     assert_eq!(saved.len(), 1);
     assert_eq!((saved[0].name.as_str(), saved[0].body_text()), ("order_update", "Hi {{1}}, order {{2}} shipped."));
+    assert_eq!(saved[0].twilio_content_sid.as_deref(), Some("HXb5b62575e6e4ff6129ad7c8efe1f983e"));
     let listed = admin.get(&app, "/settings/templates").await.text().await.unwrap();
     assert!(listed.contains("id=\"templates\"") && listed.contains("2 parameter(s)"));
 

@@ -91,6 +91,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_metrics_rollup.sql"),
         include_str!("../migrations/postgres/0015_metrics_rollup.sql"),
     ),
+    (
+        16,
+        "template_twilio_content_sid",
+        include_str!("../migrations/sqlite/0016_template_twilio_content_sid.sql"),
+        include_str!("../migrations/postgres/0016_template_twilio_content_sid.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -18,6 +18,8 @@ pub struct TemplateDefinition {
     pub status: TemplateStatus,
     /// Meta's `components` array.
     pub components: serde_json::Value,
+    /// Its SID in Twilio's Content API, for Twilio numbers.
+    pub twilio_content_sid: Option<String>,
 }
 
 #[async_trait]
@@ -42,7 +44,8 @@ pub trait TemplateStore: Send + Sync {
     ) -> Result<Option<Template>>;
 }
 
-pub(crate) const TEMPLATE_COLUMNS: &str = "id, workspace_id, name, language, category, status, components";
+pub(crate) const TEMPLATE_COLUMNS: &str =
+    "id, workspace_id, name, language, category, status, components, twilio_content_sid";
 
 pub(crate) fn template(row: &impl RowExt) -> Result<Template> {
     Ok(Template {
@@ -53,5 +56,6 @@ pub(crate) fn template(row: &impl RowExt) -> Result<Template> {
         category: TemplateCategory::parse(&row.text("category")?)?,
         status: TemplateStatus::parse(&row.text("status")?)?,
         components: row.json("components")?,
+        twilio_content_sid: row.opt_text("twilio_content_sid")?,
     })
 }

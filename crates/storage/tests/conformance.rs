@@ -2268,6 +2268,7 @@ fn template_definition(name: &str, language: &str, status: TemplateStatus) -> Te
         category: TemplateCategory::Utility,
         status,
         components: Template::body_components("Hi {{1}}, order {{2}} ships today."),
+        twilio_content_sid: None,
     }
 }
 
@@ -2294,8 +2295,11 @@ async fn templates_are_upserted_listed_and_reviewed_per_workspace(store: Arc<dyn
     let mut changed = template_definition("order_shipped", "en_US", TemplateStatus::Approved);
     changed.category = TemplateCategory::Marketing;
     changed.components = Template::body_components("Your order {{1}} is on its way.");
+    changed.twilio_content_sid = Some("HXb5b62575e6e4ff6129ad7c8efe1f983e".into());
     let replaced = store.upsert_template(acme.id, changed).await.unwrap();
     assert_eq!((replaced.id, replaced.category), (shipped.id, TemplateCategory::Marketing));
+    assert_eq!(replaced.twilio_content_sid.as_deref(), Some("HXb5b62575e6e4ff6129ad7c8efe1f983e"));
+    assert_eq!(store.get_template(acme.id, shipped.id).await.unwrap(), replaced);
     assert_eq!(store.list_templates(acme.id, false).await.unwrap(), [replaced.clone(), spanish.clone()]);
     assert_eq!(
         store.list_templates(acme.id, true).await.unwrap(),

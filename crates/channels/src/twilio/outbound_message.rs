@@ -30,12 +30,9 @@ pub struct ContentSid(String);
 
 impl ContentSid {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let raw = raw.trim();
-        if raw.len() == 34 && raw.starts_with("HX") && raw[2..].bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(ValidationError::new("content_sid", "a Twilio ContentSid is HX followed by 32 hexadecimal digits"))
-        }
+        confab_domain::parse_twilio_content_sid(raw).map(Self).map_err(|_| {
+            ValidationError::new("content_sid", "a Twilio ContentSid is HX followed by 32 hexadecimal digits")
+        })
     }
 
     pub fn as_str(&self) -> &str {

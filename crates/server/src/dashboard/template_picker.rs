@@ -1,8 +1,9 @@
 //! The template picker of a WhatsApp conversation whose 24-hour window is closed: instead of
 //! the reply box, the reason and a form per approved template (name, language, its body, an
 //! input per `{{n}}` parameter). `POST /conversations/{id}/template` sends the chosen one
-//! through the API's own path ([`queue_template`]), for agents and up. Without approved
-//! templates the picker says where to add one (Settings → Templates).
+//! through the API's own path ([`queue_template`]), for agents and up. On a Twilio number a
+//! template is sent by its Twilio Content SID, so only templates that have one are offered.
+//! Without approved templates the picker says where to add one (Settings → Templates).
 
 use super::display;
 use super::page::PageError;
@@ -14,7 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use confab_domain::{
-    parameter_count, Conversation, ConversationId, ConversationStatus, ConversationType, TemplateId, TemplateStatus,
+    parameter_count, Conversation, ConversationId, ConversationStatus, ConversationType, Provider, TemplateId,
+    TemplateStatus,
 };
 use time::OffsetDateTime;
 
@@ -33,6 +35,8 @@ pub struct TemplatePicker {
     /// Why free-form replies are refused, with since when.
     pub reason: String,
     pub templates: Vec<PickerTemplate>,
+    /// The conversation's number is on Twilio: only templates with a Content SID are offered.
+    pub twilio: bool,
 }
 
 /// The picker for `c`, when it is an active WhatsApp conversation whose window is closed.
@@ -56,11 +60,16 @@ pub async fn for_conversation(
         ),
         None => status.message,
     };
+    let twilio = match c.sender_id {
+        Some(sender_id) => state.store.get_sender(c.workspace_id, sender_id).await?.provider == Provider::Twilio,
+        None => false,
+    };
     let templates = state
         .store
         .list_templates(c.workspace_id, true)
         .await?
         .into_iter()
+        .filter(|t| !twilio || t.twilio_content_sid.is_some())
         .map(|t| PickerTemplate {
             id: t.id.to_string(),
             name: t.name.as_str().to_string(),
@@ -69,7 +78,7 @@ pub async fn for_conversation(
             parameters: (1..=parameter_count(t.body_text())).collect(),
         })
         .collect();
-    Ok(Some(TemplatePicker { reason, templates }))
+    Ok(Some(TemplatePicker { reason, templates, twilio }))
 }
 
 /// `POST /conversations/{id}/template`: fields `template_id` and one `parameter` per `{{n}}`,
@@ -133,8 +142,17 @@ async fn send_chosen(state: &AppState, c: &Conversation, fields: &[(String, Stri
         .first()
         .and_then(|customer| customer.phone.clone())
         .ok_or_else(|| PageError::Conflict("The customer has no phone number to send a template to.".into()))?;
+    let template_ref = match sender.provider {
+        Provider::Meta => template.name.as_str(),
+        Provider::Twilio => template.twilio_content_sid.as_deref().ok_or_else(|| {
+            PageError::Conflict(format!(
+                "The template {} has no Twilio Content SID, which a Twilio number needs: add it under Settings → Templates.",
+                template.name.as_str()
+            ))
+        })?,
+    };
     let choice = TemplateChoice {
-        template: template.name.as_str(),
+        template: template_ref,
         language: &template.language,
         parameters: &parameters,
         components: None,

@@ -1,7 +1,8 @@
 //! Settings → Templates (`/settings/templates`): the WhatsApp message templates confab knows,
 //! with their body and review status. Everyone signed in reads it; admins and owners add one
 //! (name, language, category, body text with `{{n}}` parameters; status APPROVED by default,
-//! as confab records templates approved in Meta's WhatsApp Manager) and delete one. Saving
+//! as confab records templates approved in Meta's WhatsApp Manager; optionally its Twilio
+//! Content SID, for Twilio numbers) and delete one. Saving
 //! checks the fields exactly as `POST /api/v1/whatsapp/templates` does.
 
 use super::page::{render, require_admin, Layout, PageError};
@@ -26,6 +27,7 @@ pub struct TemplateRow {
     pub status: &'static str,
     pub body: String,
     pub parameter_count: usize,
+    pub twilio_content_sid: Option<String>,
 }
 
 #[derive(Template)]
@@ -54,6 +56,8 @@ pub struct AddForm {
     status: String,
     #[serde(default)]
     body: String,
+    #[serde(default)]
+    twilio_content_sid: String,
 }
 
 async fn page(
@@ -75,6 +79,7 @@ async fn page(
             status: t.status.as_str(),
             body: t.body_text().to_string(),
             parameter_count: parameter_count(t.body_text()),
+            twilio_content_sid: t.twilio_content_sid.clone(),
         })
         .collect();
     Ok(TemplatesPage {
@@ -112,6 +117,7 @@ pub async fn add(
         status: Some(form.status.clone()).filter(|s| !s.is_empty()),
         body: Some(form.body.clone()),
         components: None,
+        twilio_content_sid: Some(form.twilio_content_sid.clone()),
     };
     let definition = match template_definition(fields) {
         Ok(definition) => definition,

@@ -2,8 +2,9 @@
 //! Meta's WhatsApp Manager — list (`?approved_only=true` for the ones that can be sent), save
 //! (a template with a known name and language is replaced) and delete. Meta's
 //! `message_template_status_update` webhook keeps a saved template's status current; sending
-//! one is `POST /api/v1/whatsapp/templates/send`. [`template_definition`] is the one check of a
-//! template's fields, shared with the dashboard's Settings → Templates form.
+//! one is `POST /api/v1/whatsapp/templates/send`. A template may also carry its SID in Twilio's
+//! Content API, which is how Twilio numbers send it. [`template_definition`] is the one check
+//! of a template's fields, shared with the dashboard's Settings → Templates form.
 
 use super::api_schemas::{ErrorBody, ValidationErrorBody};
 use super::field_errors::FieldErrors;
@@ -16,7 +17,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use confab_domain::{
-    parameter_count, parse_template_language, Template, TemplateCategory, TemplateId, TemplateName, TemplateStatus,
+    parameter_count, parse_template_language, parse_twilio_content_sid, Template, TemplateCategory, TemplateId,
+    TemplateName, TemplateStatus,
 };
 use confab_storage::TemplateDefinition;
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,8 @@ pub(crate) struct TemplateFields {
     pub body: Option<String>,
     /// Meta's whole `components` array, instead of `body`.
     pub components: Option<Vec<Value>>,
+    /// Its SID in Twilio's Content API (`HX…`), for Twilio numbers; blank is none.
+    pub twilio_content_sid: Option<String>,
 }
 
 /// Checks every field, and answers 422 listing each one that is wrong.
@@ -82,10 +86,14 @@ pub(crate) fn template_definition(fields: TemplateFields) -> Result<TemplateDefi
         }
         (None, Some(components)) => Some(Value::Array(components)),
     };
+    let twilio_content_sid = match fields.twilio_content_sid.as_deref().map(str::trim) {
+        None | Some("") => Some(None),
+        Some(raw) => errors.check(parse_twilio_content_sid(raw)).map(Some),
+    };
     errors.finish()?;
-    match (name, language, category, status, components) {
-        (Some(name), Some(language), Some(category), Some(status), Some(components)) => {
-            Ok(TemplateDefinition { name, language, category, status, components })
+    match (name, language, category, status, components, twilio_content_sid) {
+        (Some(name), Some(language), Some(category), Some(status), Some(components), Some(twilio_content_sid)) => {
+            Ok(TemplateDefinition { name, language, category, status, components, twilio_content_sid })
         }
         _ => Err(ApiError::BadRequest("invalid template".into())),
     }
@@ -134,6 +142,9 @@ pub(super) struct TemplateBody {
     /// Meta's whole `components` array, instead of `body`.
     #[schema(value_type = Option<Vec<Object>>)]
     components: Option<Vec<Value>>,
+    /// The same template's SID in Twilio's Content API, so Twilio numbers can send it.
+    #[schema(pattern = "^HX[0-9a-fA-F]{32}$")]
+    twilio_content_sid: Option<String>,
 }
 
 /// A saved template.
@@ -154,6 +165,8 @@ pub(crate) struct TemplateJson {
     /// Meta's `components` array.
     #[schema(value_type = Vec<Object>)]
     components: Value,
+    /// Its SID in Twilio's Content API, when Twilio numbers can send it.
+    twilio_content_sid: Option<String>,
 }
 
 impl From<&Template> for TemplateJson {
@@ -167,6 +180,7 @@ impl From<&Template> for TemplateJson {
             body: t.body_text().to_string(),
             parameter_count: parameter_count(t.body_text()),
             components: t.components.clone(),
+            twilio_content_sid: t.twilio_content_sid.clone(),
         }
     }
 }
@@ -215,6 +229,7 @@ async fn save(
         status: body.status,
         body: body.body,
         components: body.components,
+        twilio_content_sid: body.twilio_content_sid,
     })?;
     let template = state.store.upsert_template(auth.workspace_id, definition).await?;
     Ok(Json(TemplateJson::from(&template)))

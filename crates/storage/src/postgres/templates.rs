@@ -25,10 +25,11 @@ impl TemplateStore for PgStore {
 
     async fn upsert_template(&self, workspace_id: WorkspaceId, d: TemplateDefinition) -> Result<Template> {
         let sql = format!(
-            "INSERT INTO templates (id, workspace_id, name, language, category, status, components, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO templates (id, workspace_id, name, language, category, status, components, updated_at, \
+             twilio_content_sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (workspace_id, name, language) DO UPDATE SET category = excluded.category, \
-             status = excluded.status, components = excluded.components, updated_at = excluded.updated_at \
+             status = excluded.status, components = excluded.components, updated_at = excluded.updated_at, \
+             twilio_content_sid = excluded.twilio_content_sid \
              RETURNING {TEMPLATE_COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -40,6 +41,7 @@ impl TemplateStore for PgStore {
             .bind(d.status.as_str())
             .bind(&d.components)
             .bind(crate::precision::now())
+            .bind(d.twilio_content_sid.as_deref())
             .fetch_one(&self.pool)
             .await?;
         templates::template(&row)
