@@ -162,13 +162,13 @@ async fn record_send_result(
             let workspace_id: Uuid = row.try_get("workspace_id")?;
             let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
             // a status webhook may have beaten us here: fold what was already reported
-            lock_provider_message(tx, workspace_id.into(), &provider_message_id).await?;
+            lock_provider_message(tx, workspace_id.into(), provider_message_id).await?;
             let reported = sqlx::query(
                 "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
                  WHERE workspace_id = $1 AND provider_message_id = $2",
             )
             .bind(workspace_id)
-            .bind(&provider_message_id)
+            .bind(provider_message_id)
             .fetch_all(&mut *tx)
             .await?;
             let (status, error) = rows::reported_delivery(&reported)?;
@@ -180,7 +180,7 @@ async fn record_send_result(
                  error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
             )
             .bind(message_id.as_uuid())
-            .bind(&provider_message_id)
+            .bind(provider_message_id)
             .bind(status.as_str())
             .bind(now)
             .bind(error.as_ref().and_then(|e| e.code))

@@ -10,8 +10,8 @@ use crate::values::{count, token_count, ConversationKey, CustomerKeys};
 use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, ConversationType, Customer, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
-    SenderStatus, WorkspaceId,
+    Conversation, ConversationId, ConversationType, Customer, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender,
+    SenderId, SenderStatus, WorkspaceId,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::{BTreeSet, HashMap};
@@ -158,7 +158,7 @@ async fn record_send_result(
                  WHERE workspace_id = $1 AND provider_message_id = $2",
             )
             .bind(workspace_id)
-            .bind(&provider_message_id)
+            .bind(provider_message_id)
             .fetch_all(&mut *tx)
             .await?;
             let (status, error) = rows::reported_delivery(&reported)?;
@@ -170,7 +170,7 @@ async fn record_send_result(
                  error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
             )
             .bind(message_id.as_uuid())
-            .bind(&provider_message_id)
+            .bind(provider_message_id)
             .bind(status.as_str())
             .bind(micros(now))
             .bind(error.as_ref().and_then(|e| e.code))
