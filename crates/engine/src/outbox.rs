@@ -4,16 +4,18 @@
 //! provider id, a retry with backoff, or a failure with the provider's reason.
 //!
 //! [`Outbox::step`] is one pass and is public, so tests drive the queue without sleeping;
-//! [`Outbox::run`] repeats it until shutdown.
+//! [`Outbox::run`] repeats it until shutdown. Each outcome is recorded as soon as its send
+//! returns, grouped with the outcomes that return meanwhile (one transaction for them all).
 
 use crate::channel_client::{ChannelClient, Disposition, SendFailure};
+use crate::group_commit::GroupCommit;
 use crate::send_pacing::SendPacing;
-use confab_domain::{ConversationType, DeliveryError, MessageKind, Provider, SenderStatus};
+use confab_domain::{ConversationType, DeliveryError, MessageId, MessageKind, Provider, SenderStatus};
 use confab_storage::{OutboundJob, SendResult, Store, StoreError};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -51,11 +53,20 @@ pub struct Outbox {
     pacing: SendPacing,
     policy: OutboxPolicy,
     wake: Arc<tokio::sync::Notify>,
+    /// Started by the first result (it needs the runtime).
+    results: OnceLock<GroupCommit<(MessageId, SendResult), ()>>,
 }
 
 impl Outbox {
     pub fn new(store: Arc<dyn Store>, pacing: SendPacing, policy: OutboxPolicy) -> Self {
-        Self { store, channels: HashMap::new(), pacing, policy, wake: Arc::new(tokio::sync::Notify::new()) }
+        Self {
+            store,
+            channels: HashMap::new(),
+            pacing,
+            policy,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            results: OnceLock::new(),
+        }
     }
 
     pub fn with_channel(mut self, provider: Provider, client: Arc<dyn ChannelClient>) -> Self {
@@ -75,12 +86,31 @@ impl Outbox {
         let jobs = self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?;
         let handled = join_all(jobs.iter().map(|job| async move {
             let result = self.attempt(job, now).await;
-            self.store.record_send_result(job.message.id, result, OffsetDateTime::now_utc()).await
+            self.record(job.message.id, result).await
         }))
         .await;
         // a message whose result could not be recorded is sent again once its claim expires
         handled.into_iter().collect::<Result<Vec<()>, StoreError>>()?;
         Ok(jobs.len())
+    }
+
+    /// Records a send's outcome, in one transaction with the outcomes recorded meanwhile.
+    async fn record(&self, message_id: MessageId, result: SendResult) -> Result<(), StoreError> {
+        let results = self.results.get_or_init(|| {
+            let store = self.store.clone();
+            GroupCommit::start(
+                self.policy.batch.max(1) as usize,
+                Arc::new(move |results: Vec<(MessageId, SendResult)>, now| {
+                    let store = store.clone();
+                    Box::pin(async move {
+                        store.record_send_results(&results, now).await?;
+                        Ok(vec![(); results.len()])
+                    })
+                }),
+            )
+        });
+        results.write(vec![(message_id, result)], OffsetDateTime::now_utc()).await?;
+        Ok(())
     }
 
     /// Runs passes until `shutdown` completes.

@@ -5,19 +5,28 @@
 //! conversation never gets a duplicate or interleaved reply.
 //!
 //! [`TurnWorker::step`] runs one turn and is public so tests drive the queue without sleeping;
-//! [`TurnWorker::run`] runs several at once until shutdown.
+//! [`TurnWorker::run`] runs several at once until shutdown: one claiming loop takes as many due
+//! conversations as there are free turn slots in one statement and runs each in its own task.
+//! Turns that finish together commit together (a group commit), so neither claims nor commits
+//! cost a write transaction per turn.
 
 use crate::channel_client::ReadReceipts;
 use crate::clock::Clock;
+use crate::group_commit::GroupCommit;
 use crate::responder::{Responder, TurnInput, TurnOutcome};
-use confab_domain::{ConversationId, ConversationType, MessageKind, Role};
-use confab_storage::{Lease, NewMessage, Store, StoreError, TurnCommit};
+use confab_domain::{ConversationId, ConversationType, MessageId, MessageKind, Role};
+use confab_storage::{FencedTurn, Lease, NewMessage, Store, StoreError, TurnCommit};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use time::Duration;
 
 /// How much of the conversation a turn sees.
 const HISTORY_LIMIT: u32 = 200;
+
+/// Most conversations one claim takes, and most turns one commit writes.
+const BATCH: usize = 256;
+
+type TurnCommits = GroupCommit<FencedTurn, Option<Vec<MessageId>>>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct TurnPolicy {
@@ -54,6 +63,8 @@ pub struct TurnWorker {
     read_receipts: Option<Arc<dyn ReadReceipts>>,
     committed: Option<tokio::sync::broadcast::Sender<ConversationId>>,
     wake: Arc<tokio::sync::Notify>,
+    /// Started by the first commit (it needs the runtime).
+    commits: OnceLock<TurnCommits>,
 }
 
 impl TurnWorker {
@@ -75,6 +86,7 @@ impl TurnWorker {
             read_receipts: None,
             committed: None,
             wake: Arc::new(tokio::sync::Notify::new()),
+            commits: OnceLock::new(),
         }
     }
 
@@ -108,6 +120,32 @@ impl TurnWorker {
         self.store.claim_due(&self.owner, self.clock.now(), self.policy.lease).await
     }
 
+    /// Claims up to `limit` due conversations, longest-due first, in one statement.
+    async fn claim_batch(&self, limit: usize) -> Result<Vec<Lease>, StoreError> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        self.store.claim_due_batch(&self.owner, self.clock.now(), self.policy.lease, limit).await
+    }
+
+    /// Commits a turn with its lease, grouped with the turns that finish meanwhile;
+    /// `LeaseLost` (and nothing written) if the lease was lost.
+    async fn commit(&self, lease: &Lease, turn: TurnCommit, now: time::OffsetDateTime) -> Result<(), StoreError> {
+        let commits = self.commits.get_or_init(|| {
+            let store = self.store.clone();
+            GroupCommit::start(
+                BATCH,
+                Arc::new(move |turns: Vec<FencedTurn>, _now| {
+                    let store = store.clone();
+                    Box::pin(async move { store.commit_turns(&turns).await })
+                }),
+            )
+        });
+        let fenced = FencedTurn { lease: lease.clone(), turn, now };
+        match commits.write(vec![fenced], now).await?.pop().flatten() {
+            Some(_) => Ok(()),
+            None => Err(StoreError::LeaseLost),
+        }
+    }
+
     /// Runs the turn of a claimed conversation and announces its commit.
     async fn run_turn(&self, lease: Lease) -> Result<StepOutcome, StoreError> {
         let conversation_id = lease.conversation_id;
@@ -133,7 +171,7 @@ impl TurnWorker {
         if !conversation.ai_enabled || pending.messages.is_empty() {
             // a person took over since, or nothing is left: clear the work without answering
             let idle = TurnCommit::nothing(pending.through_seq);
-            self.store.commit_turn(&lease, idle, self.clock.now()).await?;
+            self.commit(&lease, idle, self.clock.now()).await?;
             return Ok(());
         }
         let assistant = match self.store.get_assistant(lease.workspace_id, conversation.assistant_id).await {
@@ -142,7 +180,7 @@ impl TurnWorker {
                 // the assistant was deleted: nobody answers, and the work must not come back
                 tracing::warn!(conversation_id = %conversation.id, "turn skipped: the conversation's assistant was deleted");
                 let idle = TurnCommit::nothing(pending.through_seq);
-                self.store.commit_turn(&lease, idle, self.clock.now()).await?;
+                self.commit(&lease, idle, self.clock.now()).await?;
                 return Ok(());
             }
             Err(err) => return Err(err),
@@ -179,7 +217,7 @@ impl TurnWorker {
             end: outcome.end,
             variables: outcome.variables,
         };
-        self.store.commit_turn(&lease, commit, now).await?;
+        self.commit(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");
         if sends {
             self.outbox_wake.notify_one();
@@ -215,49 +253,62 @@ impl TurnWorker {
         }
     }
 
-    /// Runs `concurrency` turns at a time until `shutdown` completes.
+    /// Runs `concurrency` turns at a time until `shutdown` completes, then lets the running
+    /// ones finish.
     ///
-    /// Each of the `concurrency` loops claims and runs one turn after another. An idle loop
-    /// sleeps `idle_poll`, or until [`TurnWorker::waker`] is notified; a loop that claimed a
-    /// conversation wakes another before running its turn, so a wave of due conversations
-    /// fans out across the loops at once instead of waiting for their polls.
+    /// One loop claims: it waits for a free turn slot, claims as many due conversations as
+    /// there are free slots (one statement), and runs each turn in a task of its own. When it
+    /// got fewer than it asked for, nothing more is due: it sleeps `idle_poll`, or until
+    /// [`TurnWorker::waker`] is notified or a turn ends (its conversation may be due again).
     pub async fn run(self: Arc<Self>, concurrency: usize, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let loops: Vec<_> = (0..concurrency.max(1))
-            .map(|_| {
-                let worker = self.clone();
-                let mut stop = stop_rx.clone();
-                tokio::spawn(async move {
-                    loop {
-                        if *stop.borrow() {
-                            return;
-                        }
-                        match worker.claim().await {
-                            Ok(Some(lease)) => {
-                                // more may be due: let another loop claim the next meanwhile
-                                worker.wake.notify_one();
-                                match worker.run_turn(lease).await {
-                                    Ok(_) => continue,
-                                    Err(err) => tracing::error!(error = %err, "turn failed"),
-                                }
-                            }
-                            Ok(None) => {}
-                            Err(err) => tracing::error!(error = %err, "claiming a due conversation failed"),
-                        }
-                        tokio::select! {
-                            _ = stop.changed() => return,
-                            () = worker.wake.notified() => {}
-                            () = tokio::time::sleep(worker.policy.idle_poll) => {}
-                        }
+        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut turns = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            // claiming more than can run would only hold leases idle
+            let first = tokio::select! {
+                () = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
+            while turns.try_join_next().is_some() {}
+            let wanted = (1 + slots.available_permits()).min(BATCH);
+            let claimed = self.claim_batch(wanted).await.unwrap_or_else(|err| {
+                tracing::error!(error = %err, "claiming due conversations failed");
+                Vec::new()
+            });
+            let more_may_be_due = claimed.len() == wanted;
+            let mut first = Some(first);
+            for lease in claimed {
+                // only this loop takes slots, so the ones counted above are still free
+                let Some(slot) = first.take().or_else(|| slots.clone().try_acquire_owned().ok()) else {
+                    if let Err(err) = self.store.release_lease(&lease).await {
+                        tracing::error!(error = %err, "giving back a claimed conversation failed");
                     }
-                })
-            })
-            .collect();
-        shutdown.await;
-        let _ = stop_tx.send(true);
-        for handle in loops {
-            let _ = handle.await;
+                    continue;
+                };
+                let worker = self.clone();
+                turns.spawn(async move {
+                    if let Err(err) = worker.run_turn(lease).await {
+                        tracing::error!(error = %err, "turn failed");
+                    }
+                    drop(slot);
+                    worker.wake.notify_one();
+                });
+            }
+            drop(first);
+            if more_may_be_due {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(self.policy.idle_poll) => {}
+            }
         }
+        while turns.join_next().await.is_some() {}
     }
 }
 

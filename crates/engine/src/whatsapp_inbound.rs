@@ -18,7 +18,7 @@ use confab_domain::{
     PhoneNumber, Provider, Role, Sender, TemplateName, TemplateStatus, WorkspaceId,
 };
 use confab_storage::{NewWebhookEvent, StatusInput, StatusOutcome, Store, StoreError, WebhookEventKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -128,14 +128,14 @@ pub async fn accept(
             Some(route) => {
                 let stale = now - message.timestamp > policy.stale_after;
                 summary.stale += usize::from(stale);
-                inbound.push(customer_message(route, message, stale));
+                inbound.push(customer_message(&route, message, stale));
             }
             None => *unrouted.entry(&message.phone_number_id).or_default() += 1,
         }
     }
     for echo in &batch.echoes {
         match routes.get(&echo.phone_number_id) {
-            Some(route) => inbound.push(business_app_echo(route, echo)),
+            Some(route) => inbound.push(business_app_echo(&route, echo)),
             None => *unrouted.entry(&echo.phone_number_id).or_default() += 1,
         }
     }
@@ -150,10 +150,10 @@ pub async fn accept(
 
     let mut statuses = Vec::with_capacity(batch.statuses.len());
     for update in &batch.statuses {
-        let route = routes.get(&update.phone_number_id);
-        match (route, update.status) {
-            (Some(route), Some(status)) => statuses.push(StatusInput {
-                workspace_id: route.sender.workspace_id,
+        let sender = routes.sender(&update.phone_number_id);
+        match (sender, update.status) {
+            (Some(sender), Some(status)) => statuses.push(StatusInput {
+                workspace_id: sender.workspace_id,
                 provider_message_id: update.wamid.clone(),
                 status,
                 occurred_at: update.timestamp,
@@ -161,8 +161,8 @@ pub async fn accept(
                 pricing: update.pricing.clone().unwrap_or(serde_json::Value::Null),
                 fee: None,
             }),
-            (Some(route), None) => events.push(kept_event(
-                route.sender.workspace_id,
+            (Some(sender), None) => events.push(kept_event(
+                sender.workspace_id,
                 "messages",
                 Some(&update.phone_number_id),
                 Some(format!("status `{}` is not one confab tracks", update.raw_status)),
@@ -279,60 +279,70 @@ async fn apply_template_status(
     Ok(changed.is_some())
 }
 
-/// The sender and assistant behind each phone-number id of a batch, looked up once each.
-struct Routes(HashMap<String, Route>);
+/// The sender behind each phone-number id of a batch, and the assistant of those that brought
+/// messages, looked up once each (a status needs only the sender's workspace).
+struct Routes {
+    senders: HashMap<String, Sender>,
+    assistants: HashMap<AssistantId, Assistant>,
+}
 
-struct Route {
-    sender: Sender,
-    assistant: Assistant,
+struct Route<'a> {
+    sender: &'a Sender,
+    assistant: &'a Assistant,
 }
 
 impl Routes {
     async fn resolve(store: &dyn Store, batch: &WebhookBatch) -> Result<Self, StoreError> {
-        let ids = batch
+        let with_messages: HashSet<&String> = batch
             .messages
             .iter()
             .map(|m| &m.phone_number_id)
-            .chain(batch.statuses.iter().map(|s| &s.phone_number_id))
             .chain(batch.echoes.iter().map(|e| &e.phone_number_id))
+            .collect();
+        let ids = with_messages
+            .iter()
+            .copied()
+            .chain(batch.statuses.iter().map(|s| &s.phone_number_id))
             .chain(batch.other_events.iter().filter_map(|e| e.phone_number_id.as_ref()))
             .chain(batch.change_errors.iter().filter_map(|e| e.phone_number_id.as_ref()));
-        let mut routes = HashMap::new();
+        let mut senders = HashMap::new();
         let mut assistants: HashMap<AssistantId, Assistant> = HashMap::new();
         for id in ids {
-            if routes.contains_key(id) {
+            if senders.contains_key(id) {
                 continue;
             }
             let Some(sender) = store.sender_by_provider_id(Provider::Meta, id).await? else { continue };
-            let assistant = match assistants.get(&sender.assistant_id) {
-                Some(a) => a.clone(),
-                None => {
-                    let a = store.get_assistant(sender.workspace_id, sender.assistant_id).await?;
-                    assistants.insert(a.id, a.clone());
-                    a
-                }
-            };
-            routes.insert(id.clone(), Route { sender, assistant });
+            if with_messages.contains(id) && !assistants.contains_key(&sender.assistant_id) {
+                let assistant = store.get_assistant(sender.workspace_id, sender.assistant_id).await?;
+                assistants.insert(assistant.id, assistant);
+            }
+            senders.insert(id.clone(), sender);
         }
-        Ok(Self(routes))
+        Ok(Self { senders, assistants })
     }
 
-    fn get(&self, phone_number_id: &str) -> Option<&Route> {
-        self.0.get(phone_number_id)
+    /// The sender and its assistant, for a phone-number id that brought messages.
+    fn get(&self, phone_number_id: &str) -> Option<Route<'_>> {
+        let sender = self.senders.get(phone_number_id)?;
+        let assistant = self.assistants.get(&sender.assistant_id)?;
+        Some(Route { sender, assistant })
+    }
+
+    fn sender(&self, phone_number_id: &str) -> Option<&Sender> {
+        self.senders.get(phone_number_id)
     }
 
     /// The workspace of the sender with this phone-number id, or `fallback`.
     fn workspace_of(&self, phone_number_id: Option<&str>, fallback: WorkspaceId) -> WorkspaceId {
-        phone_number_id.and_then(|id| self.get(id)).map_or(fallback, |r| r.sender.workspace_id)
+        phone_number_id.and_then(|id| self.sender(id)).map_or(fallback, |s| s.workspace_id)
     }
 }
-
 /// Reactions, deletions and WhatsApp's own notices are recorded but do not call for an answer.
 fn calls_for_a_reply(kind: MessageKind) -> bool {
     !matches!(kind, MessageKind::Reaction | MessageKind::Revoke | MessageKind::System)
 }
 
-fn customer_message(route: &Route, m: &InboundWhatsappMessage, stale: bool) -> InboundMessage {
+fn customer_message(route: &Route<'_>, m: &InboundWhatsappMessage, stale: bool) -> InboundMessage {
     InboundMessage {
         workspace_id: route.sender.workspace_id,
         role: Role::User,
@@ -359,7 +369,7 @@ fn customer_message(route: &Route, m: &InboundWhatsappMessage, stale: bool) -> I
     }
 }
 
-fn business_app_echo(route: &Route, e: &EchoMessage) -> InboundMessage {
+fn business_app_echo(route: &Route<'_>, e: &EchoMessage) -> InboundMessage {
     let customer = CustomerIdentity::Whatsapp {
         wa_id: e.customer_wa_id().and_then(|id| PhoneNumber::parse(id).ok()),
         business_scoped_user_id: e.to_user_id.clone(),

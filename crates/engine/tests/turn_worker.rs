@@ -252,3 +252,73 @@ async fn running_it_answers_due_conversations_side_by_side_as_soon_as_it_is_woke
     running.await.unwrap();
     assert_eq!(assistant_texts(&fx.messages(a).await), ["together"]);
 }
+
+/// Says when a turn reaches it, then waits for a permit before answering.
+struct Held {
+    entered: tokio::sync::mpsc::UnboundedSender<()>,
+    release: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl Responder for Held {
+    async fn respond(&self, _: TurnInput<'_>) -> TurnOutcome {
+        self.entered.send(()).unwrap();
+        self.release.acquire().await.unwrap().forget();
+        TurnOutcome { messages: vec![NewMessage::text(Role::Assistant, "done")], ..Default::default() }
+    }
+}
+
+#[tokio::test]
+async fn running_it_claims_no_more_than_its_free_turn_slots_and_a_freed_slot_takes_the_next() {
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let (entered, mut turns_entered) = tokio::sync::mpsc::unbounded_channel();
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let responder = Arc::new(Held { entered, release: release.clone() });
+    // it never polls during the test: only wake-ups start turns
+    let policy = TurnPolicy { idle_poll: std::time::Duration::from_secs(3_600), ..TurnPolicy::default() };
+    let (committed, mut commits) = tokio::sync::broadcast::channel(16);
+    let w = Arc::new(
+        TurnWorker::new(fx.store.clone(), responder, clock, "w", policy, Arc::new(Notify::new()))
+            .with_commit_events(committed),
+    );
+    let wake = w.waker();
+    let mut conversations = Vec::new();
+    for phone in ["+16505550001", "+16505550002", "+16505550003"] {
+        conversations.push(fx.customer_writes(phone, "hi", start).await);
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(w.run(2, async move {
+        let _ = stopped.await;
+    }));
+    wake.notify_one();
+    // the timeouts only turn a hang into a failure
+    let limit = std::time::Duration::from_secs(60);
+    for _ in 0..2 {
+        tokio::time::timeout(limit, turns_entered.recv()).await.expect("two turns start").unwrap();
+    }
+    // two slots, two claims: the third conversation is still free for anyone to claim
+    let third = fx.store.claim_due("other", start, Duration::seconds(30)).await.unwrap().expect("not leased by w");
+    assert!(fx.store.claim_due("other", start, Duration::seconds(30)).await.unwrap().is_none());
+    fx.store.release_lease(&third).await.unwrap();
+    // a finished turn frees its slot and wakes the claiming loop, which takes the third
+    release.add_permits(1);
+    tokio::time::timeout(limit, turns_entered.recv())
+        .await
+        .expect("the third turn starts once a slot is free")
+        .unwrap();
+    release.add_permits(2);
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        answered.push(tokio::time::timeout(limit, commits.recv()).await.expect("every turn commits").unwrap());
+    }
+    answered.sort_by_key(|id| id.as_uuid());
+    conversations.sort_by_key(|id| id.as_uuid());
+    assert_eq!(answered, conversations);
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    for conversation in conversations {
+        assert_eq!(assistant_texts(&fx.messages(conversation).await), ["done"]);
+    }
+}

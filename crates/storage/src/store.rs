@@ -189,14 +189,33 @@ pub trait ConversationStore: Send + Sync {
 pub trait WorkQueue: Send + Sync {
     /// Claims the conversation that has been due the longest and is not leased (or whose lease
     /// expired), for `lease_for`. Each claim gets a new, larger token.
-    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>>;
+    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>> {
+        Ok(self.claim_due_batch(owner, now, lease_for, 1).await?.pop())
+    }
+    /// Claims up to `limit` due, unleased conversations in one statement, longest-due first,
+    /// each as [`WorkQueue::claim_due`] would (its own lease and new token), so one round trip
+    /// feeds many turns.
+    async fn claim_due_batch(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Lease>>;
     /// Pushes the lease's end out; `LeaseLost` if it expired or was taken over.
     async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease>;
     /// Gives the conversation back without committing; it stays due. A lost lease is ignored.
     async fn release_lease(&self, lease: &Lease) -> Result<()>;
     /// Commits a turn's outcome atomically, only while the lease is still held (its token
     /// current and `now` before its end); `LeaseLost` otherwise, with nothing written.
-    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>>;
+    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>> {
+        let fenced = FencedTurn { lease: lease.clone(), turn, now };
+        self.commit_turns(std::slice::from_ref(&fenced)).await?.pop().flatten().ok_or(StoreError::LeaseLost)
+    }
+    /// Commits several turns in one transaction, each as [`WorkQueue::commit_turn`] would:
+    /// one outcome per turn, in order, `None` where its lease was lost (nothing of that turn
+    /// is written; the others are).
+    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>>;
     /// When the earliest due conversation becomes due, for a worker deciding how long to sleep.
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>>;
     /// Ends up to `limit` active conversations silent for longer than their assistant's
@@ -266,7 +285,12 @@ pub trait OutboxStore: Send + Sync {
     async fn claim_outbound(&self, now: OffsetDateTime, lease_for: Duration, limit: u32) -> Result<Vec<OutboundJob>>;
     /// Records what the channel said. `Sent` also applies any status the provider reported
     /// before we knew the message's id.
-    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()>;
+    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()> {
+        self.record_send_results(&[(message_id, result)], now).await
+    }
+    /// Records several channel answers in one transaction, each as
+    /// [`OutboxStore::record_send_result`] would.
+    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()>;
     async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()>;
 }
 
@@ -570,6 +594,15 @@ impl NewMessage {
             response_time_ms: None,
         }
     }
+}
+
+/// A turn to commit with [`WorkQueue::commit_turns`]: its lease, its outcome, and when it was
+/// committed (checked against the lease's end).
+#[derive(Clone, Debug)]
+pub struct FencedTurn {
+    pub lease: Lease,
+    pub turn: TurnCommit,
+    pub now: OffsetDateTime,
 }
 
 /// The outcome of one turn, committed with the lease's fencing token.

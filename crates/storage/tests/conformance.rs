@@ -50,6 +50,9 @@ conformance!(
     a_stale_lease_cannot_commit,
     messages_arriving_during_a_turn_keep_the_conversation_due,
     concurrent_workers_never_share_a_conversation,
+    many_due_conversations_are_claimed_at_once_each_with_its_own_lease,
+    turns_committed_together_are_each_fenced_by_their_own_lease,
+    send_results_recorded_together_are_each_applied,
     conversation_list_filters_and_pages,
     statuses_move_forward_once_each,
     statuses_for_unknown_messages_are_kept,
@@ -447,6 +450,138 @@ async fn concurrent_workers_never_share_a_conversation(store: Arc<dyn Store>) {
     let answered = answered.lock().unwrap();
     assert_eq!(answered.len(), conversations, "every conversation answered once");
     assert_eq!(answered.iter().collect::<HashSet<_>>().len(), conversations);
+}
+
+async fn many_due_conversations_are_claimed_at_once_each_with_its_own_lease(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    // five conversations, due one second apart, the oldest first
+    let mut conversations = Vec::new();
+    for i in 0..5 {
+        let message = fx.inbound(&format!("wamid.b{i}"), &format!("+1555300{i:04}"), "hi");
+        let out = store.ingest(&[message], now + Duration::seconds(i)).await.unwrap();
+        let IngestOutcome::Stored { conversation_id, .. } = out[0] else { panic!("{out:?}") };
+        conversations.push(conversation_id);
+    }
+    let later = now + Duration::seconds(10);
+    let lease_for = Duration::seconds(30);
+    let first = store.claim_due_batch("w1", later, lease_for, 3).await.unwrap();
+    assert_eq!(first.iter().map(|l| l.conversation_id).collect::<Vec<_>>(), conversations[..3], "longest-due first");
+    for lease in &first {
+        assert_eq!((lease.owner.as_str(), lease.workspace_id, lease.answered_seq), ("w1", fx.ws, 0));
+        assert_eq!(trunc(lease.until), trunc(later + lease_for));
+    }
+    let rest = store.claim_due_batch("w2", later, lease_for, 10).await.unwrap();
+    assert_eq!(rest.iter().map(|l| l.conversation_id).collect::<Vec<_>>(), conversations[3..], "the rest, once");
+    assert!(store.claim_due_batch("w3", later, lease_for, 10).await.unwrap().is_empty(), "all leased");
+    assert_eq!(store.claim_due("w3", later, lease_for).await.unwrap(), None);
+
+    // each lease is a lease of its own: one commits, the others expire and are claimed anew
+    let pending = store.pending_customer_messages(&first[0]).await.unwrap();
+    store.commit_turn(&first[0], reply(pending.through_seq, "hello"), later).await.unwrap();
+    let expired = later + lease_for + Duration::seconds(1);
+    let again = store.claim_due_batch("w4", expired, lease_for, 10).await.unwrap();
+    assert_eq!(again.len(), 4, "answered: no longer due");
+    for lease in &again {
+        let before = first.iter().chain(&rest).find(|l| l.conversation_id == lease.conversation_id).unwrap();
+        assert!(lease.token > before.token, "a new claim fences the old one");
+    }
+    let commit = store.commit_turn(&first[1], reply(1, "late"), expired).await;
+    assert!(matches!(commit, Err(StoreError::LeaseLost)), "{commit:?}");
+}
+
+async fn turns_committed_together_are_each_fenced_by_their_own_lease(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let batch: Vec<_> =
+        (0..3).map(|i| fx.inbound(&format!("wamid.g{i}"), &format!("+1555400{i:04}"), "question")).collect();
+    store.ingest(&batch, now).await.unwrap();
+    let lease_for = Duration::seconds(30);
+    let leases = store.claim_due_batch("slow", now, lease_for, 10).await.unwrap();
+    assert_eq!(leases.len(), 3);
+    // the first stalls past its lease and another worker takes its conversation over
+    let later = now + lease_for + Duration::seconds(1);
+    let taken_over = store.claim_due("fast", later, lease_for).await.unwrap().expect("expired lease");
+    let stale = leases.iter().find(|l| l.conversation_id == taken_over.conversation_id).unwrap();
+    let fresh: Vec<_> = leases.iter().filter(|l| l.conversation_id != stale.conversation_id).collect();
+    let extended = [
+        store.extend_lease(fresh[0], now + Duration::seconds(20), lease_for).await.unwrap(),
+        store.extend_lease(fresh[1], now + Duration::seconds(20), lease_for).await.unwrap(),
+    ];
+    let turns = vec![
+        FencedTurn { lease: extended[0].clone(), turn: reply(1, "answer one"), now: later },
+        FencedTurn { lease: stale.clone(), turn: reply(1, "too late"), now: later },
+        FencedTurn { lease: extended[1].clone(), turn: reply(1, "answer two"), now: later },
+    ];
+    let outcomes = store.commit_turns(&turns).await.unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0].as_ref().map(Vec::len), Some(1));
+    assert_eq!(outcomes[1], None, "the stale lease writes nothing");
+    assert_eq!(outcomes[2].as_ref().map(Vec::len), Some(1));
+    for (lease, text) in [(&extended[0], "answer one"), (&extended[1], "answer two")] {
+        let messages = store.list_messages(fx.ws, lease.conversation_id, None, 10).await.unwrap();
+        let texts: Vec<_> = messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["question", text]);
+        let conv = store.get_conversation(fx.ws, lease.conversation_id).await.unwrap();
+        assert_eq!((conv.message_count, conv.total_cost), (2, MicroUsd(120)));
+    }
+    let messages = store.list_messages(fx.ws, stale.conversation_id, None, 10).await.unwrap();
+    assert_eq!(messages.len(), 1, "only the question");
+    // the worker that took over still commits, and nothing else is due
+    store.commit_turn(&taken_over, reply(1, "on time"), later).await.unwrap();
+    assert_eq!(store.claim_due("w", later + Duration::hours(1), lease_for).await.unwrap(), None);
+    // an empty group is fine
+    assert!(store.commit_turns(&[]).await.unwrap().is_empty());
+}
+
+async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let phone = PhoneNumber::parse(&format!("+1555500{i:04}")).unwrap();
+        let conv = store.open_whatsapp_conversation(&fx.sender, &phone, now).await.unwrap();
+        ids.push(store.enqueue_outbound(fx.ws, conv.id, &texts(&["first", "second"]), now).await.unwrap());
+    }
+    let lease = Duration::seconds(30);
+    let jobs = store.claim_outbound(now, lease, 10).await.unwrap();
+    let mut claimed: Vec<_> = jobs.iter().map(|j| j.message.id).collect();
+    claimed.sort_by_key(|id| id.as_uuid());
+    let mut firsts: Vec<_> = ids.iter().map(|i| i[0]).collect();
+    firsts.sort_by_key(|id| id.as_uuid());
+    assert_eq!(claimed, firsts, "the oldest of each conversation, loaded with what goes with it");
+    for job in &jobs {
+        assert_eq!(job.conversation.id, job.message.conversation_id);
+        assert_eq!(job.customer.id, job.conversation.customer_id);
+        assert_eq!(job.sender.as_ref().map(|s| s.id), Some(fx.sender.id));
+    }
+    // "delivered" arrived before the send was recorded
+    store.apply_statuses(&[status(&fx, "wamid.r0", DeliveryStatus::Delivered)], now).await.unwrap();
+    let error = DeliveryError { code: Some(131026), title: "Message undeliverable".into(), details: None };
+    let retry = DeliveryError { code: Some(130429), title: "Rate limit hit".into(), details: None };
+    store
+        .record_send_results(
+            &[
+                (ids[0][0], SendResult::Sent { provider_message_id: "wamid.r0".into() }),
+                (ids[1][0], SendResult::Failed { error }),
+                (ids[2][0], SendResult::Retry { at: now + Duration::seconds(10), error: retry }),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let sent = store.message_by_provider_id(fx.ws, "wamid.r0").await.unwrap().unwrap();
+    assert_eq!((sent.id, sent.status), (ids[0][0], DeliveryStatus::Delivered), "the early status folded in");
+    let next: Vec<_> = store.claim_outbound(now, lease, 10).await.unwrap().iter().map(|j| j.message.id).collect();
+    assert_eq!(next.len(), 2, "{next:?}");
+    assert!(next.contains(&ids[0][1]) && next.contains(&ids[1][1]), "after a send or a failure, the next goes");
+    let conversation_of = |id: MessageId| jobs.iter().find(|j| j.message.id == id).unwrap().conversation.id;
+    let (sent_conv, failed_conv) = (conversation_of(ids[0][0]), conversation_of(ids[1][0]));
+    let failed = store.conversations_with_failed_deliveries(fx.ws, &[sent_conv, failed_conv]).await.unwrap();
+    assert_eq!(failed, [failed_conv]);
+    let retried = store.claim_outbound(now + Duration::seconds(10), lease, 10).await.unwrap();
+    assert_eq!(retried.iter().map(|j| (j.message.id, j.attempts)).collect::<Vec<_>>(), [(ids[2][0], 1)]);
+    store.record_send_results(&[], now).await.unwrap();
 }
 
 async fn conversation_list_filters_and_pages(store: Arc<dyn Store>) {

@@ -10,7 +10,7 @@
 use super::conversations::{find_or_create_conversation, find_or_create_customer};
 use super::events::lock_provider_message;
 use super::queue::insert_produced_message;
-use super::{rollup, PgStore};
+use super::{retry_transient, rollup, PgStore};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
@@ -117,86 +117,21 @@ impl OutboxStore for PgStore {
         Ok(jobs)
     }
 
-    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let mut deltas = MetricDeltas::default();
-        match result {
-            SendResult::Sent { provider_message_id } => {
-                let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
-                    .bind(message_id.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound("message"))?;
-                let workspace_id: Uuid = row.try_get("workspace_id")?;
-                let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
-                // a status webhook may have beaten us here: fold what was already reported
-                lock_provider_message(&mut tx, workspace_id.into(), &provider_message_id).await?;
-                let reported = sqlx::query(
-                    "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
-                     WHERE workspace_id = $1 AND provider_message_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(&provider_message_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                let (status, error) = rows::reported_delivery(&reported)?;
-                let reported_fee =
-                    reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
-                sqlx::query(
-                    "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
-                     outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                     error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(&provider_message_id)
-                .bind(status.as_str())
-                .bind(now)
-                .bind(error.as_ref().and_then(|e| e.code))
-                .bind(error.as_ref().map(|e| e.title.as_str()))
-                .bind(error.as_ref().and_then(|e| e.details.as_deref()))
-                .execute(&mut *tx)
-                .await?;
-                deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
-                if let Some(fee) = reported_fee {
-                    super::events::charge_channel_fee(&mut tx, message_id, MicroUsd(fee), &mut deltas).await?;
-                }
+    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
+        // one lock order for every batch, and a deadlock victim tried again (it left nothing)
+        let mut ordered: Vec<&(MessageId, SendResult)> = results.iter().collect();
+        ordered.sort_by_key(|(id, _)| id.as_uuid());
+        retry_transient(|| async {
+            let mut tx = self.pool.begin().await?;
+            let mut deltas = MetricDeltas::default();
+            for (message_id, result) in &ordered {
+                record_send_result(&mut tx, *message_id, result, now, &mut deltas).await?;
             }
-            SendResult::Retry { at, error } => {
-                sqlx::query(
-                    "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                     error_code = $3, error_title = $4, error_details = $5 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(at)
-                .bind(error.code)
-                .bind(&error.title)
-                .bind(&error.details)
-                .execute(&mut *tx)
-                .await?;
-            }
-            SendResult::Failed { error } => {
-                let previous: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
-                        .bind(message_id.as_uuid())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let was_failed = previous.as_deref() == Some(DeliveryStatus::Failed.as_str());
-                deltas.status_changed(message_id.as_uuid(), was_failed, true);
-                sqlx::query(
-                    "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
-                     send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(error.code)
-                .bind(&error.title)
-                .bind(&error.details)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        rollup::record(&mut tx, &deltas).await?;
-        tx.commit().await?;
-        Ok(())
+            rollup::record(&mut tx, &deltas).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()> {
@@ -207,6 +142,91 @@ impl OutboxStore for PgStore {
             .await?;
         Ok(())
     }
+}
+
+/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction.
+async fn record_send_result(
+    tx: &mut PgConnection,
+    message_id: MessageId,
+    result: &SendResult,
+    now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
+    match result {
+        SendResult::Sent { provider_message_id } => {
+            let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(message_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("message"))?;
+            let workspace_id: Uuid = row.try_get("workspace_id")?;
+            let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
+            // a status webhook may have beaten us here: fold what was already reported
+            lock_provider_message(tx, workspace_id.into(), provider_message_id).await?;
+            let reported = sqlx::query(
+                "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
+                 WHERE workspace_id = $1 AND provider_message_id = $2",
+            )
+            .bind(workspace_id)
+            .bind(provider_message_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let (status, error) = rows::reported_delivery(&reported)?;
+            let reported_fee =
+                reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
+            sqlx::query(
+                "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
+                 outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                 error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(provider_message_id)
+            .bind(status.as_str())
+            .bind(now)
+            .bind(error.as_ref().and_then(|e| e.code))
+            .bind(error.as_ref().map(|e| e.title.as_str()))
+            .bind(error.as_ref().and_then(|e| e.details.as_deref()))
+            .execute(&mut *tx)
+            .await?;
+            deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
+            if let Some(fee) = reported_fee {
+                super::events::charge_channel_fee(tx, message_id, MicroUsd(fee), deltas).await?;
+            }
+        }
+        SendResult::Retry { at, error } => {
+            sqlx::query(
+                "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                 error_code = $3, error_title = $4, error_details = $5 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(*at)
+            .bind(error.code)
+            .bind(&error.title)
+            .bind(&error.details)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SendResult::Failed { error } => {
+            let previous: Option<String> =
+                sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
+                    .bind(message_id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let was_failed = previous.as_deref() == Some(DeliveryStatus::Failed.as_str());
+            deltas.status_changed(message_id.as_uuid(), was_failed, true);
+            sqlx::query(
+                "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
+                 send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(error.code)
+            .bind(&error.title)
+            .bind(&error.details)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn load_job(tx: &mut PgConnection, message_id: Uuid, attempts: i64) -> Result<OutboundJob> {

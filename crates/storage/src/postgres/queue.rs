@@ -6,29 +6,47 @@
 //! update first (which locks the row and checks the token) and only then inserts the turn's
 //! messages (into the outbox, on WhatsApp), all in one transaction.
 
-use super::{rollup, PgStore};
+use super::{retry_transient, rollup, PgStore};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use crate::{ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::types::Json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use time::{Duration, OffsetDateTime};
 
 #[async_trait]
 impl WorkQueue for PgStore {
-    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>> {
+    async fn claim_due_batch(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Lease>> {
         let sql = format!(
             "UPDATE conversations SET lease_owner = $1, lease_token = lease_token + 1, lease_until = $2 \
-             WHERE id = (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
-                         AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT 1 \
-                         FOR NO KEY UPDATE SKIP LOCKED) \
-             RETURNING {LEASE_COLUMNS}"
+             WHERE id IN (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT $4 \
+                          FOR NO KEY UPDATE SKIP LOCKED) \
+             RETURNING {LEASE_COLUMNS}, due_at"
         );
-        let row = sqlx::query(&sql).bind(owner).bind(now + lease_for).bind(now).fetch_optional(&self.pool).await?;
-        row.map(|row| rows::lease(&row, owner)).transpose()
+        let claimed = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now + lease_for)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        // RETURNING has no order of its own: longest-due first
+        let mut leases = claimed
+            .iter()
+            .map(|row| Ok((row.try_get::<OffsetDateTime, _>("due_at")?, rows::lease(row, owner)?)))
+            .collect::<Result<Vec<_>>>()?;
+        leases.sort_by_key(|(due_at, _)| *due_at);
+        Ok(leases.into_iter().map(|(_, lease)| lease).collect())
     }
 
     async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease> {
@@ -63,54 +81,22 @@ impl WorkQueue for PgStore {
         Ok(())
     }
 
-    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>> {
-        let mut tx = self.pool.begin().await?;
-        let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
-        let tokens: i64 = turn.messages.iter().map(token_count).sum();
-        let (sets, removes) = crate::values::merge_patch_parts(&turn.variables);
-        let fenced: Option<String> = sqlx::query_scalar(
-            "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
-             due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
-             status = CASE WHEN $10 THEN 'ended' ELSE status END, \
-             ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
-             ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
-             lease_owner = NULL, lease_until = NULL, \
-             message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5), \
-             variables = (variables || $11) - $12::text[] \
-             WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
-             RETURNING type",
-        )
-        .bind(turn.answered_through_seq)
-        .bind(count(turn.messages.len()))
-        .bind(cost.0)
-        .bind(tokens)
-        .bind(now)
-        .bind(lease.conversation_id.as_uuid())
-        .bind(lease.token)
-        .bind(&lease.owner)
-        .bind(turn.hand_over)
-        .bind(turn.end)
-        .bind(sets)
-        .bind(removes)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(kind) = fenced else {
-            tx.rollback().await?;
-            return Err(StoreError::LeaseLost);
-        };
-        let on_whatsapp = kind == ConversationType::Whatsapp.as_str();
-        let mut ids = Vec::with_capacity(turn.messages.len());
-        for message in &turn.messages {
-            let id = MessageId::new();
-            insert_produced_message(&mut tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
-                .await?;
-            ids.push(id);
-        }
-        let stored = ids.iter().map(|id| id.as_uuid()).collect();
-        rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
-        tx.commit().await?;
-        Ok(ids)
+    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
+        // one lock order for every group, and a deadlock victim tried again (it left nothing)
+        let mut order: Vec<usize> = (0..turns.len()).collect();
+        order.sort_by_key(|&i| turns[i].lease.conversation_id.as_uuid());
+        retry_transient(|| async {
+            let mut tx = self.pool.begin().await?;
+            let mut outcomes = vec![None; turns.len()];
+            for &i in &order {
+                outcomes[i] = commit_one(&mut tx, &turns[i]).await?;
+            }
+            let stored = outcomes.iter().flatten().flatten().map(|id| id.as_uuid()).collect();
+            rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
+            tx.commit().await?;
+            Ok(outcomes)
+        })
+        .await
     }
 
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>> {
@@ -171,6 +157,55 @@ impl WorkQueue for PgStore {
         .await?;
         Ok(())
     }
+}
+
+/// One turn of [`WorkQueue::commit_turns`]: the fenced update of its conversation (which locks
+/// its row and checks the token), then its messages; `None` (and nothing written) when the
+/// lease was lost.
+async fn commit_one(tx: &mut PgConnection, fenced: &FencedTurn) -> Result<Option<Vec<MessageId>>> {
+    let FencedTurn { lease, turn, now } = fenced;
+    let now = *now;
+    let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
+    let tokens: i64 = turn.messages.iter().map(token_count).sum();
+    let (sets, removes) = crate::values::merge_patch_parts(&turn.variables);
+    let fenced: Option<String> = sqlx::query_scalar(
+        "UPDATE conversations SET answered_seq = GREATEST(answered_seq, $1), \
+         due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > GREATEST(answered_seq, $1) THEN due_at ELSE NULL END, \
+         status = CASE WHEN $10 THEN 'ended' ELSE status END, \
+         ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
+         ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
+         lease_owner = NULL, lease_until = NULL, \
+         message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
+         total_tokens = total_tokens + $4, last_message_at = GREATEST(last_message_at, $5), \
+         variables = (variables || $11) - $12::text[] \
+         WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
+         RETURNING type",
+    )
+    .bind(turn.answered_through_seq)
+    .bind(count(turn.messages.len()))
+    .bind(cost.0)
+    .bind(tokens)
+    .bind(now)
+    .bind(lease.conversation_id.as_uuid())
+    .bind(lease.token)
+    .bind(&lease.owner)
+    .bind(turn.hand_over)
+    .bind(turn.end)
+    .bind(sets)
+    .bind(removes)
+    .fetch_optional(&mut *tx)
+    .await?;
+    // the update changed nothing: the lease is lost, and nothing of this turn is written
+    let Some(kind) = fenced else { return Ok(None) };
+    let on_whatsapp = kind == ConversationType::Whatsapp.as_str();
+    let mut ids = Vec::with_capacity(turn.messages.len());
+    for message in &turn.messages {
+        let id = MessageId::new();
+        insert_produced_message(&mut *tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
+            .await?;
+        ids.push(id);
+    }
+    Ok(Some(ids))
 }
 
 /// Stores a message confab produced (see [`produced_status`]); it enters the outbox when it

@@ -121,10 +121,12 @@ impl ConversationStore for SqliteStore {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
              AND inbound_seq > $2 ORDER BY inbound_seq"
         );
+        // on a reader: the claim was committed before the lease came back, so a read started
+        // now sees every message it made due (and maybe newer ones, which this turn answers too)
         let fetched = sqlx::query(&sql)
             .bind(lease.conversation_id.as_uuid())
             .bind(lease.answered_seq)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await?;
         rows::pending_messages(&fetched, lease.answered_seq)
     }

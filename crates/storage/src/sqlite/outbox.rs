@@ -10,10 +10,11 @@ use crate::values::{count, token_count, ConversationKey, CustomerKeys};
 use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
-    SenderStatus, WorkspaceId,
+    Conversation, ConversationId, ConversationType, Customer, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender,
+    SenderId, SenderStatus, WorkspaceId,
 };
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::{BTreeSet, HashMap};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -99,91 +100,25 @@ impl OutboxStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let id: Uuid = row.try_get("id")?;
-            let attempts: i64 = row.try_get("send_attempts")?;
-            jobs.push(load_job(&mut tx, id, attempts).await?);
-        }
         tx.commit().await?;
+        let claimed: Vec<(Uuid, i64)> =
+            claimed.iter().map(|row| Ok((row.try_get("id")?, row.try_get("send_attempts")?))).collect::<Result<_>>()?;
+        // the claim is committed and ours: what goes with it is read on a reader, a few
+        // statements for the whole batch, leaving the writer free
+        let mut jobs = load_jobs(&self.reader, &claimed).await?;
+        if jobs.len() < claimed.len() {
+            // a reader that has not seen the claimed messages yet: the writer has
+            jobs = load_jobs(&self.writer, &claimed).await?;
+        }
         jobs.sort_by_key(|j| (j.message.created_at, j.message.id));
         Ok(jobs)
     }
 
-    async fn record_send_result(&self, message_id: MessageId, result: SendResult, now: OffsetDateTime) -> Result<()> {
+    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let mut deltas = MetricDeltas::default();
-        match result {
-            SendResult::Sent { provider_message_id } => {
-                // a status webhook may have beaten us here: fold what was already reported
-                let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1")
-                    .bind(message_id.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound("message"))?;
-                let workspace_id: Uuid = row.try_get("workspace_id")?;
-                let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
-                let reported = sqlx::query(
-                    "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
-                     WHERE workspace_id = $1 AND provider_message_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(&provider_message_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                let (status, error) = rows::reported_delivery(&reported)?;
-                let reported_fee =
-                    reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
-                sqlx::query(
-                    "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
-                     outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                     error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(&provider_message_id)
-                .bind(status.as_str())
-                .bind(micros(now))
-                .bind(error.as_ref().and_then(|e| e.code))
-                .bind(error.as_ref().map(|e| e.title.as_str()))
-                .bind(error.as_ref().and_then(|e| e.details.as_deref()))
-                .execute(&mut *tx)
-                .await?;
-                deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
-                if let Some(fee) = reported_fee {
-                    super::events::charge_channel_fee(&mut tx, message_id, MicroUsd(fee), &mut deltas).await?;
-                }
-            }
-            SendResult::Retry { at, error } => {
-                sqlx::query(
-                    "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                     error_code = $3, error_title = $4, error_details = $5 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(micros(at))
-                .bind(error.code)
-                .bind(&error.title)
-                .bind(&error.details)
-                .execute(&mut *tx)
-                .await?;
-            }
-            SendResult::Failed { error } => {
-                let previous: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
-                    .bind(message_id.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let was_failed = previous.as_deref() == Some(DeliveryStatus::Failed.as_str());
-                deltas.status_changed(message_id.as_uuid(), was_failed, true);
-                sqlx::query(
-                    "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
-                     send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
-                )
-                .bind(message_id.as_uuid())
-                .bind(error.code)
-                .bind(&error.title)
-                .bind(&error.details)
-                .execute(&mut *tx)
-                .await?;
-            }
+        for (message_id, result) in results {
+            record_send_result(&mut tx, *message_id, result, now, &mut deltas).await?;
         }
         rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
@@ -200,21 +135,157 @@ impl OutboxStore for SqliteStore {
     }
 }
 
-async fn load_job(tx: &mut sqlx::SqliteConnection, message_id: Uuid, attempts: i64) -> Result<OutboundJob> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-    let message = rows::message(&sqlx::query(&sql).bind(message_id).fetch_one(&mut *tx).await?)?;
-    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
-    let conversation =
-        rows::conversation(&sqlx::query(&sql).bind(message.conversation_id.as_uuid()).fetch_one(&mut *tx).await?)?;
-    let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
-    let customer =
-        rows::customer(&sqlx::query(&sql).bind(conversation.customer_id.as_uuid()).fetch_one(&mut *tx).await?)?;
-    let sender = match conversation.sender_id {
-        Some(id) => {
-            let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1");
-            Some(rows::sender(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?)
+/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction.
+async fn record_send_result(
+    tx: &mut sqlx::SqliteConnection,
+    message_id: MessageId,
+    result: &SendResult,
+    now: OffsetDateTime,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
+    match result {
+        SendResult::Sent { provider_message_id } => {
+            // a status webhook may have beaten us here: fold what was already reported
+            let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1")
+                .bind(message_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("message"))?;
+            let workspace_id: Uuid = row.try_get("workspace_id")?;
+            let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
+            let reported = sqlx::query(
+                "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
+                 WHERE workspace_id = $1 AND provider_message_id = $2",
+            )
+            .bind(workspace_id)
+            .bind(provider_message_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let (status, error) = rows::reported_delivery(&reported)?;
+            let reported_fee =
+                reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
+            sqlx::query(
+                "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
+                 outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                 error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(provider_message_id)
+            .bind(status.as_str())
+            .bind(micros(now))
+            .bind(error.as_ref().and_then(|e| e.code))
+            .bind(error.as_ref().map(|e| e.title.as_str()))
+            .bind(error.as_ref().and_then(|e| e.details.as_deref()))
+            .execute(&mut *tx)
+            .await?;
+            deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
+            if let Some(fee) = reported_fee {
+                super::events::charge_channel_fee(tx, message_id, MicroUsd(fee), deltas).await?;
+            }
         }
-        None => None,
-    };
-    Ok(OutboundJob { message, conversation, customer, sender, attempts })
+        SendResult::Retry { at, error } => {
+            sqlx::query(
+                "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+                 error_code = $3, error_title = $4, error_details = $5 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(micros(*at))
+            .bind(error.code)
+            .bind(&error.title)
+            .bind(&error.details)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SendResult::Failed { error } => {
+            let previous: Option<String> = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
+                .bind(message_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let was_failed = previous.as_deref() == Some(DeliveryStatus::Failed.as_str());
+            deltas.status_changed(message_id.as_uuid(), was_failed, true);
+            sqlx::query(
+                "UPDATE messages SET status = 'failed', next_attempt_at = NULL, outbox_lease_until = NULL, \
+                 send_attempts = send_attempts + 1, error_code = $2, error_title = $3, error_details = $4 WHERE id = $1",
+            )
+            .bind(message_id.as_uuid())
+            .bind(error.code)
+            .bind(&error.title)
+            .bind(&error.details)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The claimed messages (id, attempts so far) with their conversation, customer and sender,
+/// in four statements whatever their number; a message the connection does not see is left
+/// out.
+async fn load_jobs(pool: &sqlx::SqlitePool, claimed: &[(Uuid, i64)]) -> Result<Vec<OutboundJob>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let messages = select_in(pool, MESSAGE_COLUMNS, "messages", claimed.iter().map(|(id, _)| *id))
+        .await?
+        .iter()
+        .map(rows::message)
+        .collect::<Result<Vec<_>>>()?;
+    let conversations: HashMap<Uuid, Conversation> =
+        select_in(pool, CONVERSATION_COLUMNS, "conversations", messages.iter().map(|m| m.conversation_id.as_uuid()))
+            .await?
+            .iter()
+            .map(|row| rows::conversation(row).map(|c| (c.id.as_uuid(), c)))
+            .collect::<Result<_>>()?;
+    let customers: HashMap<Uuid, Customer> =
+        select_in(pool, CUSTOMER_COLUMNS, "customers", conversations.values().map(|c| c.customer_id.as_uuid()))
+            .await?
+            .iter()
+            .map(|row| rows::customer(row).map(|c| (c.id.as_uuid(), c)))
+            .collect::<Result<_>>()?;
+    let senders: HashMap<Uuid, Sender> = select_in(
+        pool,
+        SENDER_COLUMNS,
+        "senders",
+        conversations.values().filter_map(|c| c.sender_id.map(|s| s.as_uuid())),
+    )
+    .await?
+    .iter()
+    .map(|row| rows::sender(row).map(|s| (s.id.as_uuid(), s)))
+    .collect::<Result<_>>()?;
+    let attempts: HashMap<Uuid, i64> = claimed.iter().copied().collect();
+    let mut jobs = Vec::with_capacity(messages.len());
+    for message in messages {
+        let Some(conversation) = conversations.get(&message.conversation_id.as_uuid()).cloned() else { continue };
+        let Some(customer) = customers.get(&conversation.customer_id.as_uuid()).cloned() else { continue };
+        let sender = match conversation.sender_id {
+            Some(id) => match senders.get(&id.as_uuid()) {
+                Some(sender) => Some(sender.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        let attempts = attempts.get(&message.id.as_uuid()).copied().unwrap_or_default();
+        jobs.push(OutboundJob { message, conversation, customer, sender, attempts });
+    }
+    Ok(jobs)
+}
+
+/// `SELECT columns FROM table WHERE id IN (ids)`, each id once.
+async fn select_in(
+    pool: &sqlx::SqlitePool,
+    columns: &str,
+    table: &str,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    let ids: BTreeSet<Uuid> = ids.collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM {table} WHERE id IN ("));
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    q.push(")");
+    Ok(q.build().fetch_all(pool).await?)
 }

@@ -5,7 +5,7 @@ use super::{from_micros, micros, rollup, SqliteStore};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{ExtractionResult, Lease, NewMessage, Result, StoreError, TurnCommit, WorkQueue};
+use crate::{ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::Row;
@@ -13,20 +13,33 @@ use time::{Duration, OffsetDateTime};
 
 #[async_trait]
 impl WorkQueue for SqliteStore {
-    async fn claim_due(&self, owner: &str, now: OffsetDateTime, lease_for: Duration) -> Result<Option<Lease>> {
+    async fn claim_due_batch(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<Lease>> {
         let sql = format!(
             "UPDATE conversations SET lease_owner = $1, lease_token = lease_token + 1, lease_until = $2 \
-             WHERE id = (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
-                         AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT 1) \
-             RETURNING {LEASE_COLUMNS}"
+             WHERE id IN (SELECT id FROM conversations WHERE due_at IS NOT NULL AND due_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at LIMIT $4) \
+             RETURNING {LEASE_COLUMNS}, due_at"
         );
-        let row = sqlx::query(&sql)
+        let claimed = sqlx::query(&sql)
             .bind(owner)
             .bind(micros(now + lease_for))
             .bind(micros(now))
-            .fetch_optional(&self.writer)
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
             .await?;
-        row.map(|row| rows::lease(&row, owner)).transpose()
+        // RETURNING has no order of its own: longest-due first
+        let mut leases = claimed
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>("due_at")?, rows::lease(row, owner)?)))
+            .collect::<Result<Vec<_>>>()?;
+        leases.sort_by_key(|(due_at, _)| *due_at);
+        Ok(leases.into_iter().map(|(_, lease)| lease).collect())
     }
 
     async fn extend_lease(&self, lease: &Lease, now: OffsetDateTime, lease_for: Duration) -> Result<Lease> {
@@ -61,52 +74,18 @@ impl WorkQueue for SqliteStore {
         Ok(())
     }
 
-    async fn commit_turn(&self, lease: &Lease, turn: TurnCommit, now: OffsetDateTime) -> Result<Vec<MessageId>> {
+    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
         let mut tx = self.writer.begin().await?;
-        let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
-        let tokens: i64 = turn.messages.iter().map(token_count).sum();
-        let fenced = sqlx::query(
-            "UPDATE conversations SET answered_seq = MAX(answered_seq, $1), \
-             due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
-             status = CASE WHEN $10 THEN 'ended' ELSE status END, \
-             ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
-             ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
-             lease_owner = NULL, lease_until = NULL, \
-             message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
-             total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5), \
-             variables = CASE WHEN $11 = '{}' THEN variables ELSE json_patch(variables, $11) END \
-             WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
-             RETURNING type",
-        )
-        .bind(turn.answered_through_seq)
-        .bind(count(turn.messages.len()))
-        .bind(cost.0)
-        .bind(tokens)
-        .bind(micros(now))
-        .bind(lease.conversation_id.as_uuid())
-        .bind(lease.token)
-        .bind(&lease.owner)
-        .bind(turn.hand_over)
-        .bind(turn.end)
-        .bind(serde_json::Value::Object(turn.variables.clone()).to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(kind) = fenced else {
-            tx.rollback().await?;
-            return Err(StoreError::LeaseLost);
-        };
-        let on_whatsapp = kind.try_get::<String, _>("type")? == ConversationType::Whatsapp.as_str();
-        let mut ids = Vec::with_capacity(turn.messages.len());
-        for message in &turn.messages {
-            let id = MessageId::new();
-            insert_produced_message(&mut tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
-                .await?;
-            ids.push(id);
+        let mut outcomes = Vec::with_capacity(turns.len());
+        let mut stored = Vec::new();
+        for fenced in turns {
+            let ids = commit_one(&mut tx, fenced).await?;
+            stored.extend(ids.iter().flatten().map(|id| id.as_uuid()));
+            outcomes.push(ids);
         }
-        let stored = ids.iter().map(|id| id.as_uuid()).collect();
         rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
-        Ok(ids)
+        Ok(outcomes)
     }
 
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>> {
@@ -172,6 +151,52 @@ impl WorkQueue for SqliteStore {
         .await?;
         Ok(())
     }
+}
+
+/// One turn of [`WorkQueue::commit_turns`]: the fenced update of its conversation, then its
+/// messages; `None` (and nothing written) when the lease was lost.
+async fn commit_one(tx: &mut sqlx::SqliteConnection, fenced: &FencedTurn) -> Result<Option<Vec<MessageId>>> {
+    let FencedTurn { lease, turn, now } = fenced;
+    let now = *now;
+    let cost: MicroUsd = turn.messages.iter().map(|m| m.cost).sum();
+    let tokens: i64 = turn.messages.iter().map(token_count).sum();
+    let fenced = sqlx::query(
+        "UPDATE conversations SET answered_seq = MAX(answered_seq, $1), \
+         due_at = CASE WHEN $9 OR $10 THEN NULL WHEN inbound_seq > MAX(answered_seq, $1) THEN due_at ELSE NULL END, \
+         status = CASE WHEN $10 THEN 'ended' ELSE status END, \
+         ended_at = CASE WHEN $10 THEN $5 ELSE ended_at END, \
+         ai_enabled = CASE WHEN $9 THEN FALSE ELSE ai_enabled END, \
+         lease_owner = NULL, lease_until = NULL, \
+         message_count = message_count + $2, total_cost_micros = total_cost_micros + $3, \
+         total_tokens = total_tokens + $4, last_message_at = MAX(last_message_at, $5), \
+         variables = CASE WHEN $11 = '{}' THEN variables ELSE json_patch(variables, $11) END \
+         WHERE id = $6 AND lease_token = $7 AND lease_owner = $8 AND lease_until > $5 \
+         RETURNING type",
+    )
+    .bind(turn.answered_through_seq)
+    .bind(count(turn.messages.len()))
+    .bind(cost.0)
+    .bind(tokens)
+    .bind(micros(now))
+    .bind(lease.conversation_id.as_uuid())
+    .bind(lease.token)
+    .bind(&lease.owner)
+    .bind(turn.hand_over)
+    .bind(turn.end)
+    .bind(serde_json::Value::Object(turn.variables.clone()).to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    // the update changed nothing: the lease is lost, and nothing of this turn is written
+    let Some(kind) = fenced else { return Ok(None) };
+    let on_whatsapp = kind.try_get::<String, _>("type")? == ConversationType::Whatsapp.as_str();
+    let mut ids = Vec::with_capacity(turn.messages.len());
+    for message in &turn.messages {
+        let id = MessageId::new();
+        insert_produced_message(&mut *tx, lease.workspace_id, lease.conversation_id, id, message, now, on_whatsapp)
+            .await?;
+        ids.push(id);
+    }
+    Ok(Some(ids))
 }
 
 /// Stores a message confab produced (see [`produced_status`]); it enters the outbox when it
