@@ -15,6 +15,7 @@
 
 use crate::rows::RowExt;
 use crate::Result;
+use confab_domain::{AssistantId, ConversationType, WorkspaceId};
 use uuid::Uuid;
 
 /// The additive counters of a rollup row, in table column order.
@@ -47,6 +48,19 @@ pub(crate) struct MetricDeltas {
     pub messages_stored: Vec<Uuid>,
     /// Changes to messages stored by earlier transactions.
     pub adjustments: Vec<MessageAdjustment>,
+}
+
+/// What an ingest batch adds to one rollup row of the day it ran, counted in memory
+/// (`crate::ingest_plan`); the counters it leaves out are 0 for the messages ingest stores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IngestCounters {
+    pub workspace_id: WorkspaceId,
+    pub kind: ConversationType,
+    pub assistant_id: AssistantId,
+    pub conversations_started: i64,
+    pub messages: i64,
+    pub customer_messages: i64,
+    pub answered_customer_messages: i64,
 }
 
 /// A change to a stored message's counted quantities, counted on the day it was stored.

@@ -9,9 +9,10 @@ use crate::ingest_plan::{
     self, ConversationDelta, ConversationRow, CustomerRow, IngestPlan, MessageRow, Settled, CONVERSATION_ROW_COLUMNS,
     CUSTOMER_ROW_COLUMNS,
 };
+use crate::rollup::IngestCounters;
 use crate::{Result, StoreError};
 use confab_domain::{InboundMessage, MessageId};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,12 +20,20 @@ use uuid::Uuid;
 /// Most values bound in one statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 8_000;
 
-/// Stores a batch inside the caller's transaction and says what it stored.
+/// Whether a conversation read has a reply (assistant or agent message) created at or after
+/// the bound time: what the metrics rollup needs to count the batch's customer messages as
+/// answered (see [`IngestPlan::counted_metrics`]). A range of `messages_conversation_idx`.
+const REPLIED_SINCE: &str = ", EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = conversations.id \
+     AND r.created_at >= ";
+
+/// Stores a batch inside the caller's transaction and says what it stored, with what it adds
+/// to the metrics rollup when that could be counted in memory (else the caller records
+/// [`Settled::metrics`]).
 pub(super) async fn ingest_batch<'a>(
     tx: &mut SqliteConnection,
     batch: &'a [InboundMessage],
     now: OffsetDateTime,
-) -> Result<Settled<'a>> {
+) -> Result<(Settled<'a>, Option<Vec<IngestCounters>>)> {
     let mut plan = IngestPlan::new(batch, now)?;
     let mut stored_ids = HashSet::new();
     for (workspace_id, ids) in plan.provider_ids() {
@@ -74,21 +83,25 @@ pub(super) async fn ingest_batch<'a>(
 
     let (customer_ids, named) = plan.conversation_lookup();
     let mut conversations = Vec::new();
-    for chunk in customer_ids.chunks(MAX_BINDS) {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONVERSATION_ROW_COLUMNS} FROM conversations WHERE status = 'active' AND customer_id IN ("
-        ));
-        push_list(&mut q, chunk.iter().map(|c| c.as_uuid()));
-        for row in q.build().fetch_all(&mut *tx).await? {
-            conversations.push(ingest_plan::conversation_row(&row)?);
-        }
-    }
-    for chunk in named.chunks(MAX_BINDS) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {CONVERSATION_ROW_COLUMNS} FROM conversations WHERE id IN ("));
-        push_list(&mut q, chunk.iter().map(|c| c.as_uuid()));
-        for row in q.build().fetch_all(&mut *tx).await? {
-            conversations.push(ingest_plan::conversation_row(&row)?);
+    let mut replied_since_now = HashSet::new();
+    let reads = [
+        ("status = 'active' AND customer_id", customer_ids.iter().map(|c| c.as_uuid()).collect::<Vec<_>>()),
+        ("id", named.iter().map(|c| c.as_uuid()).collect()),
+    ];
+    for (column, ids) in &reads {
+        for chunk in ids.chunks(MAX_BINDS) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {CONVERSATION_ROW_COLUMNS}{REPLIED_SINCE}"));
+            q.push_bind(micros(now)).push(format!(
+                " AND r.role IN ('assistant', 'agent')) AS replied_since FROM conversations WHERE {column} IN ("
+            ));
+            push_list(&mut q, chunk.iter().copied());
+            for row in q.build().fetch_all(&mut *tx).await? {
+                let conversation = ingest_plan::conversation_row(&row)?;
+                if row.try_get::<bool, _>("replied_since")? {
+                    replied_since_now.insert(conversation.id);
+                }
+                conversations.push(conversation);
+            }
         }
     }
     conversations.sort_by_key(|c| c.id.as_uuid());
@@ -110,7 +123,8 @@ pub(super) async fn ingest_batch<'a>(
     let settled = plan.settle(&inserted);
     insert_messages(tx, &settled.notes).await?;
     update_conversations(tx, &settled.deltas, now).await?;
-    Ok(settled)
+    let counted = plan.counted_metrics(&inserted, &replied_since_now);
+    Ok((settled, counted))
 }
 
 fn push_list<'q, T>(q: &mut QueryBuilder<'q, Sqlite>, values: impl Iterator<Item = T>)
