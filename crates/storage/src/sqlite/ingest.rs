@@ -15,7 +15,6 @@ use confab_domain::{InboundMessage, MessageId};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Most values bound in one statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 8_000;
@@ -116,10 +115,10 @@ pub(super) async fn ingest_batch<'a>(
     insert_conversations(tx, &plan.new_conversations()).await?;
 
     let messages = plan.messages();
-    let inserted = insert_messages(tx, &messages).await?;
-    if inserted.len() != messages.len() {
+    if insert_messages(tx, &messages).await? != messages.len() {
         return Err(StoreError::Corrupt("a message the batch checked as new was already stored".into()));
     }
+    let inserted: HashSet<MessageId> = messages.iter().map(|m| m.id).collect();
     let settled = plan.settle(&inserted);
     insert_messages(tx, &settled.notes).await?;
     update_conversations(tx, &settled.deltas, now).await?;
@@ -179,9 +178,11 @@ async fn insert_conversations(tx: &mut SqliteConnection, rows: &[&ConversationRo
     Ok(())
 }
 
-/// Inserts the rows (a provider id already stored is passed over) and answers the ids stored.
-async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> Result<HashSet<MessageId>> {
-    let mut inserted = HashSet::with_capacity(rows.len());
+/// Inserts the rows (a provider id already stored is passed over) and answers how many it
+/// stored. (Not `RETURNING id`: SQLite collects returned rows in a temporary table, and the
+/// one writer already checked which provider ids are stored, so a count says it all.)
+async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> Result<usize> {
+    let mut inserted = 0;
     for chunk in rows.chunks(MAX_BINDS / 14) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, \
@@ -203,19 +204,47 @@ async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> 
                 .push_bind(micros(m.sent_at))
                 .push_bind(micros(m.created_at));
         });
-        q.push(" ON CONFLICT (workspace_id, provider_message_id) DO NOTHING RETURNING id");
-        let ids: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-        inserted.extend(ids.into_iter().map(MessageId::from));
+        q.push(" ON CONFLICT (workspace_id, provider_message_id) DO NOTHING");
+        let done = q.build().execute(&mut *tx).await?.rows_affected();
+        inserted += usize::try_from(done).unwrap_or(usize::MAX);
     }
     Ok(inserted)
 }
 
-/// One statement for every conversation the batch touched.
+/// Most conversations updated one statement each; more are updated in one `UPDATE … FROM`
+/// (which materialises its rows in temporary tables: worth it only for more rows).
+const UPDATES_ONE_BY_ONE: usize = 4;
+
+/// What [`update_conversations`] does to one conversation (the same as its `UPDATE … FROM`).
+const UPDATE_ONE_CONVERSATION: &str = "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
+     message_count = message_count + $3, customer_message_count = customer_message_count + $4, \
+     last_customer_message_at = CASE WHEN $5 IS NULL THEN last_customer_message_at \
+         ELSE MAX(COALESCE(last_customer_message_at, $5), $5) END, \
+     last_message_at = MAX(last_message_at, $7), \
+     due_at = CASE WHEN $6 IS NOT NULL AND ai_enabled THEN $6 ELSE due_at END WHERE id = $1";
+
+/// Applies the counter deltas of every conversation the batch touched: one statement each
+/// for a few, else one statement for all.
 async fn update_conversations(
     tx: &mut SqliteConnection,
     deltas: &[ConversationDelta],
     now: OffsetDateTime,
 ) -> Result<()> {
+    if deltas.len() <= UPDATES_ONE_BY_ONE {
+        for d in deltas {
+            sqlx::query(UPDATE_ONE_CONVERSATION)
+                .bind(d.id.as_uuid())
+                .bind(d.seq)
+                .bind(d.messages)
+                .bind(d.customer_messages)
+                .bind(d.last_customer_message_at.map(micros))
+                .bind(d.due_at.map(micros))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        return Ok(());
+    }
     for chunk in deltas.chunks(MAX_BINDS / 6) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE conversations SET inbound_seq = COALESCE(d.column2, conversations.inbound_seq), \
