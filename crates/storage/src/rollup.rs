@@ -6,7 +6,9 @@
 //! a [`MetricDeltas`] and, before committing, makes one `record` call. The backend turns
 //! those ids into counter rows with `INSERT … SELECT` over the rows just written and
 //! *appends* them to `metric_deltas` / `response_time_deltas` (no unique key, so concurrent
-//! writers never wait on one hot "today" row). Compaction (`MetricsStore::compact_metrics`,
+//! writers never wait on one hot "today" row). Ingest, the busiest writer, usually needs no
+//! `INSERT … SELECT`: its plan counts what it stored ([`IngestCounters`], one row per key)
+//! and the backend appends those in one statement. Compaction (`MetricsStore::compact_metrics`,
 //! run every few seconds by the engine) folds the deltas into `metric_days` /
 //! `response_time_days`; queries read the daily rows plus the deltas not yet folded. The SQL
 //! that says what a conversation or message contributes exists once per backend and serves
