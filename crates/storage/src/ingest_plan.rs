@@ -10,7 +10,7 @@
 //! first of two messages with one provider id wins, a customer created or a conversation
 //! opened by one message is found by the next, inbound seqs count up per conversation.
 
-use crate::rollup::MetricDeltas;
+use crate::rollup::{IngestCounters, MetricDeltas};
 use crate::rows::RowExt;
 use crate::values::{observed_status, ConversationKey, CustomerKeys};
 use crate::{Result, StoreError};
@@ -153,6 +153,8 @@ pub(crate) struct IngestPlan<'a> {
     message_customer: Vec<Option<usize>>,
     conversations: Vec<ConversationRow>,
     known_conversations: usize,
+    /// how many of the known conversations the backend reopened
+    reopened: usize,
     by_customer: HashMap<CustomerId, Vec<usize>>,
     planned: Vec<Planned>,
 }
@@ -176,6 +178,7 @@ impl<'a> IngestPlan<'a> {
             message_customer: vec![None; batch.len()],
             conversations: Vec::new(),
             known_conversations: 0,
+            reopened: 0,
             by_customer: HashMap::new(),
             planned: Vec::new(),
         })
@@ -344,6 +347,7 @@ impl<'a> IngestPlan<'a> {
         stored: Vec<ConversationRow>,
     ) -> Result<Vec<(ConversationKey, CustomerId)>> {
         self.known_conversations = stored.len();
+        self.reopened = 0;
         self.conversations = Vec::with_capacity(stored.len());
         self.by_customer.clear();
         for row in stored {
@@ -372,6 +376,7 @@ impl<'a> IngestPlan<'a> {
     /// Conversations the backend reopened for missing keys.
     pub fn add_reopened(&mut self, reopened: Vec<ConversationRow>) {
         self.known_conversations += reopened.len();
+        self.reopened += reopened.len();
         for row in reopened {
             self.add_conversation(row);
         }
@@ -548,6 +553,68 @@ impl<'a> IngestPlan<'a> {
             }
         }
         Settled { outcomes, notes, deltas, metrics }
+    }
+}
+
+impl IngestPlan<'_> {
+    /// What the batch adds to the metrics rollup, counted from the plan instead of read back
+    /// from the rows written: one [`IngestCounters`] per (workspace, type, assistant) of the
+    /// conversations it touched, all on the day of `now` (every row the batch writes is
+    /// created then). The same numbers `MetricDeltas` would make the backend count: a new
+    /// conversation starts one; each stored message (system notes included) is one message;
+    /// a customer message is one customer message, answered when its conversation has a reply
+    /// (assistant or agent message) created at or after it — which, since a batch that stores
+    /// a reply is not counted here, is a reply stored before the batch at or after `now`:
+    /// `replied_since_now` holds those conversations (of the ones the backend read).
+    ///
+    /// `None` when the batch stored a reply (it also answers earlier customer messages, and an
+    /// assistant message may carry an LLM failure) or reopened a conversation (whose replies
+    /// the backend did not read): then the backend counts [`Settled::metrics`] from the rows.
+    pub fn counted_metrics(
+        &self,
+        inserted: &HashSet<MessageId>,
+        replied_since_now: &HashSet<ConversationId>,
+    ) -> Option<Vec<IngestCounters>> {
+        if self.reopened > 0 {
+            return None;
+        }
+        let mut rows: Vec<IngestCounters> = Vec::new();
+        let row_of = |rows: &mut Vec<IngestCounters>, c: &ConversationRow| -> usize {
+            let found = rows
+                .iter()
+                .position(|r| r.workspace_id == c.workspace_id && r.kind == c.kind && r.assistant_id == c.assistant_id);
+            found.unwrap_or_else(|| {
+                rows.push(IngestCounters {
+                    workspace_id: c.workspace_id,
+                    kind: c.kind,
+                    assistant_id: c.assistant_id,
+                    conversations_started: 0,
+                    messages: 0,
+                    customer_messages: 0,
+                    answered_customer_messages: 0,
+                });
+                rows.len() - 1
+            })
+        };
+        for c in &self.conversations[self.known_conversations..] {
+            let at = row_of(&mut rows, c);
+            rows[at].conversations_started += 1;
+        }
+        for p in self.planned.iter().filter(|p| inserted.contains(&p.id)) {
+            let m = &self.batch[p.index];
+            if matches!(m.role, Role::Assistant | Role::Agent) {
+                return None;
+            }
+            let c = &self.conversations[p.conversation];
+            let at = row_of(&mut rows, c);
+            let row = &mut rows[at];
+            row.messages += 1 + i64::from(p.note.is_some() && m.system_note.is_some());
+            if m.role == Role::User {
+                row.customer_messages += 1;
+                row.answered_customer_messages += i64::from(replied_since_now.contains(&c.id));
+            }
+        }
+        Some(rows)
     }
 }
 

@@ -6,7 +6,9 @@
 //! a [`MetricDeltas`] and, before committing, makes one `record` call. The backend turns
 //! those ids into counter rows with `INSERT … SELECT` over the rows just written and
 //! *appends* them to `metric_deltas` / `response_time_deltas` (no unique key, so concurrent
-//! writers never wait on one hot "today" row). Compaction (`MetricsStore::compact_metrics`,
+//! writers never wait on one hot "today" row). Ingest, the busiest writer, usually needs no
+//! `INSERT … SELECT`: its plan counts what it stored ([`IngestCounters`], one row per key)
+//! and the backend appends those in one statement. Compaction (`MetricsStore::compact_metrics`,
 //! run every few seconds by the engine) folds the deltas into `metric_days` /
 //! `response_time_days`; queries read the daily rows plus the deltas not yet folded. The SQL
 //! that says what a conversation or message contributes exists once per backend and serves
@@ -15,6 +17,7 @@
 
 use crate::rows::RowExt;
 use crate::Result;
+use confab_domain::{AssistantId, ConversationType, WorkspaceId};
 use uuid::Uuid;
 
 /// The additive counters of a rollup row, in table column order.
@@ -47,6 +50,19 @@ pub(crate) struct MetricDeltas {
     pub messages_stored: Vec<Uuid>,
     /// Changes to messages stored by earlier transactions.
     pub adjustments: Vec<MessageAdjustment>,
+}
+
+/// What an ingest batch adds to one rollup row of the day it ran, counted in memory
+/// (`crate::ingest_plan`); the counters it leaves out are 0 for the messages ingest stores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IngestCounters {
+    pub workspace_id: WorkspaceId,
+    pub kind: ConversationType,
+    pub assistant_id: AssistantId,
+    pub conversations_started: i64,
+    pub messages: i64,
+    pub customer_messages: i64,
+    pub answered_customer_messages: i64,
 }
 
 /// A change to a stored message's counted quantities, counted on the day it was stored.

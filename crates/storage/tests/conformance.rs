@@ -77,6 +77,7 @@ conformance!(
     metrics_aggregate_a_known_workload,
     metrics_of_an_empty_range_are_zero,
     metrics_rollup_counts_every_write_path_like_a_rebuild,
+    ingest_counts_its_messages_in_the_rollup_like_a_rebuild,
     conversations_end_by_turn_or_after_inactivity,
     recent_messages_are_the_newest_oldest_first,
     the_message_export_pages_across_conversations_in_list_order,
@@ -1463,6 +1464,58 @@ async fn metrics_rollup_counts_every_write_path_like_a_rebuild(store: Arc<dyn St
     let mine = MetricsFilter { assistant_id: Some(fx.assistant.id), ..range };
     assert_rollup_matches_a_rebuild(&store, fx.ws, &[range, partial, api_only, by_desk, whatsapp, day2, widget, mine])
         .await;
+}
+
+/// Ingest counts what it stores in the rollup exactly as a rebuild would, in the cases that
+/// depend on more than the batch: a customer message stored after a reply created later than
+/// it (a clock ahead) is answered; a note is a message; a batch with a business-app echo
+/// answers its own customer message and the one stored before; first messages of two
+/// customers in one batch start two conversations.
+async fn ingest_counts_its_messages_in_the_rollup_like_a_rebuild(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let t0 = time::macros::datetime!(2026-06-01 10:00 UTC);
+    let quiet = |mut m: InboundMessage| {
+        m.wants_reply = false;
+        m
+    };
+
+    let first = store.ingest(&[quiet(fx.inbound("wamid.a1", "+15550000001", "hi"))], t0).await.unwrap();
+    let IngestOutcome::Stored { conversation_id, .. } = first[0] else { panic!("{first:?}") };
+    store.enqueue_outbound(fx.ws, conversation_id, &texts(&["Hello!"]), t0 + Duration::seconds(10)).await.unwrap();
+    store.ingest(&[quiet(fx.inbound("wamid.a2", "+15550000001", "thanks"))], t0 + Duration::seconds(5)).await.unwrap();
+
+    let mut stale = quiet(fx.inbound("wamid.b1", "+15550000002", "old"));
+    stale.system_note = Some("Not answered automatically".into());
+    store.ingest(&[stale], t0 + Duration::seconds(20)).await.unwrap();
+    let mut echo = quiet(fx.inbound("wamid.b2", "+15550000002", "We are on it"));
+    echo.role = Role::Agent;
+    store
+        .ingest(&[quiet(fx.inbound("wamid.b3", "+15550000002", "?")), echo], t0 + Duration::seconds(30))
+        .await
+        .unwrap();
+
+    let batch = [
+        quiet(fx.inbound("wamid.c1", "+15550000003", "a")),
+        quiet(fx.inbound("wamid.c2", "+15550000004", "b")),
+        quiet(fx.inbound("wamid.c3", "+15550000003", "c")),
+        quiet(fx.inbound("wamid.c1", "+15550000003", "a")),
+    ];
+    store.ingest(&batch, t0 + Duration::seconds(40)).await.unwrap();
+    store.ingest(&batch[..2], t0 + Duration::seconds(50)).await.unwrap();
+
+    let range = MetricsFilter {
+        from: time::macros::datetime!(2026-06-01 00:00 UTC),
+        to: time::macros::datetime!(2026-06-02 00:00 UTC),
+        kind: None,
+        assistant_id: None,
+    };
+    let m = store.metrics(fx.ws, &range).await.unwrap();
+    assert_eq!(m.conversations, 4);
+    // a1, the reply, a2; b1, its note, b3, the echo; c1, c2, c3
+    assert_eq!(m.messages, 10);
+    // a1 and a2 by the reply, b1 and b3 by the echo
+    assert_eq!((m.customer_messages, m.answered_customer_messages), (7, 4));
+    assert_rollup_matches_a_rebuild(&store, fx.ws, &[range]).await;
 }
 
 async fn metrics_of_an_empty_range_are_zero(store: Arc<dyn Store>) {

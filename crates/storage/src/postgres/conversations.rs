@@ -25,8 +25,11 @@ impl ConversationStore for PgStore {
     async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
         retry_transient(|| async {
             let mut tx = self.pool.begin().await?;
-            let settled = ingest_batch(&mut tx, batch, now).await?;
-            rollup::record(&mut tx, &settled.metrics).await?;
+            let (settled, counted) = ingest_batch(&mut tx, batch, now).await?;
+            match counted {
+                Some(rows) => rollup::append_ingest(&mut tx, &rows, now).await?,
+                None => rollup::record(&mut tx, &settled.metrics).await?,
+            }
             tx.commit().await?;
             Ok(settled.outcomes)
         })

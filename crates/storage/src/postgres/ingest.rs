@@ -20,9 +20,10 @@ use crate::ingest_plan::{
     self, ConversationDelta, ConversationRow, CustomerRow, IngestPlan, MessageRow, Settled, CONVERSATION_ROW_COLUMNS,
     CUSTOMER_ROW_COLUMNS,
 };
+use crate::rollup::IngestCounters;
 use crate::{Result, StoreError};
 use confab_domain::{InboundMessage, MessageId};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,12 +31,14 @@ use uuid::Uuid;
 /// How often the customers are read again after concurrent batches created some of them.
 const CUSTOMER_ROUNDS: usize = 4;
 
-/// Stores a batch inside the caller's transaction and says what it stored.
+/// Stores a batch inside the caller's transaction and says what it stored, with what it adds
+/// to the metrics rollup when that could be counted in memory (else the caller records
+/// [`Settled::metrics`]; see [`IngestPlan::counted_metrics`]).
 pub(super) async fn ingest_batch<'a>(
     tx: &mut PgConnection,
     batch: &'a [InboundMessage],
     now: OffsetDateTime,
-) -> Result<Settled<'a>> {
+) -> Result<(Settled<'a>, Option<Vec<IngestCounters>>)> {
     let mut plan = IngestPlan::new(batch, now)?;
     let mut stored_ids = HashSet::new();
     for (workspace_id, ids) in plan.provider_ids() {
@@ -82,16 +85,25 @@ pub(super) async fn ingest_batch<'a>(
     update_customers(tx, &plan.changed_customers().collect::<Vec<_>>()).await?;
 
     let (customer_ids, named) = plan.conversation_lookup();
+    // with whether a reply was stored at or after now, for the metrics rollup
     let sql = format!(
-        "SELECT {CONVERSATION_ROW_COLUMNS} FROM conversations \
+        "SELECT {CONVERSATION_ROW_COLUMNS}, EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = conversations.id \
+         AND r.created_at >= $3 AND r.role IN ('assistant', 'agent')) AS replied_since FROM conversations \
          WHERE (status = 'active' AND customer_id = ANY($1)) OR id = ANY($2) ORDER BY id FOR NO KEY UPDATE"
     );
     let rows = sqlx::query(&sql)
         .bind(customer_ids.iter().map(|c| c.as_uuid()).collect::<Vec<Uuid>>())
         .bind(named.iter().map(|c| c.as_uuid()).collect::<Vec<Uuid>>())
+        .bind(now)
         .fetch_all(&mut *tx)
         .await?;
     let conversations = rows.iter().map(ingest_plan::conversation_row).collect::<Result<Vec<_>>>()?;
+    let mut replied_since_now = HashSet::new();
+    for (row, conversation) in rows.iter().zip(&conversations) {
+        if row.try_get::<bool, _>("replied_since")? {
+            replied_since_now.insert(conversation.id);
+        }
+    }
     let missing = plan.resolve_conversations(conversations)?;
     let mut reopened = Vec::new();
     for (key, customer_id) in missing {
@@ -110,7 +122,8 @@ pub(super) async fn ingest_batch<'a>(
     let settled = plan.settle(&inserted);
     insert_messages(tx, settled.notes.clone()).await?;
     update_conversations(tx, &settled.deltas, now).await?;
-    Ok(settled)
+    let counted = plan.counted_metrics(&inserted, &replied_since_now);
+    Ok((settled, counted))
 }
 
 /// Answers how many were inserted (the others a concurrent batch inserted first).

@@ -6,9 +6,10 @@
 //! "today" row; compactions take a transaction-level advisory lock, so one runs at a time
 //! (the others find nothing to do) and day rows are never upserted by two at once.
 
-use crate::rollup::{bucket_sql, MetricDeltas, COUNTERS, KEY};
+use crate::rollup::{bucket_sql, IngestCounters, MetricDeltas, COUNTERS, KEY};
 use crate::Result;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The advisory lock key compactions hold (an arbitrary constant: "rollup" in ASCII).
@@ -164,6 +165,33 @@ pub(super) async fn record(tx: &mut PgConnection, deltas: &MetricDeltas) -> Resu
     if !deltas.adjustments.is_empty() {
         adjustments(deltas).build().execute(&mut *tx).await?;
     }
+    Ok(())
+}
+
+/// Appends what an ingest batch counted in memory (every row on the UTC day of `now`) in one
+/// statement, or none when it counted nothing.
+pub(super) async fn append_ingest(tx: &mut PgConnection, rows: &[IngestCounters], now: OffsetDateTime) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let micros = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
+    let day = micros.div_euclid(86_400_000_000);
+    sqlx::query(&format!(
+        "INSERT INTO metric_deltas ({KEY}, conversations_started, messages, customer_messages, \
+         answered_customer_messages) \
+         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::uuid[], $5::bigint[], $6::bigint[], \
+         $7::bigint[], $8::bigint[])"
+    ))
+    .bind(rows.iter().map(|r| r.workspace_id.as_uuid()).collect::<Vec<Uuid>>())
+    .bind(vec![day; rows.len()])
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.assistant_id.as_uuid()).collect::<Vec<Uuid>>())
+    .bind(rows.iter().map(|r| r.conversations_started).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.messages).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.customer_messages).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.answered_customer_messages).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

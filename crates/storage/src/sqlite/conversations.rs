@@ -24,8 +24,11 @@ use uuid::Uuid;
 impl ConversationStore for SqliteStore {
     async fn ingest(&self, batch: &[InboundMessage], now: OffsetDateTime) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.writer.begin().await?;
-        let settled = ingest_batch(&mut tx, batch, now).await?;
-        rollup::record(&mut tx, &settled.metrics).await?;
+        let (settled, counted) = ingest_batch(&mut tx, batch, now).await?;
+        match counted {
+            Some(rows) => rollup::append_ingest(&mut tx, &rows, now).await?,
+            None => rollup::record(&mut tx, &settled.metrics).await?,
+        }
         tx.commit().await?;
         Ok(settled.outcomes)
     }

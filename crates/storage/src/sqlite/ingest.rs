@@ -9,22 +9,30 @@ use crate::ingest_plan::{
     self, ConversationDelta, ConversationRow, CustomerRow, IngestPlan, MessageRow, Settled, CONVERSATION_ROW_COLUMNS,
     CUSTOMER_ROW_COLUMNS,
 };
+use crate::rollup::IngestCounters;
 use crate::{Result, StoreError};
 use confab_domain::{InboundMessage, MessageId};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Most values bound in one statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 8_000;
 
-/// Stores a batch inside the caller's transaction and says what it stored.
+/// Whether a conversation read has a reply (assistant or agent message) created at or after
+/// the bound time: what the metrics rollup needs to count the batch's customer messages as
+/// answered (see [`IngestPlan::counted_metrics`]). A range of `messages_conversation_idx`.
+const REPLIED_SINCE: &str = ", EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = conversations.id \
+     AND r.created_at >= ";
+
+/// Stores a batch inside the caller's transaction and says what it stored, with what it adds
+/// to the metrics rollup when that could be counted in memory (else the caller records
+/// [`Settled::metrics`]).
 pub(super) async fn ingest_batch<'a>(
     tx: &mut SqliteConnection,
     batch: &'a [InboundMessage],
     now: OffsetDateTime,
-) -> Result<Settled<'a>> {
+) -> Result<(Settled<'a>, Option<Vec<IngestCounters>>)> {
     let mut plan = IngestPlan::new(batch, now)?;
     let mut stored_ids = HashSet::new();
     for (workspace_id, ids) in plan.provider_ids() {
@@ -74,21 +82,25 @@ pub(super) async fn ingest_batch<'a>(
 
     let (customer_ids, named) = plan.conversation_lookup();
     let mut conversations = Vec::new();
-    for chunk in customer_ids.chunks(MAX_BINDS) {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {CONVERSATION_ROW_COLUMNS} FROM conversations WHERE status = 'active' AND customer_id IN ("
-        ));
-        push_list(&mut q, chunk.iter().map(|c| c.as_uuid()));
-        for row in q.build().fetch_all(&mut *tx).await? {
-            conversations.push(ingest_plan::conversation_row(&row)?);
-        }
-    }
-    for chunk in named.chunks(MAX_BINDS) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {CONVERSATION_ROW_COLUMNS} FROM conversations WHERE id IN ("));
-        push_list(&mut q, chunk.iter().map(|c| c.as_uuid()));
-        for row in q.build().fetch_all(&mut *tx).await? {
-            conversations.push(ingest_plan::conversation_row(&row)?);
+    let mut replied_since_now = HashSet::new();
+    let reads = [
+        ("status = 'active' AND customer_id", customer_ids.iter().map(|c| c.as_uuid()).collect::<Vec<_>>()),
+        ("id", named.iter().map(|c| c.as_uuid()).collect()),
+    ];
+    for (column, ids) in &reads {
+        for chunk in ids.chunks(MAX_BINDS) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {CONVERSATION_ROW_COLUMNS}{REPLIED_SINCE}"));
+            q.push_bind(micros(now)).push(format!(
+                " AND r.role IN ('assistant', 'agent')) AS replied_since FROM conversations WHERE {column} IN ("
+            ));
+            push_list(&mut q, chunk.iter().copied());
+            for row in q.build().fetch_all(&mut *tx).await? {
+                let conversation = ingest_plan::conversation_row(&row)?;
+                if row.try_get::<bool, _>("replied_since")? {
+                    replied_since_now.insert(conversation.id);
+                }
+                conversations.push(conversation);
+            }
         }
     }
     conversations.sort_by_key(|c| c.id.as_uuid());
@@ -103,14 +115,15 @@ pub(super) async fn ingest_batch<'a>(
     insert_conversations(tx, &plan.new_conversations()).await?;
 
     let messages = plan.messages();
-    let inserted = insert_messages(tx, &messages).await?;
-    if inserted.len() != messages.len() {
+    if insert_messages(tx, &messages).await? != messages.len() {
         return Err(StoreError::Corrupt("a message the batch checked as new was already stored".into()));
     }
+    let inserted: HashSet<MessageId> = messages.iter().map(|m| m.id).collect();
     let settled = plan.settle(&inserted);
     insert_messages(tx, &settled.notes).await?;
     update_conversations(tx, &settled.deltas, now).await?;
-    Ok(settled)
+    let counted = plan.counted_metrics(&inserted, &replied_since_now);
+    Ok((settled, counted))
 }
 
 fn push_list<'q, T>(q: &mut QueryBuilder<'q, Sqlite>, values: impl Iterator<Item = T>)
@@ -165,9 +178,11 @@ async fn insert_conversations(tx: &mut SqliteConnection, rows: &[&ConversationRo
     Ok(())
 }
 
-/// Inserts the rows (a provider id already stored is passed over) and answers the ids stored.
-async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> Result<HashSet<MessageId>> {
-    let mut inserted = HashSet::with_capacity(rows.len());
+/// Inserts the rows (a provider id already stored is passed over) and answers how many it
+/// stored. (Not `RETURNING id`: SQLite collects returned rows in a temporary table, and the
+/// one writer already checked which provider ids are stored, so a count says it all.)
+async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> Result<usize> {
+    let mut inserted = 0;
     for chunk in rows.chunks(MAX_BINDS / 14) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO messages (id, workspace_id, conversation_id, role, kind, content, payload, \
@@ -189,19 +204,47 @@ async fn insert_messages(tx: &mut SqliteConnection, rows: &[MessageRow<'_>]) -> 
                 .push_bind(micros(m.sent_at))
                 .push_bind(micros(m.created_at));
         });
-        q.push(" ON CONFLICT (workspace_id, provider_message_id) DO NOTHING RETURNING id");
-        let ids: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-        inserted.extend(ids.into_iter().map(MessageId::from));
+        q.push(" ON CONFLICT (workspace_id, provider_message_id) DO NOTHING");
+        let done = q.build().execute(&mut *tx).await?.rows_affected();
+        inserted += usize::try_from(done).unwrap_or(usize::MAX);
     }
     Ok(inserted)
 }
 
-/// One statement for every conversation the batch touched.
+/// Most conversations updated one statement each; more are updated in one `UPDATE … FROM`
+/// (which materialises its rows in temporary tables: worth it only for more rows).
+const UPDATES_ONE_BY_ONE: usize = 4;
+
+/// What [`update_conversations`] does to one conversation (the same as its `UPDATE … FROM`).
+const UPDATE_ONE_CONVERSATION: &str = "UPDATE conversations SET inbound_seq = COALESCE($2, inbound_seq), \
+     message_count = message_count + $3, customer_message_count = customer_message_count + $4, \
+     last_customer_message_at = CASE WHEN $5 IS NULL THEN last_customer_message_at \
+         ELSE MAX(COALESCE(last_customer_message_at, $5), $5) END, \
+     last_message_at = MAX(last_message_at, $7), \
+     due_at = CASE WHEN $6 IS NOT NULL AND ai_enabled THEN $6 ELSE due_at END WHERE id = $1";
+
+/// Applies the counter deltas of every conversation the batch touched: one statement each
+/// for a few, else one statement for all.
 async fn update_conversations(
     tx: &mut SqliteConnection,
     deltas: &[ConversationDelta],
     now: OffsetDateTime,
 ) -> Result<()> {
+    if deltas.len() <= UPDATES_ONE_BY_ONE {
+        for d in deltas {
+            sqlx::query(UPDATE_ONE_CONVERSATION)
+                .bind(d.id.as_uuid())
+                .bind(d.seq)
+                .bind(d.messages)
+                .bind(d.customer_messages)
+                .bind(d.last_customer_message_at.map(micros))
+                .bind(d.due_at.map(micros))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        return Ok(());
+    }
     for chunk in deltas.chunks(MAX_BINDS / 6) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE conversations SET inbound_seq = COALESCE(d.column2, conversations.inbound_seq), \

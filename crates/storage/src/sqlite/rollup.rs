@@ -4,9 +4,10 @@
 //! into the daily tables. The single writer connection serialises compactions; one deletes
 //! the deltas up to the largest id it folded, in the same transaction.
 
-use crate::rollup::{bucket_sql, MetricDeltas, COUNTERS, KEY};
+use crate::rollup::{bucket_sql, IngestCounters, MetricDeltas, COUNTERS, KEY};
 use crate::Result;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -154,6 +155,35 @@ pub(super) async fn record(tx: &mut SqliteConnection, deltas: &MetricDeltas) -> 
     if !deltas.adjustments.is_empty() {
         adjustments(deltas).build().execute(&mut *tx).await?;
     }
+    Ok(())
+}
+
+/// Appends what an ingest batch counted in memory (every row on the day of `now`) in one
+/// statement, or none when it counted nothing.
+pub(super) async fn append_ingest(
+    tx: &mut SqliteConnection,
+    rows: &[IngestCounters],
+    now: OffsetDateTime,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let day = super::micros(now) / MICROS_PER_DAY;
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "INSERT INTO metric_deltas ({KEY}, conversations_started, messages, customer_messages, \
+         answered_customer_messages) "
+    ));
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(r.workspace_id.as_uuid())
+            .push_bind(day)
+            .push_bind(r.kind.as_str())
+            .push_bind(r.assistant_id.as_uuid())
+            .push_bind(r.conversations_started)
+            .push_bind(r.messages)
+            .push_bind(r.customer_messages)
+            .push_bind(r.answered_customer_messages);
+    });
+    q.build().execute(&mut *tx).await?;
     Ok(())
 }
 
