@@ -231,8 +231,9 @@ impl Exporter {
 }
 
 /// Reads the export's message batches one after another into a channel that holds one, so the
-/// next batch is read while the last is written. Stops after the last batch, after an error,
-/// or when the response is dropped (the client went away).
+/// next batch is read while the last is written — and only then: a batch is read once the
+/// channel has room for it, so at most two are in memory. Stops after the last batch, after an
+/// error, or when the response is dropped (the client went away).
 fn read_ahead(
     state: AppState,
     workspace_id: WorkspaceId,
@@ -242,6 +243,7 @@ fn read_ahead(
     tokio::spawn(async move {
         let mut after = None;
         loop {
+            let Ok(room) = tx.reserve().await else { break };
             let batch = state.store.export_messages(workspace_id, &filter, after, MESSAGE_BATCH).await;
             let last = match &batch {
                 Ok(batch) => {
@@ -250,7 +252,8 @@ fn read_ahead(
                 }
                 Err(_) => true,
             };
-            if tx.send(batch).await.is_err() || last {
+            room.send(batch);
+            if last {
                 break;
             }
         }
