@@ -74,11 +74,14 @@ pub async fn run(args: E2eArgs) -> anyhow::Result<()> {
     let port = free_port()?;
     let target = format!("http://127.0.0.1:{port}");
     let secret = uuid::Uuid::new_v4().simple().to_string();
+    // Meta posts three statuses per reply; to offer them at that rate while each post waits up
+    // to ~50 ms for its answer, about 3 × rate × 0.05 posts must be in flight (Little's law)
+    let status_posters = ((args.rate * 3.0 * 0.05).ceil() as usize).clamp(16, 1_024);
     let graph = FakeGraphApi::start(
         FakeGraphConfig::new()
             .with_number(PHONE_NUMBER_ID, "15550000002", TOKEN)
             .with_status_webhook(StatusWebhook::new(format!("{target}/webhooks/whatsapp"), secret.clone()))
-            .with_status_posters(16),
+            .with_status_posters(status_posters),
     )
     .await?;
     let turns = args
