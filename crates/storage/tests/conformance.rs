@@ -56,6 +56,7 @@ conformance!(
     conversation_list_filters_and_pages,
     statuses_move_forward_once_each,
     statuses_for_unknown_messages_are_kept,
+    a_batch_of_statuses_ends_like_the_same_statuses_one_by_one,
     webhook_events_are_kept_per_workspace,
     business_app_echoes_are_agent_messages_that_ask_nothing,
     a_stale_message_is_stored_with_a_note_and_not_answered,
@@ -688,6 +689,106 @@ async fn statuses_move_forward_once_each(store: Arc<dyn Store>) {
     assert_eq!(message.status, Failed);
     assert_eq!(message.error.as_ref().and_then(|e| e.code), Some(131047));
     assert_eq!(message.error.unwrap().title, "Re-engagement message");
+}
+
+async fn a_batch_of_statuses_ends_like_the_same_statuses_one_by_one(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    use DeliveryStatus::*;
+    // about messages p.a, p.b, p.c and an unknown p.x: out of order, repeated, failing with and
+    // without codes, with fees on two statuses of one message
+    let reports = |p: &str| {
+        let report = |m: &str, s| status(&fx, &format!("{p}.{m}"), s);
+        let failed = |m: &str, code: Option<i64>, title: &str| {
+            let mut r = report(m, Failed);
+            r.error = Some(DeliveryError { code, title: title.into(), details: code.map(|c| format!("see {c}")) });
+            r
+        };
+        let with_fee = |mut r: StatusInput| {
+            r.fee = Some(MicroUsd(4_000));
+            r
+        };
+        vec![
+            with_fee(report("a", Sent)),
+            report("b", Sent),
+            with_fee(report("a", Delivered)),
+            report("a", Read),
+            report("a", Delivered),
+            failed("b", None, "first failure"),
+            failed("b", None, "first failure"),
+            report("b", Read),
+            report("x", Sent),
+            failed("c", Some(131047), "Re-engagement message"),
+            failed("c", Some(131026), "Undeliverable"),
+            report("c", Sent),
+            report("a", Read),
+        ]
+    };
+    for p in ["batch", "single"] {
+        for m in ["a", "b", "c"] {
+            sent_message(&store, &fx, &format!("{p}.{m}")).await;
+        }
+    }
+    let shape = |outcomes: Vec<StatusOutcome>| -> Vec<String> {
+        outcomes
+            .into_iter()
+            .map(|o| match o {
+                StatusOutcome::Applied { status, .. } => format!("applied {}", status.as_str()),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let batch = shape(store.apply_statuses(&reports("batch"), now).await.unwrap());
+    let mut single = Vec::new();
+    for report in reports("single") {
+        single.extend(store.apply_statuses(&[report], now).await.unwrap());
+    }
+    assert_eq!(batch, shape(single));
+    let expected = [
+        "applied sent",
+        "applied sent",
+        "applied delivered",
+        "applied read",
+        "Duplicate",
+        "applied failed",
+        "Duplicate",
+        "applied failed",
+        "UnknownMessage",
+        "applied failed",
+        "Duplicate",
+        "applied failed",
+        "Duplicate",
+    ];
+    assert_eq!(batch, expected);
+    for m in ["a", "b", "c"] {
+        let read = |p: &str| {
+            let store = store.clone();
+            let wamid = format!("{p}.{m}");
+            async move { store.message_by_provider_id(fx.ws, &wamid).await.unwrap().unwrap() }
+        };
+        let (batched, one_by_one) = (read("batch").await, read("single").await);
+        assert_eq!(
+            (batched.status, &batched.error, batched.cost),
+            (one_by_one.status, &one_by_one.error, one_by_one.cost),
+            "message {m}"
+        );
+    }
+    let batched = |m: &str| {
+        let store = store.clone();
+        let wamid = format!("batch.{m}");
+        async move { store.message_by_provider_id(fx.ws, &wamid).await.unwrap().unwrap() }
+    };
+    let a = batched("a").await;
+    assert_eq!((a.status, a.error, a.cost), (Read, None, MicroUsd(4_000)), "a fee is charged once");
+    let b = batched("b").await;
+    assert_eq!(b.status, Failed, "a failed message stays failed");
+    assert_eq!(b.error, Some(DeliveryError { code: None, title: "first failure".into(), details: None }));
+    let c = batched("c").await;
+    let first =
+        DeliveryError { code: Some(131047), title: "Re-engagement message".into(), details: Some("see 131047".into()) };
+    assert_eq!((c.status, c.error), (Failed, Some(first)), "the first failure is the one kept");
+    let again = shape(store.apply_statuses(&reports("batch"), now).await.unwrap());
+    assert!(again.iter().all(|o| o == "Duplicate"), "{again:?}");
 }
 
 async fn statuses_for_unknown_messages_are_kept(store: Arc<dyn Store>) {
