@@ -22,7 +22,6 @@ mod rows;
 mod seed;
 mod sessions;
 pub mod sqlite;
-mod status_plan;
 mod store;
 mod templates;
 mod values;
