@@ -7,10 +7,10 @@
 mod support;
 
 use confab_domain::{
-    ConversationType, CustomerIdentity, InboundMessage, MessageKind, PhoneNumber, Provider, Role, Secret, Sender,
-    SenderStatus, Template, TemplateCategory, TemplateName, TemplateStatus, UserRole,
+    ConversationType, CustomerIdentity, InboundMessage, MessageKind, PhoneNumber, Role, Sender, Template,
+    TemplateCategory, TemplateName, TemplateStatus, UserRole,
 };
-use confab_storage::{NewSender, TemplateDefinition};
+use confab_storage::TemplateDefinition;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::dashboard_visitor::login;
@@ -122,21 +122,7 @@ async fn an_agent_sends_an_approved_template_with_its_parameters() {
 async fn on_a_twilio_number_templates_are_sent_by_their_content_sid() {
     const CONTENT_SID: &str = "HXb5b62575e6e4ff6129ad7c8efe1f983e";
     let app = spawn_app().await;
-    let assistant = app.meta_sender("106540352242922").await.assistant_id;
-    let sender = app
-        .store
-        .create_sender(NewSender {
-            workspace_id: app.workspace,
-            provider: Provider::Twilio,
-            provider_sender_id: "+14155238886".into(),
-            display_phone: PhoneNumber::parse("+14155238886").unwrap(),
-            access_token: Secret::new("AC0123456789abcdef0123456789abcdef:twilio-test-auth-token"),
-            assistant_id: assistant,
-            ai_enabled: true,
-            status: SenderStatus::Online,
-        })
-        .await
-        .unwrap();
+    let sender = app.twilio_sender("+14155238886", "AC0123456789abcdef0123456789abcdef:twilio-test-auth-token").await;
     let conversation = closed_window_conversation_on(&app, &sender).await;
     let meta_only = save_template(&app, "meta_only", TemplateStatus::Approved, "Only on Meta numbers").await;
     let agent = login(&app, "agent@example.com", UserRole::Agent).await;

@@ -11,7 +11,6 @@ use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::send_pacing::SendPacing;
 use confab_engine::twilio_channel::TwilioChannel;
 use confab_sim::fake_twilio_api::{FakeTwilioApi, FakeTwilioConfig};
-use confab_storage::NewSender;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use support::*;
@@ -24,22 +23,7 @@ const CONTENT_SID: &str = "HXb5b62575e6e4ff6129ad7c8efe1f983e";
 async fn templates_and_texts_go_through_twilios_messages_api() {
     let app = spawn_app().await;
     let key = app.api_key(app.workspace).await;
-    let assistant =
-        app.store.create_assistant(confab_storage::NewAssistant::new(app.workspace, "Desk", "Help.")).await.unwrap();
-    let sender = app
-        .store
-        .create_sender(NewSender {
-            workspace_id: app.workspace,
-            provider: Provider::Twilio,
-            provider_sender_id: "+14155238886".into(),
-            display_phone: PhoneNumber::parse("+14155238886").unwrap(),
-            access_token: Secret::new(format!("{ACCOUNT}:twilio-auth-token")),
-            assistant_id: assistant.id,
-            ai_enabled: true,
-            status: SenderStatus::Online,
-        })
-        .await
-        .unwrap();
+    let sender = app.twilio_sender("+14155238886", &format!("{ACCOUNT}:twilio-auth-token")).await;
     let fake = FakeTwilioApi::start(FakeTwilioConfig::new().with_account(ACCOUNT, "twilio-auth-token")).await.unwrap();
     let client = MessagesClient::new(&fake.base_url(), std::time::Duration::from_secs(5)).unwrap();
     let outbox = Outbox::new(app.store.clone(), SendPacing::per_second(80), OutboxPolicy::default())
@@ -81,7 +65,7 @@ async fn templates_and_texts_go_through_twilios_messages_api() {
         workspace_id: app.workspace,
         role: Role::User,
         conversation_type: ConversationType::Whatsapp,
-        assistant_id: assistant.id,
+        assistant_id: sender.assistant_id,
         sender_id: Some(sender.id),
         conversation_id: None,
         customer: CustomerIdentity::Whatsapp {

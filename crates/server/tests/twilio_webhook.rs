@@ -6,14 +6,12 @@ mod support;
 use confab_channels::twilio::{MessagesClient, OutgoingContent, OutgoingMessage, TwilioCredentials};
 use confab_domain::{
     ConversationType, CustomerIdentity, DeliveryStatus, InboundMessage, MessageKind, PhoneNumber, Provider, Role,
-    Secret, Sender, SenderStatus,
+    Sender,
 };
 use confab_server::config::Settings;
 use confab_sim::fake_twilio_api::{FakeTwilioApi, FakeTwilioConfig};
 use confab_sim::twilio_webhook::{new_message_sid, sign_form, status_callback_form, InboundForm, SignedForm};
-use confab_storage::{
-    ConversationFilter, NewAssistant, NewMessage, NewSender, PageRequest, SendResult, WebhookEventKind,
-};
+use confab_storage::{ConversationFilter, NewMessage, PageRequest, SendResult, WebhookEventKind};
 use serde_json::Value;
 use support::*;
 use time::{Duration, OffsetDateTime};
@@ -31,24 +29,7 @@ fn public_url(path: &str) -> String {
 }
 
 async fn twilio_sender(app: &TestApp, number: &str) -> Sender {
-    let assistant = app
-        .store
-        .create_assistant(NewAssistant::new(app.workspace, "Front desk", "You help customers."))
-        .await
-        .expect("assistant");
-    app.store
-        .create_sender(NewSender {
-            workspace_id: app.workspace,
-            provider: Provider::Twilio,
-            provider_sender_id: number.into(),
-            display_phone: PhoneNumber::parse(number).expect("phone"),
-            access_token: Secret::new(format!("{ACCOUNT}:{AUTH_TOKEN}")),
-            assistant_id: assistant.id,
-            ai_enabled: true,
-            status: SenderStatus::Online,
-        })
-        .await
-        .expect("sender")
+    app.twilio_sender(number, &format!("{ACCOUNT}:{AUTH_TOKEN}")).await
 }
 
 async fn post(app: &TestApp, path: &str, signed: &SignedForm) -> reqwest::Response {

@@ -144,6 +144,16 @@ impl TestApp {
 
     /// An assistant and a Meta sender for `phone_number_id` in the default workspace.
     pub async fn meta_sender(&self, phone_number_id: &str) -> Sender {
+        self.sender(Provider::Meta, phone_number_id, "+15550783881", "EAAG-test-token").await
+    }
+
+    /// An assistant and a Twilio sender for the WhatsApp number `number` in the default
+    /// workspace; `access_token` is Twilio's `AccountSid:AuthToken`.
+    pub async fn twilio_sender(&self, number: &str, access_token: &str) -> Sender {
+        self.sender(Provider::Twilio, number, number, access_token).await
+    }
+
+    async fn sender(&self, provider: Provider, provider_sender_id: &str, display_phone: &str, token: &str) -> Sender {
         let assistant = self
             .store
             .create_assistant(NewAssistant::new(self.workspace, "Front desk", "You help customers."))
@@ -152,10 +162,10 @@ impl TestApp {
         self.store
             .create_sender(NewSender {
                 workspace_id: self.workspace,
-                provider: Provider::Meta,
-                provider_sender_id: phone_number_id.into(),
-                display_phone: PhoneNumber::parse("+15550783881").expect("phone"),
-                access_token: Secret::new("EAAG-test-token"),
+                provider,
+                provider_sender_id: provider_sender_id.into(),
+                display_phone: PhoneNumber::parse(display_phone).expect("phone"),
+                access_token: Secret::new(token),
                 assistant_id: assistant.id,
                 ai_enabled: true,
                 status: SenderStatus::Online,
