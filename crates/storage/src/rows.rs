@@ -376,12 +376,17 @@ pub(crate) fn customer(row: &impl RowExt) -> Result<confab_domain::Customer> {
     })
 }
 
-/// The newest `$3` messages of conversation `$2` in workspace `$1`, oldest first.
+/// The newest `$3` messages of conversation `$2` in workspace `$1`, oldest first. The newest
+/// are found by the conversation alone, so the only index the planner can pick is
+/// `messages_conversation_idx`, read backwards and stopped at the limit; with the workspace in
+/// the same `WHERE`, PostgreSQL without fresh statistics (a new or fast-growing table) ANDs
+/// in the workspace's index and reads every message of the workspace. A conversation's
+/// messages all belong to its workspace, so checking it after the limit answers the same.
 pub(crate) fn recent_messages_sql() -> String {
     format!(
         "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages \
-         WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) recent \
-         ORDER BY created_at, id"
+         WHERE conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) recent \
+         WHERE workspace_id = $1 ORDER BY created_at, id"
     )
 }
 
