@@ -35,8 +35,11 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Connections per process; several processes share the server's `max_connections`.
-const MAX_CONNECTIONS: u32 = 10;
+/// Connections per process; several processes share the server's `max_connections` (100 by
+/// default). Under load every turn reads its conversation while group commits hold a
+/// connection for their transaction: with 10, status webhooks queued for a connection and only
+/// about a third of them were answered in time (`confab bench e2e --postgres`).
+const MAX_CONNECTIONS: u32 = 32;
 
 /// How many times, in all, a transaction is tried while PostgreSQL aborts it as a deadlock
 /// victim (or for a serialization failure), before the error reaches the caller.
