@@ -22,6 +22,7 @@ mod rows;
 mod seed;
 mod sessions;
 pub mod sqlite;
+mod status_plan;
 mod store;
 mod templates;
 mod values;

@@ -339,6 +339,16 @@ pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, confab_dom
     ))
 }
 
+/// A status event's key, from a row with `workspace_id, provider_message_id, status`.
+pub(crate) fn status_event_key(row: &impl RowExt) -> Result<crate::status_plan::EventKey> {
+    let status = row.text("status")?;
+    Ok((
+        row.uuid("workspace_id")?.into(),
+        row.text("provider_message_id")?,
+        DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+    ))
+}
+
 fn non_negative(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }

@@ -3,12 +3,12 @@
 //!
 //! A claim leases messages with `FOR NO KEY UPDATE SKIP LOCKED`; a message is claimable only
 //! while no older message of its conversation is still in the outbox, so one conversation's
-//! messages leave in order even with several senders. Recording a send takes the same
-//! advisory lock as a status report for the provider id it names ([`lock_provider_message`]),
-//! so a report that raced the send is folded in, never lost.
+//! messages leave in order even with several senders. Recording sends takes the same advisory
+//! locks as status reports for the provider ids they name ([`lock_provider_messages`]), so a
+//! report that raced the send is folded in, never lost.
 
 use super::conversations::{find_or_create_conversation, find_or_create_customer};
-use super::events::lock_provider_message;
+use super::events::lock_provider_messages;
 use super::queue::insert_produced_message;
 use super::{retry_transient, rollup, PgStore};
 use crate::rollup::MetricDeltas;
@@ -21,6 +21,7 @@ use confab_domain::{
     SenderStatus, WorkspaceId,
 };
 use sqlx::{PgConnection, Row};
+use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -123,9 +124,10 @@ impl OutboxStore for PgStore {
         ordered.sort_by_key(|(id, _)| id.as_uuid());
         retry_transient(|| async {
             let mut tx = self.pool.begin().await?;
+            let sent = lock_sent_messages(&mut tx, &ordered).await?;
             let mut deltas = MetricDeltas::default();
             for (message_id, result) in &ordered {
-                record_send_result(&mut tx, *message_id, result, now, &mut deltas).await?;
+                record_send_result(&mut tx, *message_id, result, &sent, now, &mut deltas).await?;
             }
             rollup::record(&mut tx, &deltas).await?;
             tx.commit().await?;
@@ -144,25 +146,54 @@ impl OutboxStore for PgStore {
     }
 }
 
-/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction.
+/// The workspace of each message sent, and whether it had failed before.
+type SentMessages = HashMap<Uuid, (Uuid, bool)>;
+
+/// Locks the rows of the messages `results` sent (in message id order), then the provider ids
+/// they got, so that status reports about them wait for this transaction (or it for them).
+async fn lock_sent_messages(tx: &mut PgConnection, results: &[&(MessageId, SendResult)]) -> Result<SentMessages> {
+    let ids: Vec<Uuid> = results
+        .iter()
+        .filter(|(_, result)| matches!(result, SendResult::Sent { .. }))
+        .map(|(id, _)| id.as_uuid())
+        .collect();
+    if ids.is_empty() {
+        return Ok(SentMessages::new());
+    }
+    let rows =
+        sqlx::query("SELECT id, workspace_id, status FROM messages WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut sent = SentMessages::with_capacity(rows.len());
+    for row in &rows {
+        let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
+        sent.insert(row.try_get("id")?, (row.try_get("workspace_id")?, was_failed));
+    }
+    let provider_ids = results.iter().filter_map(|(id, result)| match result {
+        SendResult::Sent { provider_message_id } => {
+            sent.get(&id.as_uuid()).map(|(workspace_id, _)| ((*workspace_id).into(), provider_message_id.as_str()))
+        }
+        _ => None,
+    });
+    lock_provider_messages(tx, provider_ids).await?;
+    Ok(sent)
+}
+
+/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction, after
+/// [`lock_sent_messages`].
 async fn record_send_result(
     tx: &mut PgConnection,
     message_id: MessageId,
     result: &SendResult,
+    sent: &SentMessages,
     now: OffsetDateTime,
     deltas: &mut MetricDeltas,
 ) -> Result<()> {
     match result {
         SendResult::Sent { provider_message_id } => {
-            let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(message_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound("message"))?;
-            let workspace_id: Uuid = row.try_get("workspace_id")?;
-            let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
+            let &(workspace_id, was_failed) = sent.get(&message_id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
             // a status webhook may have beaten us here: fold what was already reported
-            lock_provider_message(tx, workspace_id.into(), provider_message_id).await?;
             let reported = sqlx::query(
                 "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
                  WHERE workspace_id = $1 AND provider_message_id = $2",
