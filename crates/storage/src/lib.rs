@@ -15,6 +15,7 @@ mod ingest_plan;
 mod knowledge;
 mod metrics;
 mod migrations;
+mod outbound_jobs;
 pub mod postgres;
 mod precision;
 mod rollup;

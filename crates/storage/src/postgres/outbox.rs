@@ -11,6 +11,7 @@ use super::conversations::{find_or_create_conversation, find_or_create_customer}
 use super::events::lock_provider_messages;
 use super::queue::insert_produced_message;
 use super::{retry_transient, rollup, PgStore};
+use crate::outbound_jobs;
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
@@ -20,6 +21,7 @@ use confab_domain::{
     Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
     SenderStatus, WorkspaceId,
 };
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
@@ -107,14 +109,10 @@ impl OutboxStore for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let id: Uuid = row.try_get("id")?;
-            let attempts: i64 = row.try_get("send_attempts")?;
-            jobs.push(load_job(&mut tx, id, attempts).await?);
-        }
+        let claimed: Vec<(Uuid, i64)> =
+            claimed.iter().map(|row| Ok((row.try_get("id")?, row.try_get("send_attempts")?))).collect::<Result<_>>()?;
+        let jobs = load_jobs(&mut tx, &claimed).await?;
         tx.commit().await?;
-        jobs.sort_by_key(|j| (j.message.created_at, j.message.id));
         Ok(jobs)
     }
 
@@ -260,21 +258,33 @@ async fn record_send_result(
     Ok(())
 }
 
-async fn load_job(tx: &mut PgConnection, message_id: Uuid, attempts: i64) -> Result<OutboundJob> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-    let message = rows::message(&sqlx::query(&sql).bind(message_id).fetch_one(&mut *tx).await?)?;
-    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
-    let conversation =
-        rows::conversation(&sqlx::query(&sql).bind(message.conversation_id.as_uuid()).fetch_one(&mut *tx).await?)?;
-    let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
-    let customer =
-        rows::customer(&sqlx::query(&sql).bind(conversation.customer_id.as_uuid()).fetch_one(&mut *tx).await?)?;
-    let sender = match conversation.sender_id {
-        Some(id) => {
-            let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1");
-            Some(rows::sender(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?)?)
-        }
-        None => None,
-    };
-    Ok(OutboundJob { message, conversation, customer, sender, attempts })
+/// The claimed messages' jobs, one read per table for the whole claim.
+async fn load_jobs(tx: &mut PgConnection, claimed: &[(Uuid, i64)]) -> Result<Vec<OutboundJob>> {
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = claimed.iter().map(|(id, _)| *id).collect();
+    let messages = select_any(tx, MESSAGE_COLUMNS, "messages", ids).await?;
+    let messages = messages.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+    let ids = messages.iter().map(|m| m.conversation_id.as_uuid()).collect();
+    let conversations = select_any(tx, CONVERSATION_COLUMNS, "conversations", ids).await?;
+    let conversations = conversations.iter().map(rows::conversation).collect::<Result<Vec<_>>>()?;
+    let ids = conversations.iter().map(|c| c.customer_id.as_uuid()).collect();
+    let customers = select_any(tx, CUSTOMER_COLUMNS, "customers", ids).await?;
+    let customers = customers.iter().map(rows::customer).collect::<Result<Vec<_>>>()?;
+    let ids = conversations.iter().filter_map(|c| c.sender_id.map(|s| s.as_uuid())).collect();
+    let senders = select_any(tx, SENDER_COLUMNS, "senders", ids).await?;
+    let senders = senders.iter().map(rows::sender).collect::<Result<Vec<_>>>()?;
+    Ok(outbound_jobs::assemble(claimed, messages, conversations, customers, senders))
+}
+
+/// `SELECT columns FROM table WHERE id = ANY(ids)`.
+async fn select_any(tx: &mut PgConnection, columns: &str, table: &str, mut ids: Vec<Uuid>) -> Result<Vec<PgRow>> {
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = ANY($1)");
+    Ok(sqlx::query(&sql).bind(&ids).fetch_all(&mut *tx).await?)
 }

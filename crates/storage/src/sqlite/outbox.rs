@@ -4,17 +4,18 @@
 use super::conversations::{find_or_create_conversation, find_or_create_customer};
 use super::queue::insert_produced_message;
 use super::{micros, rollup, SqliteStore};
+use crate::outbound_jobs;
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
 use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
-    Conversation, ConversationId, ConversationType, Customer, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender,
-    SenderId, SenderStatus, WorkspaceId,
+    Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
+    SenderStatus, WorkspaceId,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -110,7 +111,6 @@ impl OutboxStore for SqliteStore {
             // a reader that has not seen the claimed messages yet: the writer has
             jobs = load_jobs(&self.writer, &claimed).await?;
         }
-        jobs.sort_by_key(|j| (j.message.created_at, j.message.id));
         Ok(jobs)
     }
 
@@ -230,44 +230,29 @@ async fn load_jobs(pool: &sqlx::SqlitePool, claimed: &[(Uuid, i64)]) -> Result<V
         .iter()
         .map(rows::message)
         .collect::<Result<Vec<_>>>()?;
-    let conversations: HashMap<Uuid, Conversation> =
+    let conversations =
         select_in(pool, CONVERSATION_COLUMNS, "conversations", messages.iter().map(|m| m.conversation_id.as_uuid()))
             .await?
             .iter()
-            .map(|row| rows::conversation(row).map(|c| (c.id.as_uuid(), c)))
-            .collect::<Result<_>>()?;
-    let customers: HashMap<Uuid, Customer> =
-        select_in(pool, CUSTOMER_COLUMNS, "customers", conversations.values().map(|c| c.customer_id.as_uuid()))
+            .map(rows::conversation)
+            .collect::<Result<Vec<_>>>()?;
+    let customers =
+        select_in(pool, CUSTOMER_COLUMNS, "customers", conversations.iter().map(|c| c.customer_id.as_uuid()))
             .await?
             .iter()
-            .map(|row| rows::customer(row).map(|c| (c.id.as_uuid(), c)))
-            .collect::<Result<_>>()?;
-    let senders: HashMap<Uuid, Sender> = select_in(
+            .map(rows::customer)
+            .collect::<Result<Vec<_>>>()?;
+    let senders = select_in(
         pool,
         SENDER_COLUMNS,
         "senders",
-        conversations.values().filter_map(|c| c.sender_id.map(|s| s.as_uuid())),
+        conversations.iter().filter_map(|c| c.sender_id.map(|s| s.as_uuid())),
     )
     .await?
     .iter()
-    .map(|row| rows::sender(row).map(|s| (s.id.as_uuid(), s)))
-    .collect::<Result<_>>()?;
-    let attempts: HashMap<Uuid, i64> = claimed.iter().copied().collect();
-    let mut jobs = Vec::with_capacity(messages.len());
-    for message in messages {
-        let Some(conversation) = conversations.get(&message.conversation_id.as_uuid()).cloned() else { continue };
-        let Some(customer) = customers.get(&conversation.customer_id.as_uuid()).cloned() else { continue };
-        let sender = match conversation.sender_id {
-            Some(id) => match senders.get(&id.as_uuid()) {
-                Some(sender) => Some(sender.clone()),
-                None => continue,
-            },
-            None => None,
-        };
-        let attempts = attempts.get(&message.id.as_uuid()).copied().unwrap_or_default();
-        jobs.push(OutboundJob { message, conversation, customer, sender, attempts });
-    }
-    Ok(jobs)
+    .map(rows::sender)
+    .collect::<Result<Vec<_>>>()?;
+    Ok(outbound_jobs::assemble(claimed, messages, conversations, customers, senders))
 }
 
 /// `SELECT columns FROM table WHERE id IN (ids)`, each id once.
