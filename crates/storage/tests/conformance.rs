@@ -38,6 +38,7 @@ conformance!(
     migrations_are_idempotent,
     users_and_api_keys,
     assistants_and_senders_are_scoped_to_their_workspace,
+    senders_and_assistants_read_again_after_a_change_are_the_changed_ones,
     ingest_creates_then_reuses_the_conversation,
     ingest_of_a_duplicate_changes_nothing,
     one_batch_is_stored_as_its_messages_one_by_one,
@@ -1238,6 +1239,53 @@ async fn an_assistant_a_sender_uses_cannot_be_deleted_and_deleting_ends_its_conv
     assert!(conversation.ended_at.is_some());
     let later = OffsetDateTime::now_utc() + Duration::hours(1);
     assert!(store.claim_due("w", later, Duration::minutes(1)).await.unwrap().is_none(), "nothing left to answer");
+}
+
+/// Senders and assistants are read on every webhook and turn, and a backend may keep them in
+/// memory: whatever it keeps, a read after a change answers the change.
+async fn senders_and_assistants_read_again_after_a_change_are_the_changed_ones(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let read_all = || async {
+        (
+            store.get_sender(fx.ws, fx.sender.id).await.unwrap(),
+            store.sender_by_provider_id(Provider::Meta, &fx.sender.provider_sender_id).await.unwrap(),
+            store.get_assistant(fx.ws, fx.assistant.id).await.unwrap(),
+        )
+    };
+    let (sender, by_provider_id, assistant) = read_all().await;
+    assert_eq!(by_provider_id.as_ref(), Some(&sender));
+    // read twice, so anything kept in memory is what answers next
+    assert_eq!(read_all().await, (sender.clone(), by_provider_id, assistant.clone()));
+
+    store.set_sender_status(fx.sender.id, SenderStatus::NeedsAttention).await.unwrap();
+    let (sender, by_provider_id, _) = read_all().await;
+    assert_eq!(sender.status, SenderStatus::NeedsAttention);
+    assert_eq!(by_provider_id.map(|s| s.status), Some(SenderStatus::NeedsAttention));
+
+    let next = store.create_assistant(NewAssistant::new(fx.ws, "Next", "You help.")).await.unwrap();
+    let changes = SenderChanges { assistant_id: Some(next.id), ai_enabled: Some(false), ..SenderChanges::default() };
+    store.update_sender(fx.ws, fx.sender.id, changes).await.unwrap();
+    let (sender, by_provider_id, _) = read_all().await;
+    assert_eq!((sender.assistant_id, sender.ai_enabled), (next.id, false));
+    assert_eq!(by_provider_id.map(|s| (s.assistant_id, s.ai_enabled)), Some((next.id, false)));
+
+    let renamed = AssistantChanges { name: Some("Renamed".into()), ..AssistantChanges::default() };
+    store.update_assistant(fx.ws, fx.assistant.id, renamed).await.unwrap();
+    assert_eq!(store.get_assistant(fx.ws, fx.assistant.id).await.unwrap().name, "Renamed");
+    store.delete_assistant(fx.ws, fx.assistant.id).await.unwrap();
+    assert!(matches!(store.get_assistant(fx.ws, fx.assistant.id).await, Err(StoreError::NotFound(_))));
+
+    // a number nobody has linked, then linked
+    assert!(store.sender_by_provider_id(Provider::Meta, "333").await.unwrap().is_none());
+    let mut linked = fx.new_sender();
+    linked.provider_sender_id = "333".into();
+    linked.assistant_id = next.id;
+    let linked = store.create_sender(linked).await.unwrap();
+    assert_eq!(store.sender_by_provider_id(Provider::Meta, "333").await.unwrap().map(|s| s.id), Some(linked.id));
+    assert_eq!(store.get_sender(fx.ws, linked.id).await.unwrap().id, linked.id);
+    store.delete_sender(fx.ws, linked.id).await.unwrap();
+    assert!(store.sender_by_provider_id(Provider::Meta, "333").await.unwrap().is_none());
+    assert!(matches!(store.get_sender(fx.ws, linked.id).await, Err(StoreError::NotFound(_))));
 }
 
 async fn senders_are_listed_updated_and_deleted_only_without_conversations(store: Arc<dyn Store>) {

@@ -74,6 +74,8 @@ impl KnowledgeStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // the assistants' knowledge base lists changed
+        self.routes.changed();
         Ok(())
     }
 

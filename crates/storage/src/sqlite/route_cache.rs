@@ -1,0 +1,131 @@
+//! Senders and assistants kept in memory on SQLite. Every webhook POST looks up the sender of
+//! its phone number id (a reply brings three status webhooks, so about four lookups per
+//! message) and every turn reads its assistant; each read is a hand-off to one of sqlx's
+//! connection threads, which under load cost more than the query. Senders and assistants
+//! change rarely, and on SQLite this process's one writer makes every change.
+//!
+//! Coherence: every write to `senders` or `assistants` calls [`RouteCache::changed`] after its
+//! commit, which bumps a generation. An entry is kept only if no change happened while it was
+//! read, and is used only while the generation it was read under is current; so a read racing
+//! a change never outlives it. Entries also expire after [`TIME_TO_LIVE`], so a change made by
+//! another process on the same file (a CLI run, say) is seen within seconds.
+
+use confab_domain::{Assistant, AssistantId, Provider, Sender, SenderId, WorkspaceId};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long an entry is used before it is read again.
+pub(super) const TIME_TO_LIVE: Duration = Duration::from_secs(5);
+
+/// Most entries of each kind; more and the kind starts over (senders are few).
+const MAX_ENTRIES: usize = 4_096;
+
+#[derive(Debug, Default)]
+pub(super) struct RouteCache {
+    generation: AtomicU64,
+    senders_by_provider_id: Entries<(Provider, String), Option<Sender>>,
+    senders: Entries<(WorkspaceId, SenderId), Sender>,
+    assistants: Entries<(WorkspaceId, AssistantId), Assistant>,
+}
+
+/// When a lookup started: the generation to keep its result under.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ReadStart(u64);
+
+impl RouteCache {
+    /// Call before reading what may be kept.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Call after a write to `senders` or `assistants` has committed.
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn sender_by_provider_id(&self, provider: Provider, id: &str) -> Option<Option<Sender>> {
+        self.senders_by_provider_id.get(&(provider, id.to_owned()), self.current())
+    }
+
+    pub fn keep_sender_by_provider_id(&self, start: ReadStart, provider: Provider, id: &str, sender: Option<Sender>) {
+        self.senders_by_provider_id.keep(start, self.current(), (provider, id.to_owned()), sender);
+    }
+
+    pub fn sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Option<Sender> {
+        self.senders.get(&(workspace_id, id), self.current())
+    }
+
+    pub fn keep_sender(&self, start: ReadStart, sender: Sender) {
+        self.senders.keep(start, self.current(), (sender.workspace_id, sender.id), sender);
+    }
+
+    pub fn assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Option<Assistant> {
+        self.assistants.get(&(workspace_id, id), self.current())
+    }
+
+    pub fn keep_assistant(&self, start: ReadStart, assistant: Assistant) {
+        self.assistants.keep(start, self.current(), (assistant.workspace_id, assistant.id), assistant);
+    }
+
+    fn current(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// One kind of entry: the value, the generation it was read under, and when.
+#[derive(Debug)]
+struct Entries<K, V>(Mutex<HashMap<K, (V, u64, Instant)>>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Entries<K, V> {
+    fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.0.lock().ok()?;
+        let (value, read_under, read_at) = entries.get(key)?;
+        (*read_under == generation && read_at.elapsed() < TIME_TO_LIVE).then(|| value.clone())
+    }
+
+    fn keep(&self, start: ReadStart, generation: u64, key: K, value: V) {
+        if start.0 != generation {
+            // something changed while it was read: it may be stale already
+            return;
+        }
+        let Ok(mut entries) = self.0.lock() else { return };
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (value, start.0, Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_lives_until_the_next_change() {
+        let cache = RouteCache::default();
+        let entries: Entries<&str, i64> = Entries::default();
+        entries.keep(cache.read_start(), cache.current(), "a", 1);
+        assert_eq!(entries.get(&"a", cache.current()), Some(1));
+        cache.changed();
+        assert_eq!(entries.get(&"a", cache.current()), None);
+    }
+
+    #[test]
+    fn a_read_that_raced_a_change_is_not_kept() {
+        let cache = RouteCache::default();
+        let entries: Entries<&str, i64> = Entries::default();
+        let start = cache.read_start();
+        cache.changed();
+        entries.keep(start, cache.current(), "a", 1);
+        assert_eq!(entries.get(&"a", cache.current()), None);
+    }
+}
