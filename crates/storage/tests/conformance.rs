@@ -38,7 +38,7 @@ conformance!(
     migrations_are_idempotent,
     users_and_api_keys,
     assistants_and_senders_are_scoped_to_their_workspace,
-    senders_and_assistants_read_again_after_a_change_are_the_changed_ones,
+    settings_read_again_after_a_change_are_the_changed_ones,
     ingest_creates_then_reuses_the_conversation,
     ingest_of_a_duplicate_changes_nothing,
     one_batch_is_stored_as_its_messages_one_by_one,
@@ -1241,9 +1241,9 @@ async fn an_assistant_a_sender_uses_cannot_be_deleted_and_deleting_ends_its_conv
     assert!(store.claim_due("w", later, Duration::minutes(1)).await.unwrap().is_none(), "nothing left to answer");
 }
 
-/// Senders and assistants are read on every webhook and turn, and a backend may keep them in
-/// memory: whatever it keeps, a read after a change answers the change.
-async fn senders_and_assistants_read_again_after_a_change_are_the_changed_ones(store: Arc<dyn Store>) {
+/// Senders, assistants and prices are read on every webhook and turn, and a backend may keep
+/// them in memory: whatever it keeps, a read after a change answers the change.
+async fn settings_read_again_after_a_change_are_the_changed_ones(store: Arc<dyn Store>) {
     let fx = Fixture::new(&store).await;
     let read_all = || async {
         (
@@ -1286,6 +1286,17 @@ async fn senders_and_assistants_read_again_after_a_change_are_the_changed_ones(s
     store.delete_sender(fx.ws, linked.id).await.unwrap();
     assert!(store.sender_by_provider_id(Provider::Meta, "333").await.unwrap().is_none());
     assert!(matches!(store.get_sender(fx.ws, linked.id).await, Err(StoreError::NotFound(_))));
+
+    // the workspace's prices, read by every turn
+    assert_eq!(store.price_table(fx.ws).await.unwrap(), None);
+    let prices = serde_json::json!({ "currency": "USD", "first": 1 });
+    store.set_price_table(fx.ws, &prices).await.unwrap();
+    assert_eq!(store.price_table(fx.ws).await.unwrap(), Some(prices));
+    let prices = serde_json::json!({ "currency": "USD", "second": 2 });
+    store.set_price_table(fx.ws, &prices).await.unwrap();
+    assert_eq!(store.price_table(fx.ws).await.unwrap(), Some(prices));
+    store.delete_price_table(fx.ws).await.unwrap();
+    assert_eq!(store.price_table(fx.ws).await.unwrap(), None);
 }
 
 async fn senders_are_listed_updated_and_deleted_only_without_conversations(store: Arc<dyn Store>) {

@@ -75,7 +75,7 @@ impl KnowledgeStore for SqliteStore {
         .await?;
         tx.commit().await?;
         // the assistants' knowledge base lists changed
-        self.routes.changed();
+        self.settings.changed();
         Ok(())
     }
 

@@ -18,10 +18,10 @@ mod outbox;
 mod packed_rows;
 mod queue;
 mod rollup;
-mod route_cache;
 mod seed;
 mod sessions;
 mod settings;
+mod settings_cache;
 mod templates;
 mod tenants;
 
@@ -41,8 +41,8 @@ use uuid::Uuid;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    /// Senders and assistants, read on every webhook and turn.
-    routes: Arc<route_cache::RouteCache>,
+    /// Senders, assistants and price tables, read on every webhook and turn.
+    settings: Arc<settings_cache::SettingsCache>,
     /// Held by every clone; the background checkpointer stops once the last is dropped.
     _alive: Arc<()>,
 }
@@ -82,7 +82,7 @@ impl SqliteStore {
             checkpoint::start(options.clone(), Arc::downgrade(&alive));
             SqlitePoolOptions::new().max_connections(8).min_connections(0).connect_with(options.read_only(true)).await?
         };
-        Ok(Self { writer, reader, routes: Arc::default(), _alive: alive })
+        Ok(Self { writer, reader, settings: Arc::default(), _alive: alive })
     }
 }
 

@@ -131,7 +131,7 @@ impl OutboxStore for SqliteStore {
             .bind(status.as_str())
             .execute(&self.writer)
             .await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(())
     }
 }

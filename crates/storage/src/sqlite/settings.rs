@@ -47,17 +47,17 @@ impl ConfigStore for SqliteStore {
     }
 
     async fn get_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<Assistant> {
-        if let Some(assistant) = self.routes.assistant(workspace_id, id) {
+        if let Some(assistant) = self.settings.assistant(workspace_id, id) {
             return Ok(assistant);
         }
-        let start = self.routes.read_start();
+        let start = self.settings.read_start();
         let sql = format!(
             "SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL"
         );
         let row =
             sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.reader).await?;
         let assistant = rows::assistant(&row.ok_or(StoreError::NotFound("assistant"))?)?;
-        self.routes.keep_assistant(start, assistant.clone());
+        self.settings.keep_assistant(start, assistant.clone());
         Ok(assistant)
     }
 
@@ -84,33 +84,33 @@ impl ConfigStore for SqliteStore {
         .await?;
         let created = sender_in(&mut tx, s.workspace_id, id).await?;
         tx.commit().await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(created)
     }
 
     async fn get_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender> {
-        if let Some(sender) = self.routes.sender(workspace_id, id) {
+        if let Some(sender) = self.settings.sender(workspace_id, id) {
             return Ok(sender);
         }
-        let start = self.routes.read_start();
+        let start = self.settings.read_start();
         let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1 AND workspace_id = $2");
         let row =
             sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.reader).await?;
         let sender = rows::sender(&row.ok_or(StoreError::NotFound("sender"))?)?;
-        self.routes.keep_sender(start, sender.clone());
+        self.settings.keep_sender(start, sender.clone());
         Ok(sender)
     }
 
     async fn sender_by_provider_id(&self, provider: Provider, provider_sender_id: &str) -> Result<Option<Sender>> {
-        if let Some(sender) = self.routes.sender_by_provider_id(provider, provider_sender_id) {
+        if let Some(sender) = self.settings.sender_by_provider_id(provider, provider_sender_id) {
             return Ok(sender);
         }
-        let start = self.routes.read_start();
+        let start = self.settings.read_start();
         let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE provider = $1 AND provider_sender_id = $2");
         let row =
             sqlx::query(&sql).bind(provider.as_str()).bind(provider_sender_id).fetch_optional(&self.reader).await?;
         let sender = row.as_ref().map(rows::sender).transpose()?;
-        self.routes.keep_sender_by_provider_id(start, provider, provider_sender_id, sender.clone());
+        self.settings.keep_sender_by_provider_id(start, provider, provider_sender_id, sender.clone());
         Ok(sender)
     }
 
@@ -164,7 +164,7 @@ impl ConfigStore for SqliteStore {
         .await?;
         let updated = live_assistant(&mut tx, workspace_id, id).await?;
         tx.commit().await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(updated)
     }
 
@@ -193,7 +193,7 @@ impl ConfigStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(())
     }
 
@@ -225,7 +225,7 @@ impl ConfigStore for SqliteStore {
         .await?;
         let updated = sender_in(&mut tx, workspace_id, id).await?;
         tx.commit().await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(updated)
     }
 
@@ -241,7 +241,7 @@ impl ConfigStore for SqliteStore {
         }
         sqlx::query("DELETE FROM senders WHERE id = $1").bind(id.as_uuid()).execute(&mut *tx).await?;
         tx.commit().await?;
-        self.routes.changed();
+        self.settings.changed();
         Ok(())
     }
 }

@@ -147,13 +147,19 @@ impl TenantStore for SqliteStore {
     }
 
     async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>> {
+        if let Some(prices) = self.settings.price_table(workspace_id) {
+            return Ok(prices);
+        }
+        let start = self.settings.read_start();
         let stored: Option<String> = sqlx::query_scalar("SELECT prices FROM price_tables WHERE workspace_id = $1")
             .bind(workspace_id.as_uuid())
             .fetch_optional(&self.reader)
             .await?;
-        stored
+        let prices = stored
             .map(|text| serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("price_tables.prices".into())))
-            .transpose()
+            .transpose()?;
+        self.settings.keep_price_table(start, workspace_id, prices.clone());
+        Ok(prices)
     }
 
     async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()> {
@@ -161,6 +167,7 @@ impl TenantStore for SqliteStore {
             .bind(workspace_id.as_uuid())
             .execute(&self.writer)
             .await?;
+        self.settings.changed();
         Ok(())
     }
 
@@ -174,6 +181,7 @@ impl TenantStore for SqliteStore {
         .bind(micros(crate::precision::now()))
         .execute(&self.writer)
         .await?;
+        self.settings.changed();
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
-//! Senders and assistants kept in memory on SQLite. Every webhook POST looks up the sender of
-//! its phone number id (a reply brings three status webhooks, so about four lookups per
-//! message) and every turn reads its assistant; each read is a hand-off to one of sqlx's
-//! connection threads, which under load cost more than the query. Senders and assistants
-//! change rarely, and on SQLite this process's one writer makes every change.
+//! Senders, assistants and price tables kept in memory on SQLite. Every webhook POST looks up
+//! the sender of its phone number id (a reply brings three status webhooks, so about four
+//! lookups per message) and every turn reads its assistant and its workspace's prices; each
+//! read is a hand-off to one of sqlx's connection threads, which under load cost more than the
+//! query. These settings change rarely, and on SQLite this process's one writer makes every
+//! change.
 //!
-//! Coherence: every write to `senders` or `assistants` calls [`RouteCache::changed`] after its
+//! Coherence: every write to `senders`, `assistants` or `price_tables` calls
+//! [`SettingsCache::changed`] after its
 //! commit, which bumps a generation. An entry is kept only if no change happened while it was
 //! read, and is used only while the generation it was read under is current; so a read racing
 //! a change never outlives it. Entries also expire after [`TIME_TO_LIVE`], so a change made by
@@ -20,28 +22,29 @@ use std::time::{Duration, Instant};
 /// How long an entry is used before it is read again.
 pub(super) const TIME_TO_LIVE: Duration = Duration::from_secs(5);
 
-/// Most entries of each kind; more and the kind starts over (senders are few).
+/// Most entries of each kind; more and the kind starts over (settings are few).
 const MAX_ENTRIES: usize = 4_096;
 
 #[derive(Debug, Default)]
-pub(super) struct RouteCache {
+pub(super) struct SettingsCache {
     generation: AtomicU64,
     senders_by_provider_id: Entries<(Provider, String), Option<Sender>>,
     senders: Entries<(WorkspaceId, SenderId), Sender>,
     assistants: Entries<(WorkspaceId, AssistantId), Assistant>,
+    price_tables: Entries<WorkspaceId, Option<serde_json::Value>>,
 }
 
 /// When a lookup started: the generation to keep its result under.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ReadStart(u64);
 
-impl RouteCache {
+impl SettingsCache {
     /// Call before reading what may be kept.
     pub fn read_start(&self) -> ReadStart {
         ReadStart(self.generation.load(Ordering::Acquire))
     }
 
-    /// Call after a write to `senders` or `assistants` has committed.
+    /// Call after a write to `senders`, `assistants` or `price_tables` has committed.
     pub fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -68,6 +71,14 @@ impl RouteCache {
 
     pub fn keep_assistant(&self, start: ReadStart, assistant: Assistant) {
         self.assistants.keep(start, self.current(), (assistant.workspace_id, assistant.id), assistant);
+    }
+
+    pub fn price_table(&self, workspace_id: WorkspaceId) -> Option<Option<serde_json::Value>> {
+        self.price_tables.get(&workspace_id, self.current())
+    }
+
+    pub fn keep_price_table(&self, start: ReadStart, workspace_id: WorkspaceId, prices: Option<serde_json::Value>) {
+        self.price_tables.keep(start, self.current(), workspace_id, prices);
     }
 
     fn current(&self) -> u64 {
@@ -111,7 +122,7 @@ mod tests {
 
     #[test]
     fn an_entry_lives_until_the_next_change() {
-        let cache = RouteCache::default();
+        let cache = SettingsCache::default();
         let entries: Entries<&str, i64> = Entries::default();
         entries.keep(cache.read_start(), cache.current(), "a", 1);
         assert_eq!(entries.get(&"a", cache.current()), Some(1));
@@ -121,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_change_is_not_kept() {
-        let cache = RouteCache::default();
+        let cache = SettingsCache::default();
         let entries: Entries<&str, i64> = Entries::default();
         let start = cache.read_start();
         cache.changed();
