@@ -328,7 +328,6 @@ pub(crate) fn reported_delivery(reported: &[impl RowExt]) -> Result<(DeliverySta
     Ok((status, error.filter(|_| status == DeliveryStatus::Failed)))
 }
 
-/// A message's id and delivery status (columns `id, status`), for applying a status report.
 /// A message's id, conversation and delivery status (`id, conversation_id, status`).
 pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, confab_domain::ConversationId, DeliveryStatus)> {
     let status = row.text("status")?;

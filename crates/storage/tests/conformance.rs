@@ -541,7 +541,7 @@ async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) 
     let fx = Fixture::new(&store).await;
     let now = OffsetDateTime::now_utc();
     let mut ids = Vec::new();
-    for i in 0..3 {
+    for i in 0..4 {
         let phone = PhoneNumber::parse(&format!("+1555500{i:04}")).unwrap();
         let conv = store.open_whatsapp_conversation(&fx.sender, &phone, now).await.unwrap();
         ids.push(store.enqueue_outbound(fx.ws, conv.id, &texts(&["first", "second"]), now).await.unwrap());
@@ -558,8 +558,13 @@ async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) 
         assert_eq!(job.customer.id, job.conversation.customer_id);
         assert_eq!(job.sender.as_ref().map(|s| s.id), Some(fx.sender.id));
     }
-    // "delivered" arrived before the send was recorded
+    // "delivered" arrived before the send was recorded, and so did another send's failure
     store.apply_statuses(&[status(&fx, "wamid.r0", DeliveryStatus::Delivered)], now).await.unwrap();
+    let reported =
+        DeliveryError { code: Some(131049), title: "Not delivered".into(), details: Some("ecosystem".into()) };
+    let mut early_failure = status(&fx, "wamid.r3", DeliveryStatus::Failed);
+    early_failure.error = Some(reported.clone());
+    store.apply_statuses(&[early_failure], now).await.unwrap();
     let error = DeliveryError { code: Some(131026), title: "Message undeliverable".into(), details: None };
     let retry = DeliveryError { code: Some(130429), title: "Rate limit hit".into(), details: None };
     store
@@ -568,6 +573,7 @@ async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) 
                 (ids[0][0], SendResult::Sent { provider_message_id: "wamid.r0".into() }),
                 (ids[1][0], SendResult::Failed { error }),
                 (ids[2][0], SendResult::Retry { at: now + Duration::seconds(10), error: retry }),
+                (ids[3][0], SendResult::Sent { provider_message_id: "wamid.r3".into() }),
             ],
             now,
         )
@@ -575,13 +581,25 @@ async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) 
         .unwrap();
     let sent = store.message_by_provider_id(fx.ws, "wamid.r0").await.unwrap().unwrap();
     assert_eq!((sent.id, sent.status), (ids[0][0], DeliveryStatus::Delivered), "the early status folded in");
+    assert_eq!(sent.error, None);
+    let undelivered = store.message_by_provider_id(fx.ws, "wamid.r3").await.unwrap().unwrap();
+    assert_eq!((undelivered.id, undelivered.status), (ids[3][0], DeliveryStatus::Failed), "the early failure too");
+    assert_eq!(undelivered.error, Some(reported), "with the provider's error");
     let next: Vec<_> = store.claim_outbound(now, lease, 10).await.unwrap().iter().map(|j| j.message.id).collect();
-    assert_eq!(next.len(), 2, "{next:?}");
-    assert!(next.contains(&ids[0][1]) && next.contains(&ids[1][1]), "after a send or a failure, the next goes");
+    assert_eq!(next.len(), 3, "{next:?}");
+    assert!(
+        next.contains(&ids[0][1]) && next.contains(&ids[1][1]) && next.contains(&ids[3][1]),
+        "after a send or a failure, the next goes"
+    );
     let conversation_of = |id: MessageId| jobs.iter().find(|j| j.message.id == id).unwrap().conversation.id;
     let (sent_conv, failed_conv) = (conversation_of(ids[0][0]), conversation_of(ids[1][0]));
-    let failed = store.conversations_with_failed_deliveries(fx.ws, &[sent_conv, failed_conv]).await.unwrap();
-    assert_eq!(failed, [failed_conv]);
+    let undelivered_conv = conversation_of(ids[3][0]);
+    let mut failed =
+        store.conversations_with_failed_deliveries(fx.ws, &[sent_conv, failed_conv, undelivered_conv]).await.unwrap();
+    failed.sort_by_key(|id| id.as_uuid());
+    let mut expected = [failed_conv, undelivered_conv];
+    expected.sort_by_key(|id| id.as_uuid());
+    assert_eq!(failed, expected);
     let retried = store.claim_outbound(now + Duration::seconds(10), lease, 10).await.unwrap();
     assert_eq!(retried.iter().map(|j| (j.message.id, j.attempts)).collect::<Vec<_>>(), [(ids[2][0], 1)]);
     store.record_send_results(&[], now).await.unwrap();

@@ -14,8 +14,9 @@ use confab_domain::{
     Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
     SenderStatus, WorkspaceId,
 };
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -117,8 +118,9 @@ impl OutboxStore for SqliteStore {
     async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         let mut deltas = MetricDeltas::default();
+        record_sends(&mut tx, results, now, &mut deltas).await?;
         for (message_id, result) in results {
-            record_send_result(&mut tx, *message_id, result, now, &mut deltas).await?;
+            record_unsent(&mut tx, *message_id, result, &mut deltas).await?;
         }
         rollup::record(&mut tx, &deltas).await?;
         tx.commit().await?;
@@ -136,54 +138,106 @@ impl OutboxStore for SqliteStore {
     }
 }
 
-/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction.
-async fn record_send_result(
+/// The sends of [`OutboxStore::record_send_results`] that went out, inside its transaction, in
+/// a few statements whatever their number (the ids travel as JSON, so each statement's text
+/// is the same for every group): the messages read at once, then the status reports that beat
+/// the sends (one query per workspace), then every message updated at once. A status webhook
+/// may have beaten a send here: what it reported is folded in.
+async fn record_sends(
     tx: &mut sqlx::SqliteConnection,
-    message_id: MessageId,
-    result: &SendResult,
+    results: &[(MessageId, SendResult)],
     now: OffsetDateTime,
     deltas: &mut MetricDeltas,
 ) -> Result<()> {
-    match result {
-        SendResult::Sent { provider_message_id } => {
-            // a status webhook may have beaten us here: fold what was already reported
-            let row = sqlx::query("SELECT workspace_id, status FROM messages WHERE id = $1")
-                .bind(message_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound("message"))?;
-            let workspace_id: Uuid = row.try_get("workspace_id")?;
-            let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
-            let reported = sqlx::query(
-                "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
-                 WHERE workspace_id = $1 AND provider_message_id = $2",
-            )
-            .bind(workspace_id)
-            .bind(provider_message_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let (status, error) = rows::reported_delivery(&reported)?;
-            let reported_fee =
-                reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
-            sqlx::query(
-                "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
-                 outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                 error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
-            )
-            .bind(message_id.as_uuid())
-            .bind(provider_message_id)
-            .bind(status.as_str())
-            .bind(micros(now))
-            .bind(error.as_ref().and_then(|e| e.code))
-            .bind(error.as_ref().map(|e| e.title.as_str()))
-            .bind(error.as_ref().and_then(|e| e.details.as_deref()))
-            .execute(&mut *tx)
-            .await?;
-            deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
-            if let Some(fee) = reported_fee {
-                super::events::charge_channel_fee(tx, message_id, MicroUsd(fee), deltas).await?;
-            }
+    let sent: Vec<(MessageId, &str)> = results
+        .iter()
+        .filter_map(|(id, result)| match result {
+            SendResult::Sent { provider_message_id } => Some((*id, provider_message_id.as_str())),
+            _ => None,
+        })
+        .collect();
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = sent.iter().map(|(id, _)| id.as_uuid().simple().to_string()).collect();
+    let rows = sqlx::query(
+        "SELECT id, workspace_id, status FROM messages WHERE id IN (SELECT unhex(value) FROM json_each($1))",
+    )
+    .bind(serde_json::Value::from(ids).to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut messages: HashMap<Uuid, (Uuid, bool)> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
+        messages.insert(row.try_get("id")?, (row.try_get("workspace_id")?, was_failed));
+    }
+    let mut by_workspace: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    for (id, provider_message_id) in &sent {
+        let (workspace_id, _) = messages.get(&id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
+        by_workspace.entry(*workspace_id).or_default().push(provider_message_id);
+    }
+    let mut reported: HashMap<(Uuid, String), Vec<SqliteRow>> = HashMap::new();
+    for (workspace_id, provider_ids) in by_workspace {
+        let rows = sqlx::query(
+            "SELECT provider_message_id, status, error_code, error_title, error_details, fee_micros \
+             FROM message_status_events \
+             WHERE workspace_id = $1 AND provider_message_id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(workspace_id)
+        .bind(serde_json::Value::from(provider_ids).to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            reported.entry((workspace_id, row.try_get("provider_message_id")?)).or_default().push(row);
         }
+    }
+    let mut updates = Vec::with_capacity(sent.len());
+    let mut fees = Vec::new();
+    for (id, provider_message_id) in &sent {
+        let (workspace_id, was_failed) = messages[&id.as_uuid()];
+        let events = reported.get(&(workspace_id, (*provider_message_id).to_owned())).map_or(&[][..], Vec::as_slice);
+        let (status, error) = rows::reported_delivery(events)?;
+        if let Some(fee) = events.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max()
+        {
+            fees.push((*id, MicroUsd(fee)));
+        }
+        deltas.status_changed(id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
+        updates.push(serde_json::json!({
+            "id": id.as_uuid().simple().to_string(),
+            "provider_message_id": provider_message_id,
+            "status": status.as_str(),
+            "error_code": error.as_ref().and_then(|e| e.code),
+            "error_title": error.as_ref().map(|e| e.title.as_str()),
+            "error_details": error.as_ref().and_then(|e| e.details.as_deref()),
+        }));
+    }
+    sqlx::query(
+        "UPDATE messages SET provider_message_id = u.value ->> 'provider_message_id', status = u.value ->> 'status', \
+         sent_at = $2, next_attempt_at = NULL, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
+         error_code = u.value ->> 'error_code', error_title = u.value ->> 'error_title', \
+         error_details = u.value ->> 'error_details' \
+         FROM json_each($1) AS u WHERE messages.id = unhex(u.value ->> 'id')",
+    )
+    .bind(serde_json::Value::Array(updates).to_string())
+    .bind(micros(now))
+    .execute(&mut *tx)
+    .await?;
+    for (message_id, fee) in fees {
+        super::events::charge_channel_fee(tx, message_id, fee, deltas).await?;
+    }
+    Ok(())
+}
+
+/// A send of [`OutboxStore::record_send_results`] that did not go out (to be tried again, or
+/// failed for good), inside its transaction; sends that went out are [`record_sends`]'.
+async fn record_unsent(
+    tx: &mut sqlx::SqliteConnection,
+    message_id: MessageId,
+    result: &SendResult,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
+    match result {
+        SendResult::Sent { .. } => {}
         SendResult::Retry { at, error } => {
             sqlx::query(
                 "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
