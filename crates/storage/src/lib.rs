@@ -22,6 +22,7 @@ mod rollup;
 mod rows;
 mod seed;
 mod sessions;
+mod settings_cache;
 pub mod sqlite;
 mod status_plan;
 mod store;

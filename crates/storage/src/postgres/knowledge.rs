@@ -70,6 +70,8 @@ impl KnowledgeStore for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // the assistants' knowledge base lists changed
+        self.settings.changed();
         Ok(())
     }
 

@@ -26,12 +26,14 @@ pub mod testing;
 
 use crate::migrations::{migrator, Backend};
 use crate::rows::RowExt;
+use crate::settings_cache::SettingsCache;
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -45,9 +47,15 @@ const MAX_CONNECTIONS: u32 = 32;
 /// victim (or for a serialization failure), before the error reaches the caller.
 const TRANSIENT_ATTEMPTS: u32 = 3;
 
+/// How long settings are kept in memory. This process drops them at each change it makes;
+/// a change another process of the deployment makes is seen within this.
+const SETTINGS_TIME_TO_LIVE: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Senders, assistants and price tables, read on every webhook and turn.
+    settings: Arc<SettingsCache>,
 }
 
 impl PgStore {
@@ -57,7 +65,7 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Config(format!("database_url is not a PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, settings: Arc::new(SettingsCache::new(SETTINGS_TIME_TO_LIVE)) })
     }
 }
 

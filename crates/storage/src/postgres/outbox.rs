@@ -140,6 +140,7 @@ impl OutboxStore for PgStore {
             .bind(status.as_str())
             .execute(&self.pool)
             .await?;
+        self.settings.changed();
         Ok(())
     }
 }

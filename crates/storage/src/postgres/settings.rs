@@ -48,11 +48,17 @@ impl ConfigStore for PgStore {
     }
 
     async fn get_assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Result<Assistant> {
+        if let Some(assistant) = self.settings.assistant(workspace_id, id) {
+            return Ok(assistant);
+        }
+        let start = self.settings.read_start();
         let sql = format!(
             "SELECT {ASSISTANT_COLUMNS} FROM assistants WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL"
         );
         let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.pool).await?;
-        rows::assistant(&row.ok_or(StoreError::NotFound("assistant"))?)
+        let assistant = rows::assistant(&row.ok_or(StoreError::NotFound("assistant"))?)?;
+        self.settings.keep_assistant(start, assistant.clone());
+        Ok(assistant)
     }
 
     async fn create_sender(&self, s: NewSender) -> Result<Sender> {
@@ -78,19 +84,32 @@ impl ConfigStore for PgStore {
         .await?;
         let created = sender_in(&mut tx, s.workspace_id, id, false).await?;
         tx.commit().await?;
+        self.settings.changed();
         Ok(created)
     }
 
     async fn get_sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Result<Sender> {
+        if let Some(sender) = self.settings.sender(workspace_id, id) {
+            return Ok(sender);
+        }
+        let start = self.settings.read_start();
         let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE id = $1 AND workspace_id = $2");
         let row = sqlx::query(&sql).bind(id.as_uuid()).bind(workspace_id.as_uuid()).fetch_optional(&self.pool).await?;
-        rows::sender(&row.ok_or(StoreError::NotFound("sender"))?)
+        let sender = rows::sender(&row.ok_or(StoreError::NotFound("sender"))?)?;
+        self.settings.keep_sender(start, sender.clone());
+        Ok(sender)
     }
 
     async fn sender_by_provider_id(&self, provider: Provider, provider_sender_id: &str) -> Result<Option<Sender>> {
+        if let Some(sender) = self.settings.sender_by_provider_id(provider, provider_sender_id) {
+            return Ok(sender);
+        }
+        let start = self.settings.read_start();
         let sql = format!("SELECT {SENDER_COLUMNS} FROM senders WHERE provider = $1 AND provider_sender_id = $2");
         let row = sqlx::query(&sql).bind(provider.as_str()).bind(provider_sender_id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(rows::sender).transpose()
+        let sender = row.as_ref().map(rows::sender).transpose()?;
+        self.settings.keep_sender_by_provider_id(start, provider, provider_sender_id, sender.clone());
+        Ok(sender)
     }
 
     async fn list_assistants(&self, workspace_id: WorkspaceId) -> Result<Vec<Assistant>> {
@@ -142,6 +161,7 @@ impl ConfigStore for PgStore {
         .await?;
         let updated = live_assistant(&mut tx, workspace_id, id, Lock::None).await?;
         tx.commit().await?;
+        self.settings.changed();
         Ok(updated)
     }
 
@@ -172,6 +192,7 @@ impl ConfigStore for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.settings.changed();
         Ok(())
     }
 
@@ -203,6 +224,7 @@ impl ConfigStore for PgStore {
         .await?;
         let updated = sender_in(&mut tx, workspace_id, id, false).await?;
         tx.commit().await?;
+        self.settings.changed();
         Ok(updated)
     }
 
@@ -224,6 +246,7 @@ impl ConfigStore for PgStore {
             other => other?,
         };
         tx.commit().await?;
+        self.settings.changed();
         Ok(())
     }
 }

@@ -155,10 +155,17 @@ impl TenantStore for PgStore {
     }
 
     async fn price_table(&self, workspace_id: WorkspaceId) -> Result<Option<serde_json::Value>> {
-        Ok(sqlx::query_scalar("SELECT prices FROM price_tables WHERE workspace_id = $1")
-            .bind(workspace_id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await?)
+        if let Some(prices) = self.settings.price_table(workspace_id) {
+            return Ok(prices);
+        }
+        let start = self.settings.read_start();
+        let prices: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT prices FROM price_tables WHERE workspace_id = $1")
+                .bind(workspace_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        self.settings.keep_price_table(start, workspace_id, prices.clone());
+        Ok(prices)
     }
 
     async fn delete_price_table(&self, workspace_id: WorkspaceId) -> Result<()> {
@@ -166,6 +173,7 @@ impl TenantStore for PgStore {
             .bind(workspace_id.as_uuid())
             .execute(&self.pool)
             .await?;
+        self.settings.changed();
         Ok(())
     }
 
@@ -179,6 +187,7 @@ impl TenantStore for PgStore {
         .bind(crate::precision::now())
         .execute(&self.pool)
         .await?;
+        self.settings.changed();
         Ok(())
     }
 }

@@ -21,12 +21,12 @@ mod rollup;
 mod seed;
 mod sessions;
 mod settings;
-mod settings_cache;
 mod templates;
 mod tenants;
 
 use crate::migrations::{migrator, Backend};
 use crate::rows::RowExt;
+use crate::settings_cache::SettingsCache;
 use crate::{Result, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -37,12 +37,16 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// How long settings are kept in memory: this process makes every change (each drops them at
+/// once), so this only bounds how long a change from another process on the file goes unseen.
+const SETTINGS_TIME_TO_LIVE: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// Senders, assistants and price tables, read on every webhook and turn.
-    settings: Arc<settings_cache::SettingsCache>,
+    settings: Arc<SettingsCache>,
     /// Held by every clone; the background checkpointer stops once the last is dropped.
     _alive: Arc<()>,
 }
@@ -82,7 +86,7 @@ impl SqliteStore {
             checkpoint::start(options.clone(), Arc::downgrade(&alive));
             SqlitePoolOptions::new().max_connections(8).min_connections(0).connect_with(options.read_only(true)).await?
         };
-        Ok(Self { writer, reader, settings: Arc::default(), _alive: alive })
+        Ok(Self { writer, reader, settings: Arc::new(SettingsCache::new(SETTINGS_TIME_TO_LIVE)), _alive: alive })
     }
 }
 

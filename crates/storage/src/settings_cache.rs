@@ -19,14 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long an entry is used before it is read again.
-pub(super) const TIME_TO_LIVE: Duration = Duration::from_secs(5);
-
 /// Most entries of each kind; more and the kind starts over (settings are few).
 const MAX_ENTRIES: usize = 4_096;
 
-#[derive(Debug, Default)]
-pub(super) struct SettingsCache {
+#[derive(Debug)]
+pub(crate) struct SettingsCache {
+    /// How long an entry is used before it is read again.
+    time_to_live: Duration,
     generation: AtomicU64,
     senders_by_provider_id: Entries<(Provider, String), Option<Sender>>,
     senders: Entries<(WorkspaceId, SenderId), Sender>,
@@ -36,9 +35,20 @@ pub(super) struct SettingsCache {
 
 /// When a lookup started: the generation to keep its result under.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct ReadStart(u64);
+pub(crate) struct ReadStart(u64);
 
 impl SettingsCache {
+    pub fn new(time_to_live: Duration) -> Self {
+        Self {
+            time_to_live,
+            generation: AtomicU64::new(0),
+            senders_by_provider_id: Entries::default(),
+            senders: Entries::default(),
+            assistants: Entries::default(),
+            price_tables: Entries::default(),
+        }
+    }
+
     /// Call before reading what may be kept.
     pub fn read_start(&self) -> ReadStart {
         ReadStart(self.generation.load(Ordering::Acquire))
@@ -50,7 +60,7 @@ impl SettingsCache {
     }
 
     pub fn sender_by_provider_id(&self, provider: Provider, id: &str) -> Option<Option<Sender>> {
-        self.senders_by_provider_id.get(&(provider, id.to_owned()), self.current())
+        self.senders_by_provider_id.get(&(provider, id.to_owned()), self.current(), self.time_to_live)
     }
 
     pub fn keep_sender_by_provider_id(&self, start: ReadStart, provider: Provider, id: &str, sender: Option<Sender>) {
@@ -58,7 +68,7 @@ impl SettingsCache {
     }
 
     pub fn sender(&self, workspace_id: WorkspaceId, id: SenderId) -> Option<Sender> {
-        self.senders.get(&(workspace_id, id), self.current())
+        self.senders.get(&(workspace_id, id), self.current(), self.time_to_live)
     }
 
     pub fn keep_sender(&self, start: ReadStart, sender: Sender) {
@@ -66,7 +76,7 @@ impl SettingsCache {
     }
 
     pub fn assistant(&self, workspace_id: WorkspaceId, id: AssistantId) -> Option<Assistant> {
-        self.assistants.get(&(workspace_id, id), self.current())
+        self.assistants.get(&(workspace_id, id), self.current(), self.time_to_live)
     }
 
     pub fn keep_assistant(&self, start: ReadStart, assistant: Assistant) {
@@ -74,7 +84,7 @@ impl SettingsCache {
     }
 
     pub fn price_table(&self, workspace_id: WorkspaceId) -> Option<Option<serde_json::Value>> {
-        self.price_tables.get(&workspace_id, self.current())
+        self.price_tables.get(&workspace_id, self.current(), self.time_to_live)
     }
 
     pub fn keep_price_table(&self, start: ReadStart, workspace_id: WorkspaceId, prices: Option<serde_json::Value>) {
@@ -97,10 +107,10 @@ impl<K, V> Default for Entries<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> Entries<K, V> {
-    fn get(&self, key: &K, generation: u64) -> Option<V> {
+    fn get(&self, key: &K, generation: u64, time_to_live: Duration) -> Option<V> {
         let entries = self.0.lock().ok()?;
         let (value, read_under, read_at) = entries.get(key)?;
-        (*read_under == generation && read_at.elapsed() < TIME_TO_LIVE).then(|| value.clone())
+        (*read_under == generation && read_at.elapsed() < time_to_live).then(|| value.clone())
     }
 
     fn keep(&self, start: ReadStart, generation: u64, key: K, value: V) {
@@ -120,23 +130,33 @@ impl<K: Eq + Hash, V: Clone> Entries<K, V> {
 mod tests {
     use super::*;
 
+    const A_MINUTE: Duration = Duration::from_secs(60);
+
     #[test]
     fn an_entry_lives_until_the_next_change() {
-        let cache = SettingsCache::default();
+        let cache = SettingsCache::new(A_MINUTE);
         let entries: Entries<&str, i64> = Entries::default();
         entries.keep(cache.read_start(), cache.current(), "a", 1);
-        assert_eq!(entries.get(&"a", cache.current()), Some(1));
+        assert_eq!(entries.get(&"a", cache.current(), A_MINUTE), Some(1));
         cache.changed();
-        assert_eq!(entries.get(&"a", cache.current()), None);
+        assert_eq!(entries.get(&"a", cache.current(), A_MINUTE), None);
     }
 
     #[test]
     fn a_read_that_raced_a_change_is_not_kept() {
-        let cache = SettingsCache::default();
+        let cache = SettingsCache::new(A_MINUTE);
         let entries: Entries<&str, i64> = Entries::default();
         let start = cache.read_start();
         cache.changed();
         entries.keep(start, cache.current(), "a", 1);
-        assert_eq!(entries.get(&"a", cache.current()), None);
+        assert_eq!(entries.get(&"a", cache.current(), A_MINUTE), None);
+    }
+
+    #[test]
+    fn an_entry_past_its_time_to_live_is_read_again() {
+        let cache = SettingsCache::new(A_MINUTE);
+        let entries: Entries<&str, i64> = Entries::default();
+        entries.keep(cache.read_start(), cache.current(), "a", 1);
+        assert_eq!(entries.get(&"a", cache.current(), Duration::ZERO), None);
     }
 }
