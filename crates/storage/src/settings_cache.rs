@@ -1,16 +1,17 @@
-//! Senders, assistants and price tables kept in memory on SQLite. Every webhook POST looks up
-//! the sender of its phone number id (a reply brings three status webhooks, so about four
-//! lookups per message) and every turn reads its assistant and its workspace's prices; each
-//! read is a hand-off to one of sqlx's connection threads, which under load cost more than the
-//! query. These settings change rarely, and on SQLite this process's one writer makes every
-//! change.
+//! Senders, assistants and price tables kept in memory. Every webhook POST looks up the sender
+//! of its phone number id (a reply brings three status webhooks, so about four lookups per
+//! message) and every turn reads its assistant and its workspace's prices: each read is a
+//! round trip (to PostgreSQL, or to one of sqlx's SQLite connection threads) that under load
+//! costs more than the query. These settings change rarely.
 //!
-//! Coherence: every write to `senders`, `assistants` or `price_tables` calls
-//! [`SettingsCache::changed`] after its
-//! commit, which bumps a generation. An entry is kept only if no change happened while it was
-//! read, and is used only while the generation it was read under is current; so a read racing
-//! a change never outlives it. Entries also expire after [`TIME_TO_LIVE`], so a change made by
-//! another process on the same file (a CLI run, say) is seen within seconds.
+//! Within the process: every write to `senders`, `assistants` or `price_tables` calls
+//! [`SettingsCache::changed`] after its commit, which bumps a generation. An entry is kept only
+//! if no change happened while it was read, and is used only while the generation it was read
+//! under is current; so a read racing a change never outlives it, and a read after a change
+//! answers the change. Across processes: entries expire after the time to live each backend
+//! sets, so a change another process made is seen within it (on SQLite, where this process
+//! makes every change, a CLI run on the same file, say; on PostgreSQL, the deployment's other
+//! processes).
 
 use confab_domain::{Assistant, AssistantId, Provider, Sender, SenderId, WorkspaceId};
 use std::collections::HashMap;
@@ -97,8 +98,15 @@ impl SettingsCache {
 }
 
 /// One kind of entry: the value, the generation it was read under, and when.
-#[derive(Debug)]
 struct Entries<K, V>(Mutex<HashMap<K, (V, u64, Instant)>>);
+
+/// How many entries, not what they hold (senders carry tokens and phone numbers).
+impl<K, V> std::fmt::Debug for Entries<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.0.lock().map(|e| e.len()).unwrap_or_default();
+        f.debug_struct("Entries").field("entries", &entries).finish()
+    }
+}
 
 impl<K, V> Default for Entries<K, V> {
     fn default() -> Self {
