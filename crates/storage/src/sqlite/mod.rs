@@ -41,6 +41,11 @@ use uuid::Uuid;
 /// once), so this only bounds how long a change from another process on the file goes unseen.
 const SETTINGS_TIME_TO_LIVE: Duration = Duration::from_secs(5);
 
+/// Prepared statements the writer keeps. Set-based writes bind one placeholder list per batch
+/// size, so each size is its own statement: with sqlx's default of 100, ingest's handful of
+/// statements over batch sizes of 1 to ~100 kept evicting each other and were prepared again.
+const WRITER_STATEMENT_CACHE: usize = 1_000;
+
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -76,7 +81,7 @@ impl SqliteStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            .connect_with(options.clone().statement_cache_capacity(WRITER_STATEMENT_CACHE))
             .await?;
         let alive = Arc::new(());
         let reader = if in_memory {
