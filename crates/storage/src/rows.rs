@@ -312,20 +312,25 @@ fn delivery_error(row: &impl RowExt) -> Result<Option<DeliveryError>> {
         .transpose()
 }
 
-/// What the status reports recorded before a message's send was (columns `status`, and the
-/// error ones) make of it: its status, moved forward from sent, and the provider's error if
-/// that is a failure. Statuses this version does not know are passed over.
-pub(crate) fn reported_delivery(reported: &[impl RowExt]) -> Result<(DeliveryStatus, Option<DeliveryError>)> {
+/// What the status reports recorded before a message's send was (columns `status`,
+/// `fee_micros` and the error ones) make of it: its status, moved forward from sent, the
+/// provider's error if that is a failure, and the channel fee they reported (the largest).
+/// Statuses this version does not know are passed over.
+pub(crate) fn reported_delivery(
+    reported: &[impl RowExt],
+) -> Result<(DeliveryStatus, Option<DeliveryError>, Option<MicroUsd>)> {
     let mut status = DeliveryStatus::Sent;
     let mut error = None;
+    let mut fee = None;
     for event in reported {
+        fee = fee.max(event.opt_int("fee_micros")?);
         let Some(reported_status) = DeliveryStatus::parse(&event.text("status")?) else { continue };
         status = status.advance_to(reported_status);
         if reported_status == DeliveryStatus::Failed {
             error = delivery_error(event)?;
         }
     }
-    Ok((status, error.filter(|_| status == DeliveryStatus::Failed)))
+    Ok((status, error.filter(|_| status == DeliveryStatus::Failed), fee.map(MicroUsd)))
 }
 
 /// A message's id, conversation and delivery status (`id, conversation_id, status`).

@@ -124,8 +124,9 @@ impl OutboxStore for PgStore {
             let mut tx = self.pool.begin().await?;
             let sent = lock_sent_messages(&mut tx, &ordered).await?;
             let mut deltas = MetricDeltas::default();
+            record_sends(&mut tx, &ordered, &sent, now, &mut deltas).await?;
             for (message_id, result) in &ordered {
-                record_send_result(&mut tx, *message_id, result, &sent, now, &mut deltas).await?;
+                record_unsent(&mut tx, *message_id, result, &mut deltas).await?;
             }
             rollup::record(&mut tx, &deltas).await?;
             tx.commit().await?;
@@ -179,50 +180,92 @@ async fn lock_sent_messages(tx: &mut PgConnection, results: &[&(MessageId, SendR
     Ok(sent)
 }
 
-/// One channel answer of [`OutboxStore::record_send_results`], inside its transaction, after
-/// [`lock_sent_messages`].
-async fn record_send_result(
+/// The sends of [`OutboxStore::record_send_results`] that went out, inside its transaction,
+/// after [`lock_sent_messages`], in two statements whatever their number: the status reports
+/// that beat the sends read at once (what they reported is folded in), then every message
+/// updated at once.
+async fn record_sends(
     tx: &mut PgConnection,
-    message_id: MessageId,
-    result: &SendResult,
+    results: &[&(MessageId, SendResult)],
     sent: &SentMessages,
     now: OffsetDateTime,
     deltas: &mut MetricDeltas,
 ) -> Result<()> {
+    // each send with its message's workspace and whether it had failed before
+    let sends = results
+        .iter()
+        .filter_map(|(id, result)| match result {
+            SendResult::Sent { provider_message_id } => Some((*id, provider_message_id.as_str())),
+            _ => None,
+        })
+        .map(|(id, provider_message_id)| {
+            let &(workspace_id, was_failed) = sent.get(&id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
+            Ok((id, provider_message_id, workspace_id, was_failed))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if sends.is_empty() {
+        return Ok(());
+    }
+    let workspaces: Vec<Uuid> = sends.iter().map(|s| s.2).collect();
+    let provider_ids: Vec<&str> = sends.iter().map(|s| s.1).collect();
+    let rows = sqlx::query(
+        "SELECT workspace_id, provider_message_id, status, error_code, error_title, error_details, fee_micros \
+         FROM message_status_events \
+         WHERE (workspace_id, provider_message_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))",
+    )
+    .bind(&workspaces)
+    .bind(&provider_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut reported: HashMap<(Uuid, String), Vec<PgRow>> = HashMap::new();
+    for row in rows {
+        reported.entry((row.try_get("workspace_id")?, row.try_get("provider_message_id")?)).or_default().push(row);
+    }
+    let (mut ids, mut statuses, mut codes, mut titles, mut details) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut fees = Vec::new();
+    for &(id, provider_message_id, workspace_id, was_failed) in &sends {
+        let events = reported.get(&(workspace_id, provider_message_id.to_owned())).map_or(&[][..], Vec::as_slice);
+        let (status, error, fee) = rows::reported_delivery(events)?;
+        fees.extend(fee.map(|fee| (id, fee)));
+        deltas.status_changed(id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
+        ids.push(id.as_uuid());
+        statuses.push(status.as_str());
+        codes.push(error.as_ref().and_then(|e| e.code));
+        titles.push(error.as_ref().map(|e| e.title.clone()));
+        details.push(error.and_then(|e| e.details));
+    }
+    sqlx::query(
+        "UPDATE messages m SET provider_message_id = u.provider_message_id, status = u.status, sent_at = $7, \
+         next_attempt_at = NULL, outbox_lease_until = NULL, send_attempts = m.send_attempts + 1, \
+         error_code = u.error_code, error_title = u.error_title, error_details = u.error_details \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[]) \
+         AS u(id, provider_message_id, status, error_code, error_title, error_details) WHERE m.id = u.id",
+    )
+    .bind(&ids)
+    .bind(&provider_ids)
+    .bind(&statuses)
+    .bind(&codes)
+    .bind(&titles)
+    .bind(&details)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for (message_id, fee) in fees {
+        super::events::charge_channel_fee(tx, message_id, fee, deltas).await?;
+    }
+    Ok(())
+}
+
+/// A send of [`OutboxStore::record_send_results`] that did not go out (to be tried again, or
+/// failed for good), inside its transaction; sends that went out are [`record_sends`]'.
+async fn record_unsent(
+    tx: &mut PgConnection,
+    message_id: MessageId,
+    result: &SendResult,
+    deltas: &mut MetricDeltas,
+) -> Result<()> {
     match result {
-        SendResult::Sent { provider_message_id } => {
-            let &(workspace_id, was_failed) = sent.get(&message_id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
-            // a status webhook may have beaten us here: fold what was already reported
-            let reported = sqlx::query(
-                "SELECT status, error_code, error_title, error_details, fee_micros FROM message_status_events \
-                 WHERE workspace_id = $1 AND provider_message_id = $2",
-            )
-            .bind(workspace_id)
-            .bind(provider_message_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let (status, error) = rows::reported_delivery(&reported)?;
-            let reported_fee =
-                reported.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max();
-            sqlx::query(
-                "UPDATE messages SET provider_message_id = $2, status = $3, sent_at = $4, next_attempt_at = NULL, \
-                 outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
-                 error_code = $5, error_title = $6, error_details = $7 WHERE id = $1",
-            )
-            .bind(message_id.as_uuid())
-            .bind(provider_message_id)
-            .bind(status.as_str())
-            .bind(now)
-            .bind(error.as_ref().and_then(|e| e.code))
-            .bind(error.as_ref().map(|e| e.title.as_str()))
-            .bind(error.as_ref().and_then(|e| e.details.as_deref()))
-            .execute(&mut *tx)
-            .await?;
-            deltas.status_changed(message_id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
-            if let Some(fee) = reported_fee {
-                super::events::charge_channel_fee(tx, message_id, MicroUsd(fee), deltas).await?;
-            }
-        }
+        SendResult::Sent { .. } => {}
         SendResult::Retry { at, error } => {
             sqlx::query(
                 "UPDATE messages SET next_attempt_at = $2, outbox_lease_until = NULL, send_attempts = send_attempts + 1, \
@@ -264,28 +307,30 @@ async fn load_jobs(tx: &mut PgConnection, claimed: &[(Uuid, i64)]) -> Result<Vec
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = claimed.iter().map(|(id, _)| *id).collect();
-    let messages = select_any(tx, MESSAGE_COLUMNS, "messages", ids).await?;
-    let messages = messages.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+    let ids = claimed.iter().map(|(id, _)| *id).collect();
+    let messages = select_any(tx, MESSAGE_COLUMNS, "messages", ids, rows::message).await?;
     let ids = messages.iter().map(|m| m.conversation_id.as_uuid()).collect();
-    let conversations = select_any(tx, CONVERSATION_COLUMNS, "conversations", ids).await?;
-    let conversations = conversations.iter().map(rows::conversation).collect::<Result<Vec<_>>>()?;
+    let conversations = select_any(tx, CONVERSATION_COLUMNS, "conversations", ids, rows::conversation).await?;
     let ids = conversations.iter().map(|c| c.customer_id.as_uuid()).collect();
-    let customers = select_any(tx, CUSTOMER_COLUMNS, "customers", ids).await?;
-    let customers = customers.iter().map(rows::customer).collect::<Result<Vec<_>>>()?;
+    let customers = select_any(tx, CUSTOMER_COLUMNS, "customers", ids, rows::customer).await?;
     let ids = conversations.iter().filter_map(|c| c.sender_id.map(|s| s.as_uuid())).collect();
-    let senders = select_any(tx, SENDER_COLUMNS, "senders", ids).await?;
-    let senders = senders.iter().map(rows::sender).collect::<Result<Vec<_>>>()?;
+    let senders = select_any(tx, SENDER_COLUMNS, "senders", ids, rows::sender).await?;
     Ok(outbound_jobs::assemble(claimed, messages, conversations, customers, senders))
 }
 
-/// `SELECT columns FROM table WHERE id = ANY(ids)`.
-async fn select_any(tx: &mut PgConnection, columns: &str, table: &str, mut ids: Vec<Uuid>) -> Result<Vec<PgRow>> {
+/// `SELECT columns FROM table WHERE id = ANY(ids)`, each row read by `read`.
+async fn select_any<T>(
+    tx: &mut PgConnection,
+    columns: &str,
+    table: &str,
+    mut ids: Vec<Uuid>,
+    read: fn(&PgRow) -> Result<T>,
+) -> Result<Vec<T>> {
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {columns} FROM {table} WHERE id = ANY($1)");
-    Ok(sqlx::query(&sql).bind(&ids).fetch_all(&mut *tx).await?)
+    sqlx::query(&sql).bind(&ids).fetch_all(&mut *tx).await?.iter().map(read).collect()
 }

@@ -171,10 +171,17 @@ async fn record_sends(
         let was_failed = row.try_get::<String, _>("status")? == DeliveryStatus::Failed.as_str();
         messages.insert(row.try_get("id")?, (row.try_get("workspace_id")?, was_failed));
     }
+    // each send with its message's workspace and whether it had failed before
+    let sent = sent
+        .into_iter()
+        .map(|(id, provider_message_id)| {
+            let &(workspace_id, was_failed) = messages.get(&id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
+            Ok((id, provider_message_id, workspace_id, was_failed))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut by_workspace: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
-    for (id, provider_message_id) in &sent {
-        let (workspace_id, _) = messages.get(&id.as_uuid()).ok_or(StoreError::NotFound("message"))?;
-        by_workspace.entry(*workspace_id).or_default().push(provider_message_id);
+    for &(_, provider_message_id, workspace_id, _) in &sent {
+        by_workspace.entry(workspace_id).or_default().push(provider_message_id);
     }
     let mut reported: HashMap<(Uuid, String), Vec<SqliteRow>> = HashMap::new();
     for (workspace_id, provider_ids) in by_workspace {
@@ -193,14 +200,10 @@ async fn record_sends(
     }
     let mut updates = Vec::with_capacity(sent.len());
     let mut fees = Vec::new();
-    for (id, provider_message_id) in &sent {
-        let (workspace_id, was_failed) = messages[&id.as_uuid()];
-        let events = reported.get(&(workspace_id, (*provider_message_id).to_owned())).map_or(&[][..], Vec::as_slice);
-        let (status, error) = rows::reported_delivery(events)?;
-        if let Some(fee) = events.iter().filter_map(|r| r.try_get::<Option<i64>, _>("fee_micros").ok().flatten()).max()
-        {
-            fees.push((*id, MicroUsd(fee)));
-        }
+    for &(id, provider_message_id, workspace_id, was_failed) in &sent {
+        let events = reported.get(&(workspace_id, provider_message_id.to_owned())).map_or(&[][..], Vec::as_slice);
+        let (status, error, fee) = rows::reported_delivery(events)?;
+        fees.extend(fee.map(|fee| (id, fee)));
         deltas.status_changed(id.as_uuid(), was_failed, status == DeliveryStatus::Failed);
         updates.push(serde_json::json!({
             "id": id.as_uuid().simple().to_string(),
@@ -280,43 +283,25 @@ async fn load_jobs(pool: &sqlx::SqlitePool, claimed: &[(Uuid, i64)]) -> Result<V
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let messages = select_in(pool, MESSAGE_COLUMNS, "messages", claimed.iter().map(|(id, _)| *id))
-        .await?
-        .iter()
-        .map(rows::message)
-        .collect::<Result<Vec<_>>>()?;
-    let conversations =
-        select_in(pool, CONVERSATION_COLUMNS, "conversations", messages.iter().map(|m| m.conversation_id.as_uuid()))
-            .await?
-            .iter()
-            .map(rows::conversation)
-            .collect::<Result<Vec<_>>>()?;
-    let customers =
-        select_in(pool, CUSTOMER_COLUMNS, "customers", conversations.iter().map(|c| c.customer_id.as_uuid()))
-            .await?
-            .iter()
-            .map(rows::customer)
-            .collect::<Result<Vec<_>>>()?;
-    let senders = select_in(
-        pool,
-        SENDER_COLUMNS,
-        "senders",
-        conversations.iter().filter_map(|c| c.sender_id.map(|s| s.as_uuid())),
-    )
-    .await?
-    .iter()
-    .map(rows::sender)
-    .collect::<Result<Vec<_>>>()?;
+    let ids = claimed.iter().map(|(id, _)| *id);
+    let messages = select_in(pool, MESSAGE_COLUMNS, "messages", ids, rows::message).await?;
+    let ids = messages.iter().map(|m| m.conversation_id.as_uuid());
+    let conversations = select_in(pool, CONVERSATION_COLUMNS, "conversations", ids, rows::conversation).await?;
+    let ids = conversations.iter().map(|c| c.customer_id.as_uuid());
+    let customers = select_in(pool, CUSTOMER_COLUMNS, "customers", ids, rows::customer).await?;
+    let ids = conversations.iter().filter_map(|c| c.sender_id.map(|s| s.as_uuid()));
+    let senders = select_in(pool, SENDER_COLUMNS, "senders", ids, rows::sender).await?;
     Ok(outbound_jobs::assemble(claimed, messages, conversations, customers, senders))
 }
 
-/// `SELECT columns FROM table WHERE id IN (ids)`, each id once.
-async fn select_in(
+/// `SELECT columns FROM table WHERE id IN (ids)`, each id once, each row read by `read`.
+async fn select_in<T>(
     pool: &sqlx::SqlitePool,
     columns: &str,
     table: &str,
     ids: impl Iterator<Item = Uuid>,
-) -> Result<Vec<sqlx::sqlite::SqliteRow>> {
+    read: fn(&SqliteRow) -> Result<T>,
+) -> Result<Vec<T>> {
     let ids: BTreeSet<Uuid> = ids.collect();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -327,5 +312,5 @@ async fn select_in(
         list.push_bind(id);
     }
     q.push(")");
-    Ok(q.build().fetch_all(pool).await?)
+    q.build().fetch_all(pool).await?.iter().map(read).collect()
 }
