@@ -167,7 +167,7 @@ impl TurnWorker {
 
     async fn turn(&self, lease: Lease) -> Result<(), StoreError> {
         let conversation = self.store.get_conversation(lease.workspace_id, lease.conversation_id).await?;
-        let pending = self.store.pending_customer_messages(&lease).await?;
+        let (pending, history) = self.store.turn_messages(&lease, HISTORY_LIMIT).await?;
         if !conversation.ai_enabled || pending.messages.is_empty() {
             // a person took over since, or nothing is left: clear the work without answering
             let idle = TurnCommit::nothing(pending.through_seq);
@@ -185,7 +185,6 @@ impl TurnWorker {
             }
             Err(err) => return Err(err),
         };
-        let history = self.store.recent_messages(lease.workspace_id, lease.conversation_id, HISTORY_LIMIT).await?;
         let customer = self.store.customers_by_ids(lease.workspace_id, &[conversation.customer_id]).await?.pop();
         let prices = crate::workspace_prices::load(self.store.as_ref(), lease.workspace_id).await?;
         let input = TurnInput {

@@ -48,11 +48,13 @@ conformance!(
     messages_that_want_no_reply_are_not_due,
     response_delay_postpones_the_claim,
     a_leased_conversation_cannot_be_claimed_twice,
+    a_turns_messages_are_its_pending_ones_and_the_newest,
     a_stale_lease_cannot_commit,
     messages_arriving_during_a_turn_keep_the_conversation_due,
     concurrent_workers_never_share_a_conversation,
     many_due_conversations_are_claimed_at_once_each_with_its_own_lease,
     turns_committed_together_are_each_fenced_by_their_own_lease,
+    a_group_with_a_conversation_twice_commits_only_its_live_lease,
     send_results_recorded_together_are_each_applied,
     conversation_list_filters_and_pages,
     statuses_move_forward_once_each,
@@ -354,6 +356,41 @@ async fn a_leased_conversation_cannot_be_claimed_twice(store: Arc<dyn Store>) {
     assert_eq!(again.conversation_id, lease.conversation_id);
 }
 
+async fn a_turns_messages_are_its_pending_ones_and_the_newest(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let start = OffsetDateTime::now_utc();
+    let at = |s: i64| start + Duration::seconds(s);
+    for (i, text) in ["one", "two"].into_iter().enumerate() {
+        store.ingest(&[fx.inbound(&format!("wamid.tm{i}"), "+15554200001", text)], at(i as i64)).await.unwrap();
+    }
+    let first = store.claim_due("w", at(2), Duration::seconds(30)).await.unwrap().expect("due");
+    let (pending, _) = store.turn_messages(&first, 10).await.unwrap();
+    assert_eq!(pending.through_seq, 2);
+    store.commit_turn(&first, reply(2, "answer"), at(3)).await.unwrap();
+    for (i, text) in ["three", "four"].into_iter().enumerate() {
+        store
+            .ingest(&[fx.inbound(&format!("wamid.tm{}", i + 2), "+15554200001", text)], at(4 + i as i64))
+            .await
+            .unwrap();
+    }
+    let lease = store.claim_due("w", at(6), Duration::seconds(30)).await.unwrap().expect("due again");
+    assert_eq!(lease.answered_seq, 2);
+
+    let (pending, history) = store.turn_messages(&lease, 3).await.unwrap();
+    let texts = |messages: &[Message]| messages.iter().map(|m| m.content.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&pending.messages), ["three", "four"], "the unanswered ones, oldest first");
+    assert_eq!(pending.through_seq, 4);
+    assert_eq!(texts(&history), ["answer", "three", "four"], "the newest three, oldest first");
+    // the same as the two reads it stands for
+    let alone = store.pending_customer_messages(&lease).await.unwrap();
+    assert_eq!((texts(&alone.messages), alone.through_seq), (texts(&pending.messages), pending.through_seq));
+    let recent = store.recent_messages(fx.ws, lease.conversation_id, 3).await.unwrap();
+    assert_eq!(recent.iter().map(|m| m.id).collect::<Vec<_>>(), history.iter().map(|m| m.id).collect::<Vec<_>>());
+    // a limit above the conversation's size gives all of it
+    let (_, everything) = store.turn_messages(&lease, 50).await.unwrap();
+    assert_eq!(texts(&everything), ["one", "two", "answer", "three", "four"]);
+}
+
 async fn a_stale_lease_cannot_commit(store: Arc<dyn Store>) {
     let fx = Fixture::new(&store).await;
     let now = OffsetDateTime::now_utc();
@@ -535,6 +572,38 @@ async fn turns_committed_together_are_each_fenced_by_their_own_lease(store: Arc<
     assert_eq!(store.claim_due("w", later + Duration::hours(1), lease_for).await.unwrap(), None);
     // an empty group is fine
     assert!(store.commit_turns(&[]).await.unwrap().is_empty());
+}
+
+async fn a_group_with_a_conversation_twice_commits_only_its_live_lease(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let lease_for = Duration::seconds(30);
+    let mut now = OffsetDateTime::now_utc();
+    let mut conversation = None;
+    // the stale lease first in the group, then (asked again) the live one first
+    for (round, stale_first) in [(1, true), (2, false)] {
+        store.ingest(&[fx.inbound(&format!("wamid.twice.{round}"), "+15554100001", "question")], now).await.unwrap();
+        let stale = store.claim_due("slow", now, lease_for).await.unwrap().expect("due");
+        now += lease_for + Duration::seconds(1);
+        let live = store.claim_due("fast", now, lease_for).await.unwrap().expect("expired lease");
+        assert_eq!(live.conversation_id, stale.conversation_id);
+        conversation = Some(live.conversation_id);
+        let stale_turn = FencedTurn { lease: stale, turn: reply(round, "too late"), now };
+        let live_turn = FencedTurn { lease: live, turn: reply(round, "on time"), now };
+        let (turns, expected) = if stale_first {
+            (vec![stale_turn, live_turn], [false, true])
+        } else {
+            (vec![live_turn, stale_turn], [true, false])
+        };
+        let outcomes = store.commit_turns(&turns).await.unwrap();
+        assert_eq!(outcomes.iter().map(Option::is_some).collect::<Vec<_>>(), expected, "round {round}");
+    }
+    let conversation = conversation.unwrap();
+    let texts: Vec<String> =
+        store.list_messages(fx.ws, conversation, None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+    assert_eq!(texts, ["question", "on time", "question", "on time"]);
+    let conv = store.get_conversation(fx.ws, conversation).await.unwrap();
+    assert_eq!(conv.message_count, 4, "each reply counted once");
+    assert_eq!(store.claim_due("w", now + Duration::hours(1), lease_for).await.unwrap(), None, "nothing left due");
 }
 
 async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) {

@@ -23,6 +23,7 @@ mod sessions;
 mod settings;
 mod templates;
 mod tenants;
+mod turn_commits;
 
 use crate::migrations::{migrator, Backend};
 use crate::rows::RowExt;

@@ -1,6 +1,7 @@
 //! The work queue on SQLite: due conversations, leases and fenced commits. Every statement
 //! runs on the single writer connection, so a claim is atomic without row locks.
 
+use super::turn_commits::{can_commit_together, commit_together};
 use super::{from_micros, micros, rollup, SqliteStore};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
@@ -76,13 +77,16 @@ impl WorkQueue for SqliteStore {
 
     async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
         let mut tx = self.writer.begin().await?;
-        let mut outcomes = Vec::with_capacity(turns.len());
-        let mut stored = Vec::new();
-        for fenced in turns {
-            let ids = commit_one(&mut tx, fenced).await?;
-            stored.extend(ids.iter().flatten().map(|id| id.as_uuid()));
-            outcomes.push(ids);
-        }
+        let outcomes = if can_commit_together(turns) {
+            commit_together(&mut tx, turns).await?
+        } else {
+            let mut outcomes = Vec::with_capacity(turns.len());
+            for fenced in turns {
+                outcomes.push(commit_one(&mut tx, fenced).await?);
+            }
+            outcomes
+        };
+        let stored = outcomes.iter().flatten().flatten().map(|id| id.as_uuid()).collect();
         rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -153,8 +157,9 @@ impl WorkQueue for SqliteStore {
     }
 }
 
-/// One turn of [`WorkQueue::commit_turns`]: the fenced update of its conversation, then its
-/// messages; `None` (and nothing written) when the lease was lost.
+/// One turn of [`WorkQueue::commit_turns`] when its group holds a conversation twice (see
+/// [`can_commit_together`]): the fenced update of its conversation, then its messages; `None`
+/// (and nothing written) when the lease was lost.
 async fn commit_one(tx: &mut sqlx::SqliteConnection, fenced: &FencedTurn) -> Result<Option<Vec<MessageId>>> {
     let FencedTurn { lease, turn, now } = fenced;
     let now = *now;
