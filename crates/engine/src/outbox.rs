@@ -4,7 +4,8 @@
 //! provider id, a retry with backoff, or a failure with the provider's reason.
 //!
 //! [`Outbox::step`] is one pass and is public, so tests drive the queue without sleeping;
-//! [`Outbox::run`] repeats it until shutdown. Each outcome is recorded as soon as its send
+//! [`Outbox::run`] claims again while earlier batches are still being sent, so a slow send
+//! never holds back what was queued after it. Each outcome is recorded as soon as its send
 //! returns, grouped with the outcomes that return meanwhile (one transaction for them all).
 
 use crate::channel_client::{ChannelClient, Disposition, SendFailure};
@@ -18,6 +19,9 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+
+/// Claimed batches being sent at once by [`Outbox::run`].
+const BATCHES_IN_FLIGHT: usize = 8;
 
 #[derive(Clone, Copy, Debug)]
 pub struct OutboxPolicy {
@@ -84,6 +88,12 @@ impl Outbox {
     /// kept). Returns how many it handled.
     pub async fn step(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let jobs = self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?;
+        self.send_all(&jobs, now).await?;
+        Ok(jobs.len())
+    }
+
+    /// Sends the claimed messages concurrently and records each outcome.
+    async fn send_all(&self, jobs: &[OutboundJob], now: OffsetDateTime) -> Result<(), StoreError> {
         let handled = join_all(jobs.iter().map(|job| async move {
             let result = self.attempt(job, now).await;
             self.record(job.message.id, result).await
@@ -91,7 +101,7 @@ impl Outbox {
         .await;
         // a message whose result could not be recorded is sent again once its claim expires
         handled.into_iter().collect::<Result<Vec<()>, StoreError>>()?;
-        Ok(jobs.len())
+        Ok(())
     }
 
     /// Records a send's outcome, in one transaction with the outcomes recorded meanwhile.
@@ -113,26 +123,58 @@ impl Outbox {
         Ok(())
     }
 
-    /// Runs passes until `shutdown` completes.
+    /// Runs passes until `shutdown` completes, then waits for the sends in flight. Each claimed
+    /// batch is sent in a task of its own while the next claim goes ahead, at most
+    /// [`BATCHES_IN_FLIGHT`] at once: the messages committed during a slow send go out without
+    /// waiting for it. Order within a conversation holds regardless, because a claim never
+    /// takes a conversation's next message while an earlier one is unsent.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let outbox = Arc::new(self);
+        let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+        let mut batches = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
         loop {
-            let handled = match self.step(OffsetDateTime::now_utc()).await {
-                Ok(n) => n,
-                Err(err) => {
-                    tracing::error!(error = %err, "outbox pass failed");
-                    0
-                }
+            let slot = tokio::select! {
+                () = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
             };
-            if handled > 0 {
-                continue;
+            while batches.try_join_next().is_some() {}
+            let now = OffsetDateTime::now_utc();
+            let jobs = outbox.store.claim_outbound(now, outbox.policy.lease, outbox.policy.batch).await;
+            match jobs {
+                Ok(jobs) if !jobs.is_empty() => {
+                    // a full batch may have left more behind; else what is queued from now on
+                    // wakes the loop (a wake during the claim is kept for the next wait)
+                    let full = jobs.len() >= outbox.policy.batch as usize;
+                    let outbox = outbox.clone();
+                    batches.spawn(async move {
+                        if let Err(err) = outbox.send_all(&jobs, now).await {
+                            tracing::error!(error = %err, "recording send results failed");
+                        }
+                        drop(slot);
+                        // a conversation's next message may be claimed now that this one is recorded
+                        outbox.wake.notify_one();
+                    });
+                    if full {
+                        continue;
+                    }
+                }
+                Ok(_) => drop(slot),
+                Err(err) => {
+                    drop(slot);
+                    tracing::error!(error = %err, "claiming queued messages failed");
+                }
             }
             tokio::select! {
-                () = &mut shutdown => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.policy.idle_poll) => {}
+                () = &mut shutdown => break,
+                () = outbox.wake.notified() => {}
+                () = tokio::time::sleep(outbox.policy.idle_poll) => {}
             }
         }
+        while batches.join_next().await.is_some() {}
     }
 
     async fn attempt(&self, job: &OutboundJob, now: OffsetDateTime) -> SendResult {

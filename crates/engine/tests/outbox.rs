@@ -1,4 +1,5 @@
-//! The outbox driven one step at a time against a real SQLite store and a scripted channel.
+//! The outbox driven one step at a time (and once through `run`) against a real SQLite store and
+//! scripted channels.
 
 #![allow(clippy::unwrap_used)]
 
@@ -199,4 +200,79 @@ async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
         DeliveryStatus::Queued,
         "a conversation's next waits for its first"
     );
+}
+
+/// Holds the send of `held` until released; says when that send started and what went out.
+struct HoldingChannel {
+    held: &'static str,
+    started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    sent: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+#[async_trait]
+impl ChannelClient for HoldingChannel {
+    async fn send(&self, job: &OutboundJob) -> Result<String, SendFailure> {
+        if job.message.content == self.held {
+            self.started.notify_one();
+            self.release.notified().await;
+        }
+        let _ = self.sent.send(job.message.content.clone());
+        Ok(format!("wamid.fake.{}", job.message.id))
+    }
+}
+
+#[tokio::test]
+async fn a_slow_send_does_not_hold_back_what_is_queued_after_it() {
+    let fx = Fixture::new(|_| {}).await;
+    let (sent, mut went_out) = tokio::sync::mpsc::unbounded_channel();
+    let channel = Arc::new(HoldingChannel {
+        held: "slow",
+        started: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        sent,
+    });
+    let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), OutboxPolicy::default())
+        .with_channel(Provider::Meta, channel.clone());
+    let wake = outbox.waker();
+    let now = OffsetDateTime::now_utc();
+    let mut conversations = Vec::new();
+    for phone in ["+16505551234", "+16505554321"] {
+        let inbound = fx.inbound(phone, "hi", now - Duration::minutes(5), false);
+        let IngestOutcome::Stored { conversation_id, .. } = fx.store.ingest(&[inbound], now).await.unwrap()[0] else {
+            panic!("stored")
+        };
+        conversations.push(conversation_id);
+    }
+    let slow = fx
+        .store
+        .enqueue_outbound(fx.ws, conversations[0], &[NewMessage::text(Role::Agent, "slow")], now)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(outbox.run(async move {
+        let _ = stopped.await;
+    }));
+    channel.started.notified().await;
+
+    // queued while the first send hangs: it goes out all the same (the timeout only turns a
+    // hang, which waiting for the slow send would be, into a failure)
+    let fast = fx
+        .store
+        .enqueue_outbound(fx.ws, conversations[1], &[NewMessage::text(Role::Agent, "fast")], now)
+        .await
+        .unwrap();
+    wake.notify_one();
+    let first_out = tokio::time::timeout(std::time::Duration::from_secs(60), went_out.recv()).await;
+    assert_eq!(first_out.expect("the later message went out during the slow send").as_deref(), Some("fast"));
+
+    channel.release.notify_one();
+    assert_eq!(went_out.recv().await.as_deref(), Some("slow"));
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    // shutdown waited for the slow send's result to be recorded
+    for (conversation, id) in [(conversations[0], slow[0]), (conversations[1], fast[0])] {
+        let message = fx.messages(conversation).await.into_iter().find(|m| m.id == id).unwrap();
+        assert_eq!(message.status, DeliveryStatus::Sent, "{}", message.content);
+    }
 }
