@@ -404,6 +404,37 @@ pub(crate) fn recent_messages_sql() -> String {
     )
 }
 
+/// A turn's pending customer messages and its newest messages in one statement (binds:
+/// workspace, conversation, history limit, the lease's answered seq), told apart by the
+/// `pending` column; read with [`turn_messages`].
+pub(crate) fn turn_messages_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS}, FALSE AS pending FROM (SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) recent WHERE workspace_id = $1 \
+         UNION ALL SELECT {MESSAGE_COLUMNS}, TRUE AS pending FROM messages \
+         WHERE conversation_id = $2 AND role = 'user' AND inbound_seq > $4"
+    )
+}
+
+/// The rows of [`turn_messages_sql`] as the turn's pending messages (by inbound seq) and its
+/// history (oldest first): a compound select keeps no order of its own, so each part is
+/// sorted here.
+pub(crate) fn turn_messages<R: RowExt>(fetched: Vec<R>, answered_seq: i64) -> Result<(PendingMessages, Vec<Message>)> {
+    let mut pending = Vec::new();
+    let mut history = Vec::new();
+    for row in fetched {
+        if row.boolean("pending")? {
+            pending.push((row.int("inbound_seq")?, row));
+        } else {
+            history.push(message(&row)?);
+        }
+    }
+    pending.sort_by_key(|(seq, _)| *seq);
+    let pending: Vec<R> = pending.into_iter().map(|(_, row)| row).collect();
+    history.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
+    Ok((pending_messages(&pending, answered_seq)?, history))
+}
+
 /// The list's previews: each conversation `c` of the workspace with the start of its newest
 /// message's text (a correlated subquery on `messages_conversation_idx`, one index seek per
 /// conversation), in parts around the binds: characters, then workspace, then the ids.

@@ -149,12 +149,8 @@ pub trait ConversationStore: Send + Sync {
     async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;
     /// What a turn reads of its conversation's messages: the customer messages it answers (as
     /// [`Self::pending_customer_messages`]) and the newest `history_limit` messages, oldest
-    /// first (as [`Self::recent_messages`]). A backend may read both in one statement.
-    async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)> {
-        let pending = self.pending_customer_messages(lease).await?;
-        let history = self.recent_messages(lease.workspace_id, lease.conversation_id, history_limit).await?;
-        Ok((pending, history))
-    }
+    /// first (as [`Self::recent_messages`]), in one statement on both backends.
+    async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)>;
     /// The workspace's customers among `ids` (in no particular order).
     async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>>;
     /// Turns the assistant on or off for one conversation. Turning it back on hands the

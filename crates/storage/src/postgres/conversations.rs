@@ -134,6 +134,17 @@ impl ConversationStore for PgStore {
         rows::pending_messages(&fetched, lease.answered_seq)
     }
 
+    async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)> {
+        let fetched = sqlx::query(&rows::turn_messages_sql())
+            .bind(lease.workspace_id.as_uuid())
+            .bind(lease.conversation_id.as_uuid())
+            .bind(i64::from(history_limit))
+            .bind(lease.answered_seq)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::turn_messages(fetched, lease.answered_seq)
+    }
+
     async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>> {
         let ids: Vec<uuid::Uuid> = ids.iter().map(CustomerId::as_uuid).collect();
         let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE workspace_id = $1 AND id = ANY($2)");

@@ -16,7 +16,7 @@ use confab_domain::{
     Conversation, ConversationId, Customer, CustomerId, InboundMessage, IngestOutcome, Message, MessageId, Role,
     WorkspaceId,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -135,34 +135,15 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)> {
-        // both reads in one statement (one round trip to a reader's thread instead of two),
-        // told apart by `pending`; a compound select keeps no order, so each part is sorted here
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, 0 AS pending FROM (SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3) WHERE workspace_id = $1 \
-             UNION ALL SELECT {MESSAGE_COLUMNS}, 1 AS pending FROM messages \
-             WHERE conversation_id = $2 AND role = 'user' AND inbound_seq > $4"
-        );
-        let fetched = sqlx::query(&sql)
+        // both reads in one statement: one round trip to a reader's thread instead of two
+        let fetched = sqlx::query(&rows::turn_messages_sql())
             .bind(lease.workspace_id.as_uuid())
             .bind(lease.conversation_id.as_uuid())
             .bind(i64::from(history_limit))
             .bind(lease.answered_seq)
             .fetch_all(&self.reader)
             .await?;
-        let mut pending = Vec::new();
-        let mut history = Vec::new();
-        for row in fetched {
-            if row.try_get::<bool, _>("pending")? {
-                pending.push((row.try_get::<i64, _>("inbound_seq")?, row));
-            } else {
-                history.push(rows::message(&row)?);
-            }
-        }
-        pending.sort_by_key(|(seq, _)| *seq);
-        let pending: Vec<_> = pending.into_iter().map(|(_, row)| row).collect();
-        history.sort_by_key(|m| (m.created_at, m.id.as_uuid()));
-        Ok((rows::pending_messages(&pending, lease.answered_seq)?, history))
+        rows::turn_messages(fetched, lease.answered_seq)
     }
 
     async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>> {
