@@ -7,6 +7,8 @@
 #
 #   crates/sim/scripts/kill9.sh target/release/confab                      # SQLite
 #   crates/sim/scripts/kill9.sh target/release/confab postgres://postgres@127.0.0.1:5432/postgres
+#
+# Needs curl, python3, and sqlite3 (SQLite) or psql (PostgreSQL) on the PATH.
 set -euo pipefail
 BIN="$(realpath "${1:?usage: kill9.sh CONFAB_BINARY [POSTGRES_URL]}")"
 PG="${2:-}"
