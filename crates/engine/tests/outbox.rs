@@ -162,13 +162,8 @@ impl ChannelClient for GatheringChannel {
     }
 }
 
-#[tokio::test]
-async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
-    let fx = Fixture::new(|_| {}).await;
-    let channel = Arc::new(GatheringChannel { gate: tokio::sync::Barrier::new(2) });
-    let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), OutboxPolicy::default())
-        .with_channel(Provider::Meta, channel);
-    let now = OffsetDateTime::now_utc();
+/// Two WhatsApp conversations whose customers wrote 5 minutes before `now` (windows open).
+async fn two_open_conversations(fx: &Fixture, now: OffsetDateTime) -> Vec<ConversationId> {
     let mut conversations = Vec::new();
     for phone in ["+16505551234", "+16505554321"] {
         let inbound = fx.inbound(phone, "hi", now - Duration::minutes(5), false);
@@ -177,6 +172,17 @@ async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
         };
         conversations.push(conversation_id);
     }
+    conversations
+}
+
+#[tokio::test]
+async fn one_step_sends_the_oldest_message_of_each_conversation_at_once() {
+    let fx = Fixture::new(|_| {}).await;
+    let channel = Arc::new(GatheringChannel { gate: tokio::sync::Barrier::new(2) });
+    let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), OutboxPolicy::default())
+        .with_channel(Provider::Meta, channel);
+    let now = OffsetDateTime::now_utc();
+    let conversations = two_open_conversations(&fx, now).await;
     let first = vec![NewMessage::text(Role::Agent, "a1"), NewMessage::text(Role::Agent, "a2")];
     let a = fx.store.enqueue_outbound(fx.ws, conversations[0], &first, now).await.unwrap();
     let b =
@@ -236,14 +242,7 @@ async fn a_slow_send_does_not_hold_back_what_is_queued_after_it() {
         .with_channel(Provider::Meta, channel.clone());
     let wake = outbox.waker();
     let now = OffsetDateTime::now_utc();
-    let mut conversations = Vec::new();
-    for phone in ["+16505551234", "+16505554321"] {
-        let inbound = fx.inbound(phone, "hi", now - Duration::minutes(5), false);
-        let IngestOutcome::Stored { conversation_id, .. } = fx.store.ingest(&[inbound], now).await.unwrap()[0] else {
-            panic!("stored")
-        };
-        conversations.push(conversation_id);
-    }
+    let conversations = two_open_conversations(&fx, now).await;
     let slow = fx
         .store
         .enqueue_outbound(fx.ws, conversations[0], &[NewMessage::text(Role::Agent, "slow")], now)

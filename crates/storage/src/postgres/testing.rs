@@ -101,7 +101,11 @@ mod tests {
     #[tokio::test]
     async fn a_fresh_database_drops_the_stale_ones() {
         let Ok(base) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: CONFAB_TEST_POSTGRES_URL is not set (CI sets it)");
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but CONFAB_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"
+            );
+            eprintln!("skipping: set CONFAB_TEST_POSTGRES_URL=postgres://… to run it");
             return;
         };
         let mut conn = PgConnection::connect(&base).await.unwrap();
