@@ -82,6 +82,9 @@ impl SqliteStore {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            // a ping is a round trip to the connection's own thread, in this process: it finds
+            // nothing a statement would not, and the one writer cannot spare the time
+            .test_before_acquire(false)
             .connect_with(options.clone().statement_cache_capacity(WRITER_STATEMENT_CACHE))
             .await?;
         let alive = Arc::new(());
@@ -90,7 +93,12 @@ impl SqliteStore {
             writer.clone()
         } else {
             checkpoint::start(options.clone(), Arc::downgrade(&alive));
-            SqlitePoolOptions::new().max_connections(8).min_connections(0).connect_with(options.read_only(true)).await?
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .min_connections(0)
+                .test_before_acquire(false)
+                .connect_with(options.read_only(true))
+                .await?
         };
         Ok(Self { writer, reader, settings: Arc::new(SettingsCache::new(SETTINGS_TIME_TO_LIVE)), _alive: alive })
     }
