@@ -123,7 +123,9 @@ impl SeedStore for SqliteStore {
         self.rebuild_metrics_rollup(None).await?;
         let mut conn = self.writer.acquire().await?;
         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-        sqlx::query("PRAGMA wal_autocheckpoint = 1000").execute(&mut *conn).await?;
+        // what the store opened with (a commit checkpoints only past this; see `checkpoint`)
+        let autocheckpoint = format!("PRAGMA wal_autocheckpoint = {}", super::checkpoint::AUTOCHECKPOINT_PAGES);
+        sqlx::query(&autocheckpoint).execute(&mut *conn).await?;
         sqlx::query("PRAGMA cache_size = -2000").execute(&mut *conn).await?;
         // a sampled ANALYZE: the planner's row estimates for the new volume, in seconds
         sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *conn).await?;
