@@ -226,7 +226,7 @@ async fn a_message_delivered_three_times_at_once_is_stored_once_and_due_once() {
     assert_eq!(conv.message_count, 1);
     let now = OffsetDateTime::now_utc();
     let lease = app.store.claim_due("w", now, Duration::seconds(30)).await.unwrap().expect("one turn is due");
-    assert_eq!(app.store.pending_customer_messages(&lease).await.unwrap().messages.len(), 1);
+    assert_eq!(app.store.turn_messages(&lease, 0).await.unwrap().0.messages.len(), 1);
     assert_eq!(app.store.claim_due("w2", now, Duration::seconds(30)).await.unwrap(), None, "and only one");
 }
 

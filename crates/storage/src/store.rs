@@ -144,12 +144,9 @@ pub trait ConversationStore: Send + Sync {
         ids: &[ConversationId],
         chars: u32,
     ) -> Result<Vec<(ConversationId, String)>>;
-    /// The customer messages a turn has not answered yet (inbound seq above the lease's
-    /// `answered_seq`), oldest first.
-    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages>;
-    /// What a turn reads of its conversation's messages: the customer messages it answers (as
-    /// [`Self::pending_customer_messages`]) and the newest `history_limit` messages, oldest
-    /// first (as [`Self::recent_messages`]), in one statement on both backends.
+    /// What a turn reads of its conversation's messages, in one statement: the customer
+    /// messages it answers (inbound seq above the lease's `answered_seq`, oldest first) and
+    /// the newest `history_limit` messages, oldest first (as [`Self::recent_messages`]).
     async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)>;
     /// The workspace's customers among `ids` (in no particular order).
     async fn customers_by_ids(&self, workspace_id: WorkspaceId, ids: &[CustomerId]) -> Result<Vec<Customer>>;

@@ -256,7 +256,7 @@ async fn one_batch_is_stored_as_its_messages_one_by_one(store: Arc<dyn Store>) {
     // both conversations are due: their customers' messages wait for a reply, seqs counted per conversation
     let mut due = Vec::new();
     while let Some(lease) = store.claim_due("w1", now + Duration::hours(1), Duration::seconds(30)).await.unwrap() {
-        let pending = store.pending_customer_messages(&lease).await.unwrap();
+        let pending = store.turn_messages(&lease, 0).await.unwrap().0;
         due.push((lease.conversation_id, pending.messages.len(), pending.through_seq));
     }
     due.sort_by_key(|(id, ..)| *id == ben.id);
@@ -381,9 +381,7 @@ async fn a_turns_messages_are_its_pending_ones_and_the_newest(store: Arc<dyn Sto
     assert_eq!(texts(&pending.messages), ["three", "four"], "the unanswered ones, oldest first");
     assert_eq!(pending.through_seq, 4);
     assert_eq!(texts(&history), ["answer", "three", "four"], "the newest three, oldest first");
-    // the same as the two reads it stands for
-    let alone = store.pending_customer_messages(&lease).await.unwrap();
-    assert_eq!((texts(&alone.messages), alone.through_seq), (texts(&pending.messages), pending.through_seq));
+    // the history is what `recent_messages` reads
     let recent = store.recent_messages(fx.ws, lease.conversation_id, 3).await.unwrap();
     assert_eq!(recent.iter().map(|m| m.id).collect::<Vec<_>>(), history.iter().map(|m| m.id).collect::<Vec<_>>());
     // a limit above the conversation's size gives all of it
@@ -396,7 +394,7 @@ async fn a_stale_lease_cannot_commit(store: Arc<dyn Store>) {
     let now = OffsetDateTime::now_utc();
     store.ingest(&[fx.inbound("wamid.s1", "+15550000001", "hi")], now).await.unwrap();
     let slow = store.claim_due("slow", now, Duration::seconds(30)).await.unwrap().unwrap();
-    let pending = store.pending_customer_messages(&slow).await.unwrap();
+    let pending = store.turn_messages(&slow, 0).await.unwrap().0;
     assert_eq!(pending.messages.len(), 1);
     // the slow worker stalls past its lease; another takes over
     let later = now + Duration::seconds(31);
@@ -438,7 +436,7 @@ async fn messages_arriving_during_a_turn_keep_the_conversation_due(store: Arc<dy
         .await
         .unwrap();
     let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
-    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
     let texts: Vec<_> = pending.messages.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(texts, ["one", "two"], "a burst becomes one turn");
     // a third message lands while the turn runs
@@ -449,7 +447,7 @@ async fn messages_arriving_during_a_turn_keep_the_conversation_due(store: Arc<dy
         .unwrap();
     let next =
         store.claim_due("w", now + Duration::seconds(2), Duration::seconds(30)).await.unwrap().expect("still due");
-    let pending = store.pending_customer_messages(&next).await.unwrap();
+    let pending = store.turn_messages(&next, 0).await.unwrap().0;
     let texts: Vec<_> = pending.messages.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(texts, ["three"]);
 }
@@ -472,7 +470,7 @@ async fn concurrent_workers_never_share_a_conversation(store: Arc<dyn Store>) {
                     store.claim_due(&owner, OffsetDateTime::now_utc(), Duration::seconds(60)).await.unwrap()
                 {
                     assert!(held.lock().unwrap().insert(lease.conversation_id), "two workers hold one conversation");
-                    let pending = store.pending_customer_messages(&lease).await.unwrap();
+                    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
                     tokio::task::yield_now().await;
                     held.lock().unwrap().remove(&lease.conversation_id);
                     store
@@ -517,7 +515,7 @@ async fn many_due_conversations_are_claimed_at_once_each_with_its_own_lease(stor
     assert_eq!(store.claim_due("w3", later, lease_for).await.unwrap(), None);
 
     // each lease is a lease of its own: one commits, the others expire and are claimed anew
-    let pending = store.pending_customer_messages(&first[0]).await.unwrap();
+    let pending = store.turn_messages(&first[0], 0).await.unwrap().0;
     store.commit_turn(&first[0], reply(pending.through_seq, "hello"), later).await.unwrap();
     let expired = later + lease_for + Duration::seconds(1);
     let again = store.claim_due_batch("w4", expired, lease_for, 10).await.unwrap();
@@ -1053,7 +1051,7 @@ async fn whatsapp_turn_replies_enter_the_outbox_other_channels_do_not(store: Arc
     store.ingest(&[api], now).await.unwrap();
     for _ in 0..2 {
         let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
-        let pending = store.pending_customer_messages(&lease).await.unwrap();
+        let pending = store.turn_messages(&lease, 0).await.unwrap().0;
         store.commit_turn(&lease, reply(pending.through_seq, "answer"), now).await.unwrap();
     }
     let jobs = store.claim_outbound(now, Duration::seconds(30), 10).await.unwrap();
@@ -1104,7 +1102,7 @@ async fn concurrent_overlapping_batches_store_each_message_once(store: Arc<dyn S
             until: OffsetDateTime::now_utc(),
             answered_seq: 0,
         };
-        assert_eq!(store.pending_customer_messages(&lease).await.unwrap().through_seq, 3);
+        assert_eq!(store.turn_messages(&lease, 0).await.unwrap().0.through_seq, 3);
     }
 }
 
@@ -1195,7 +1193,7 @@ async fn a_turn_can_hand_the_conversation_to_a_person(store: Arc<dyn Store>) {
     let now = OffsetDateTime::now_utc();
     store.ingest(&[fx.inbound("wamid.h1", "+15550000001", "I want a person")], now).await.unwrap();
     let lease = store.claim_due("w", now, Duration::seconds(30)).await.unwrap().unwrap();
-    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
     let mut turn = reply(pending.through_seq, "A colleague will take over.");
     turn.messages.push(NewMessage::text(Role::System, "Handed over to a person"));
     turn.hand_over = true;
@@ -1252,7 +1250,7 @@ async fn api_conversations_start_explicitly_and_ai_can_be_handed_back(store: Arc
     assert_eq!(store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap(), None);
     store.ingest(&[fx.inbound("wamid.t3", "+15550000001", "new question")], now).await.unwrap();
     let lease = store.claim_due("w", now + Duration::minutes(1), Duration::seconds(30)).await.unwrap().unwrap();
-    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
     assert_eq!(pending.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["new question"]);
     assert!(matches!(store.set_conversation_ai(other.id, conversation_id, false).await, Err(StoreError::NotFound(_))));
 }
@@ -1444,7 +1442,7 @@ fn answer(text: &str, cost: i64, response_time_ms: i64, payload: serde_json::Val
 /// Claims the one due conversation at `at` and commits `messages` `after` later.
 async fn turn(store: &Arc<dyn Store>, at: OffsetDateTime, after: Duration, messages: Vec<NewMessage>, hand_over: bool) {
     let lease = store.claim_due("w", at, Duration::seconds(30)).await.unwrap().expect("a due conversation");
-    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
     let commit = TurnCommit { messages, hand_over, ..TurnCommit::nothing(pending.through_seq) };
     store.commit_turn(&lease, commit, at + after).await.unwrap();
 }
@@ -1788,7 +1786,7 @@ async fn conversations_end_by_turn_or_after_inactivity(store: Arc<dyn Store>) {
     // ended by a turn: the next message starts a new conversation
     store.ingest(&[fx.inbound("wamid.e1", "+15550000001", "bye")], t).await.unwrap();
     let lease = store.claim_due("w", t, Duration::seconds(30)).await.unwrap().unwrap();
-    let pending = store.pending_customer_messages(&lease).await.unwrap();
+    let pending = store.turn_messages(&lease, 0).await.unwrap().0;
     let mut turn = reply(pending.through_seq, "Goodbye!");
     turn.end = true;
     store.commit_turn(&lease, turn, t).await.unwrap();

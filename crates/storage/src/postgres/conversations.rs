@@ -121,19 +121,6 @@ impl ConversationStore for PgStore {
         Ok(found.into_iter().filter_map(|(id, preview)| Some((id.into(), preview?))).collect())
     }
 
-    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
-             AND inbound_seq > $2 ORDER BY inbound_seq"
-        );
-        let fetched = sqlx::query(&sql)
-            .bind(lease.conversation_id.as_uuid())
-            .bind(lease.answered_seq)
-            .fetch_all(&self.pool)
-            .await?;
-        rows::pending_messages(&fetched, lease.answered_seq)
-    }
-
     async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)> {
         let fetched = sqlx::query(&rows::turn_messages_sql())
             .bind(lease.workspace_id.as_uuid())

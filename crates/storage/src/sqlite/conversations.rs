@@ -119,23 +119,10 @@ impl ConversationStore for SqliteStore {
         Ok(found.into_iter().filter_map(|(id, preview)| Some((id.into(), preview?))).collect())
     }
 
-    async fn pending_customer_messages(&self, lease: &Lease) -> Result<PendingMessages> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND role = 'user' \
-             AND inbound_seq > $2 ORDER BY inbound_seq"
-        );
-        // on a reader: the claim was committed before the lease came back, so a read started
-        // now sees every message it made due (and maybe newer ones, which this turn answers too)
-        let fetched = sqlx::query(&sql)
-            .bind(lease.conversation_id.as_uuid())
-            .bind(lease.answered_seq)
-            .fetch_all(&self.reader)
-            .await?;
-        rows::pending_messages(&fetched, lease.answered_seq)
-    }
-
     async fn turn_messages(&self, lease: &Lease, history_limit: u32) -> Result<(PendingMessages, Vec<Message>)> {
-        // both reads in one statement: one round trip to a reader's thread instead of two
+        // both reads in one statement, on a reader: the claim was committed before the lease
+        // came back, so a read started now sees every message it made due (and maybe newer
+        // ones, which this turn answers too)
         let fetched = sqlx::query(&rows::turn_messages_sql())
             .bind(lease.workspace_id.as_uuid())
             .bind(lease.conversation_id.as_uuid())
