@@ -97,6 +97,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_template_twilio_content_sid.sql"),
         include_str!("../migrations/postgres/0016_template_twilio_content_sid.sql"),
     ),
+    (
+        17,
+        "outbox_line",
+        include_str!("../migrations/sqlite/0017_outbox_line.sql"),
+        include_str!("../migrations/postgres/0017_outbox_line.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -216,7 +216,20 @@ pub trait WorkQueue: Send + Sync {
     /// Commits several turns in one transaction, each as [`WorkQueue::commit_turn`] would:
     /// one outcome per turn, in order, `None` where its lease was lost (nothing of that turn
     /// is written; the others are).
-    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>>;
+    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
+        Ok(self.commit_turns_claiming_sends(turns, None).await?.outcomes)
+    }
+    /// Commits as [`WorkQueue::commit_turns`] does and, given `claim_for`, claims for the
+    /// outbox in the same transaction the next message in line of each conversation these
+    /// turns queued a message in (as [`OutboxStore::claim_outbound`] would: an earlier unsent
+    /// message holds the later ones back), leased until the group's latest `now` plus
+    /// `claim_for`. The outbox sends what is claimed here ([`OutboxStore::load_claimed`])
+    /// without a claim of its own: one write fewer on a reply's way out.
+    async fn commit_turns_claiming_sends(
+        &self,
+        turns: &[FencedTurn],
+        claim_for: Option<Duration>,
+    ) -> Result<CommittedTurns>;
     /// When the earliest due conversation becomes due, for a worker deciding how long to sleep.
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>>;
     /// Ends up to `limit` active conversations silent for longer than their assistant's
@@ -291,7 +304,22 @@ pub trait OutboxStore: Send + Sync {
     }
     /// Records several channel answers in one transaction, each as
     /// [`OutboxStore::record_send_result`] would.
-    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()>;
+    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
+        self.record_send_results_claiming_next(results, now, None).await.map(drop)
+    }
+    /// Records as [`OutboxStore::record_send_results`] does and, given `claim_for`, claims in
+    /// the same transaction the next message in line of each conversation whose message was
+    /// sent or failed for good (as [`OutboxStore::claim_outbound`] would), leased until `now`
+    /// plus `claim_for`: a conversation's next message goes without waiting for a claim.
+    async fn record_send_results_claiming_next(
+        &self,
+        results: &[(MessageId, SendResult)],
+        now: OffsetDateTime,
+        claim_for: Option<Duration>,
+    ) -> Result<Vec<ClaimedSend>>;
+    /// What goes with claimed messages, to send them; a message whose conversation, customer
+    /// or sender is gone is left out (it stays claimed until its lease ends).
+    async fn load_claimed(&self, claimed: &[ClaimedSend]) -> Result<Vec<OutboundJob>>;
     async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()>;
 }
 
@@ -604,6 +632,26 @@ pub struct FencedTurn {
     pub lease: Lease,
     pub turn: TurnCommit,
     pub now: OffsetDateTime,
+}
+
+/// What [`WorkQueue::commit_turns_claiming_sends`] did.
+#[derive(Clone, Debug, Default)]
+pub struct CommittedTurns {
+    /// One per turn, in order: the ids of its stored messages, or `None` where its lease was
+    /// lost.
+    pub outcomes: Vec<Option<Vec<MessageId>>>,
+    /// The messages claimed for the outbox.
+    pub claimed: Vec<ClaimedSend>,
+}
+
+/// A message claimed for the outbox, before what goes with it is loaded
+/// ([`OutboxStore::load_claimed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimedSend {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Attempts made before this one.
+    pub attempts: i64,
 }
 
 /// The outcome of one turn, committed with the lease's fencing token.

@@ -54,6 +54,7 @@ conformance!(
     concurrent_workers_never_share_a_conversation,
     many_due_conversations_are_claimed_at_once_each_with_its_own_lease,
     turns_committed_together_are_each_fenced_by_their_own_lease,
+    replies_are_claimed_for_the_outbox_as_their_turns_commit,
     a_group_with_a_conversation_twice_commits_only_its_live_lease,
     send_results_recorded_together_are_each_applied,
     conversation_list_filters_and_pages,
@@ -570,6 +571,85 @@ async fn turns_committed_together_are_each_fenced_by_their_own_lease(store: Arc<
     assert_eq!(store.claim_due("w", later + Duration::hours(1), lease_for).await.unwrap(), None);
     // an empty group is fine
     assert!(store.commit_turns(&[]).await.unwrap().is_empty());
+}
+
+async fn replies_are_claimed_for_the_outbox_as_their_turns_commit(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let batch: Vec<_> =
+        (0..4).map(|i| fx.inbound(&format!("wamid.h{i}"), &format!("+1555410{i:04}"), "question")).collect();
+    store.ingest(&batch, now).await.unwrap();
+    let lease_for = Duration::seconds(30);
+    let leases = store.claim_due_batch("w", now, lease_for, 10).await.unwrap();
+    assert_eq!(leases.len(), 4);
+    // a person's message still unsent in the first conversation is first in its line
+    let queued = store.enqueue_outbound(fx.ws, leases[0].conversation_id, &texts(&["from a person"]), now).await;
+    let queued = queued.unwrap()[0];
+    let mut two_parts = reply(1, "part one");
+    two_parts.messages.push(NewMessage::text(Role::Assistant, "part two"));
+    let mut note_only = TurnCommit::nothing(1);
+    note_only.messages.push(NewMessage::text(Role::System, "a note, not for the customer"));
+    let stale = Lease { token: leases[3].token - 1, ..leases[3].clone() };
+    let turns = vec![
+        FencedTurn { lease: leases[0].clone(), turn: reply(1, "behind the person's"), now },
+        FencedTurn { lease: leases[1].clone(), turn: two_parts, now },
+        FencedTurn { lease: leases[2].clone(), turn: note_only, now },
+        FencedTurn { lease: stale, turn: reply(1, "lost"), now },
+    ];
+    let outbox_lease = Duration::seconds(20);
+    let committed = store.commit_turns_claiming_sends(&turns, Some(outbox_lease)).await.unwrap();
+    let stored: Vec<_> = committed.outcomes.iter().map(|o| o.as_ref().map(Vec::len)).collect();
+    assert_eq!(stored, [Some(1), Some(2), Some(1), None]);
+    let first_part = committed.outcomes[1].as_ref().unwrap()[0];
+    // the first in line of each conversation the turns wrote to, whoever queued it
+    let mut claimed = committed.claimed.clone();
+    claimed.sort_by_key(|c| c.message_id.as_uuid());
+    let person = ClaimedSend { message_id: queued, conversation_id: leases[0].conversation_id, attempts: 0 };
+    let reply_part = ClaimedSend { message_id: first_part, conversation_id: leases[1].conversation_id, attempts: 0 };
+    assert_eq!(claimed, [person, reply_part], "and nothing behind them");
+    let jobs = store.load_claimed(&[reply_part]).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!((job.message.id, job.message.content.as_str()), (first_part, "part one"));
+    assert_eq!((job.message.status, job.attempts), (DeliveryStatus::Queued, 0));
+    assert_eq!(job.conversation.id, leases[1].conversation_id);
+    assert_eq!(job.customer.id, job.conversation.customer_id);
+    assert_eq!(job.sender.as_ref().map(|s| s.id), Some(fx.sender.id));
+
+    // the claim at commit lasts the lease it was given, then the messages are claimed anew
+    let before_end = now + outbox_lease - Duration::seconds(1);
+    assert!(store.claim_outbound(before_end, lease_for, 10).await.unwrap().is_empty(), "claimed once");
+    let after_end = now + outbox_lease + Duration::seconds(1);
+    let mut again: Vec<_> = store.claim_outbound(after_end, lease_for, 10).await.unwrap();
+    again.sort_by_key(|j| j.message.id.as_uuid());
+    assert_eq!(again.iter().map(|j| j.message.id).collect::<Vec<_>>(), [queued, first_part]);
+
+    // a recorded result claims the next in line of a conversation whose message left
+    let later = after_end + Duration::seconds(1);
+    let sent = SendResult::Sent { provider_message_id: "wamid.part1".into() };
+    let next = store.record_send_results_claiming_next(&[(first_part, sent)], later, Some(outbox_lease)).await;
+    let second_part = committed.outcomes[1].as_ref().unwrap()[1];
+    assert_eq!(next.unwrap().iter().map(|c| c.message_id).collect::<Vec<_>>(), [second_part]);
+    let failed = SendResult::Failed { error: DeliveryError { code: None, title: "Refused".into(), details: None } };
+    let next = store.record_send_results_claiming_next(&[(queued, failed)], later, Some(outbox_lease)).await;
+    let behind = committed.outcomes[0].as_ref().unwrap()[0];
+    assert_eq!(next.unwrap().iter().map(|c| c.message_id).collect::<Vec<_>>(), [behind], "after a failure too");
+    // a retry keeps its place: nothing after it is claimed
+    let retry = SendResult::Retry {
+        at: later + Duration::minutes(1),
+        error: DeliveryError { code: Some(130429), title: "Rate limit hit".into(), details: None },
+    };
+    let next = store.record_send_results_claiming_next(&[(second_part, retry)], later, Some(outbox_lease)).await;
+    assert!(next.unwrap().is_empty());
+    assert!(store.claim_outbound(later, lease_for, 10).await.unwrap().is_empty(), "all claimed or waiting");
+
+    // without a lease to claim for, a commit claims nothing
+    let other = fx.inbound("wamid.h9", "+15554109999", "question");
+    store.ingest(&[other], now).await.unwrap();
+    let lease = store.claim_due("w", now, lease_for).await.unwrap().unwrap();
+    let turn = FencedTurn { lease, turn: reply(1, "sent by a claim"), now };
+    let committed = store.commit_turns_claiming_sends(&[turn], None).await.unwrap();
+    assert!(committed.outcomes[0].is_some() && committed.claimed.is_empty());
 }
 
 async fn a_group_with_a_conversation_twice_commits_only_its_live_lease(store: Arc<dyn Store>) {

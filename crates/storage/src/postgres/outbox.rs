@@ -11,11 +11,11 @@ use super::conversations::{find_or_create_conversation, find_or_create_customer}
 use super::events::lock_provider_messages;
 use super::queue::insert_produced_message;
 use super::{retry_transient, rollup, PgStore};
-use crate::outbound_jobs;
+use crate::outbound_jobs::{self, resolved_sends};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
-use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
+use crate::{ClaimedSend, NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
     Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
@@ -102,24 +102,28 @@ impl OutboxStore for PgStore {
                AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
                    AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id)) \
                ORDER BY m.next_attempt_at LIMIT $3 FOR NO KEY UPDATE OF m SKIP LOCKED) \
-             RETURNING id, send_attempts",
+             RETURNING id, conversation_id, send_attempts",
         )
         .bind(now + lease_for)
         .bind(now)
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let claimed: Vec<(Uuid, i64)> =
-            claimed.iter().map(|row| Ok((row.try_get("id")?, row.try_get("send_attempts")?))).collect::<Result<_>>()?;
-        let jobs = load_jobs(&mut tx, &claimed).await?;
+        let jobs = load_jobs(&mut tx, &claimed_sends(&claimed)?).await?;
         tx.commit().await?;
         Ok(jobs)
     }
 
-    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
+    async fn record_send_results_claiming_next(
+        &self,
+        results: &[(MessageId, SendResult)],
+        now: OffsetDateTime,
+        claim_for: Option<Duration>,
+    ) -> Result<Vec<ClaimedSend>> {
         // one lock order for every batch, and a deadlock victim tried again (it left nothing)
         let mut ordered: Vec<&(MessageId, SendResult)> = results.iter().collect();
         ordered.sort_by_key(|(id, _)| id.as_uuid());
+        let resolved = resolved_sends(results);
         retry_transient(|| async {
             let mut tx = self.pool.begin().await?;
             let sent = lock_sent_messages(&mut tx, &ordered).await?;
@@ -129,10 +133,21 @@ impl OutboxStore for PgStore {
                 record_unsent(&mut tx, *message_id, result, &mut deltas).await?;
             }
             rollup::record(&mut tx, &deltas).await?;
+            let claimed = match claim_for {
+                Some(lease_for) => claim_next_in_line(&mut tx, &resolved, now, now + lease_for).await?,
+                None => Vec::new(),
+            };
             tx.commit().await?;
-            Ok(())
+            Ok(claimed)
         })
         .await
+    }
+
+    async fn load_claimed(&self, claimed: &[ClaimedSend]) -> Result<Vec<OutboundJob>> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        load_jobs(&mut *self.pool.acquire().await?, claimed).await
     }
 
     async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()> {
@@ -302,12 +317,57 @@ async fn record_unsent(
     Ok(())
 }
 
+/// Claims, inside the caller's transaction, the next message in line of the conversations of
+/// `messages` (if it is due and unleased at `now`, and no earlier one waits), until
+/// `lease_until`, skipping a message another claimer holds. One statement whatever their
+/// number; the conversations' lines are read through `messages_outbox_line_idx`.
+pub(super) async fn claim_next_in_line(
+    tx: &mut PgConnection,
+    messages: &[Uuid],
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+) -> Result<Vec<ClaimedSend>> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claimed = sqlx::query(
+        "UPDATE messages SET outbox_lease_until = $1 WHERE id IN ( \
+           SELECT m.id FROM messages m WHERE m.conversation_id IN ( \
+               SELECT s.conversation_id FROM messages s WHERE s.id = ANY($3)) \
+           AND m.next_attempt_at IS NOT NULL AND m.next_attempt_at <= $2 \
+           AND (m.outbox_lease_until IS NULL OR m.outbox_lease_until <= $2) \
+           AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
+               AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id)) \
+           FOR NO KEY UPDATE OF m SKIP LOCKED) \
+         RETURNING id, conversation_id, send_attempts",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(messages)
+    .fetch_all(&mut *tx)
+    .await?;
+    claimed_sends(&claimed)
+}
+
+/// What a claim's `RETURNING id, conversation_id, send_attempts` names.
+fn claimed_sends(rows: &[PgRow]) -> Result<Vec<ClaimedSend>> {
+    rows.iter()
+        .map(|row| {
+            Ok(ClaimedSend {
+                message_id: row.try_get::<Uuid, _>("id")?.into(),
+                conversation_id: row.try_get::<Uuid, _>("conversation_id")?.into(),
+                attempts: row.try_get("send_attempts")?,
+            })
+        })
+        .collect()
+}
+
 /// The claimed messages' jobs, one read per table for the whole claim.
-async fn load_jobs(tx: &mut PgConnection, claimed: &[(Uuid, i64)]) -> Result<Vec<OutboundJob>> {
+async fn load_jobs(tx: &mut PgConnection, claimed: &[ClaimedSend]) -> Result<Vec<OutboundJob>> {
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = claimed.iter().map(|(id, _)| *id).collect();
+    let ids = claimed.iter().map(|c| c.message_id.as_uuid()).collect();
     let messages = select_any(tx, MESSAGE_COLUMNS, "messages", ids, rows::message).await?;
     let ids = messages.iter().map(|m| m.conversation_id.as_uuid()).collect();
     let conversations = select_any(tx, CONVERSATION_COLUMNS, "conversations", ids, rows::conversation).await?;

@@ -6,11 +6,12 @@
 //! update first (which locks the row and checks the token) and only then inserts the turn's
 //! messages (into the outbox, on WhatsApp), all in one transaction.
 
-use super::{retry_transient, rollup, PgStore};
+use super::{outbox, retry_transient, rollup, PgStore};
+use crate::outbound_jobs;
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
+use crate::{CommittedTurns, ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::types::Json;
@@ -81,7 +82,11 @@ impl WorkQueue for PgStore {
         Ok(())
     }
 
-    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
+    async fn commit_turns_claiming_sends(
+        &self,
+        turns: &[FencedTurn],
+        claim_for: Option<Duration>,
+    ) -> Result<CommittedTurns> {
         // one lock order for every group, and a deadlock victim tried again (it left nothing)
         let mut order: Vec<usize> = (0..turns.len()).collect();
         order.sort_by_key(|&i| turns[i].lease.conversation_id.as_uuid());
@@ -93,8 +98,15 @@ impl WorkQueue for PgStore {
             }
             let stored = outcomes.iter().flatten().flatten().map(|id| id.as_uuid()).collect();
             rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
+            let claimed = match (claim_for, outbound_jobs::latest_now(turns)) {
+                (Some(lease_for), Some(now)) => {
+                    let sends = outbound_jobs::committed_sends(turns, &outcomes);
+                    outbox::claim_next_in_line(&mut tx, &sends, now, now + lease_for).await?
+                }
+                _ => Vec::new(),
+            };
             tx.commit().await?;
-            Ok(outcomes)
+            Ok(CommittedTurns { outcomes, claimed })
         })
         .await
     }

@@ -4,11 +4,11 @@
 use super::conversations::{find_or_create_conversation, find_or_create_customer};
 use super::queue::insert_produced_message;
 use super::{micros, rollup, SqliteStore};
-use crate::outbound_jobs;
+use crate::outbound_jobs::{self, resolved_sends};
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, SENDER_COLUMNS};
 use crate::values::{count, token_count, ConversationKey, CustomerKeys};
-use crate::{NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
+use crate::{ClaimedSend, NewMessage, OutboundJob, OutboxStore, Result, SendResult, StoreError};
 use async_trait::async_trait;
 use confab_domain::{
     Conversation, ConversationId, ConversationType, DeliveryStatus, MessageId, MicroUsd, PhoneNumber, Sender, SenderId,
@@ -96,26 +96,22 @@ impl OutboxStore for SqliteStore {
                AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
                    AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id)) \
                ORDER BY m.next_attempt_at LIMIT $3) \
-             RETURNING id, send_attempts",
+             RETURNING id, conversation_id, send_attempts",
         )
         .bind(micros(now + lease_for))
         .bind(micros(now))
         .bind(i64::from(limit))
         .fetch_all(&self.writer)
         .await?;
-        let claimed: Vec<(Uuid, i64)> =
-            claimed.iter().map(|row| Ok((row.try_get("id")?, row.try_get("send_attempts")?))).collect::<Result<_>>()?;
-        // the claim is committed and ours: what goes with it is read on a reader, a few
-        // statements for the whole batch, leaving the writer free
-        let mut jobs = load_jobs(&self.reader, &claimed).await?;
-        if jobs.len() < claimed.len() {
-            // a reader that has not seen the claimed messages yet: the writer has
-            jobs = load_jobs(&self.writer, &claimed).await?;
-        }
-        Ok(jobs)
+        self.load_claimed(&claimed_sends(&claimed)?).await
     }
 
-    async fn record_send_results(&self, results: &[(MessageId, SendResult)], now: OffsetDateTime) -> Result<()> {
+    async fn record_send_results_claiming_next(
+        &self,
+        results: &[(MessageId, SendResult)],
+        now: OffsetDateTime,
+        claim_for: Option<Duration>,
+    ) -> Result<Vec<ClaimedSend>> {
         let mut tx = self.writer.begin().await?;
         let mut deltas = MetricDeltas::default();
         record_sends(&mut tx, results, now, &mut deltas).await?;
@@ -123,8 +119,23 @@ impl OutboxStore for SqliteStore {
             record_unsent(&mut tx, *message_id, result, &mut deltas).await?;
         }
         rollup::record(&mut tx, &deltas).await?;
+        let claimed = match claim_for {
+            Some(lease_for) => claim_next_in_line(&mut tx, &resolved_sends(results), now, now + lease_for).await?,
+            None => Vec::new(),
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(claimed)
+    }
+
+    async fn load_claimed(&self, claimed: &[ClaimedSend]) -> Result<Vec<OutboundJob>> {
+        // what goes with the claims is read on a reader, a few statements for the whole
+        // batch, leaving the writer free
+        let jobs = load_jobs(&self.reader, claimed).await?;
+        if jobs.len() < claimed.len() {
+            // a reader that has not seen the claimed messages yet: the writer has
+            return load_jobs(&self.writer, claimed).await;
+        }
+        Ok(jobs)
     }
 
     async fn set_sender_status(&self, sender_id: SenderId, status: SenderStatus) -> Result<()> {
@@ -136,6 +147,51 @@ impl OutboxStore for SqliteStore {
         self.settings.changed();
         Ok(())
     }
+}
+
+/// Claims, inside the caller's transaction, the next message in line of the conversations of
+/// `messages` (if it is due and unleased at `now`, and no earlier one waits), until
+/// `lease_until`. One statement whatever their number; the conversations' lines are read
+/// through `messages_outbox_line_idx`.
+pub(super) async fn claim_next_in_line(
+    tx: &mut sqlx::SqliteConnection,
+    messages: &[Uuid],
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+) -> Result<Vec<ClaimedSend>> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = messages.iter().map(|id| id.simple().to_string()).collect();
+    let claimed = sqlx::query(
+        "UPDATE messages SET outbox_lease_until = $1 WHERE id IN ( \
+           SELECT m.id FROM messages m WHERE m.conversation_id IN ( \
+               SELECT s.conversation_id FROM messages s WHERE s.id IN (SELECT unhex(value) FROM json_each($3))) \
+           AND m.next_attempt_at IS NOT NULL AND m.next_attempt_at <= $2 \
+           AND (m.outbox_lease_until IS NULL OR m.outbox_lease_until <= $2) \
+           AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
+               AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id))) \
+         RETURNING id, conversation_id, send_attempts",
+    )
+    .bind(micros(lease_until))
+    .bind(micros(now))
+    .bind(serde_json::to_string(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .fetch_all(&mut *tx)
+    .await?;
+    claimed_sends(&claimed)
+}
+
+/// What a claim's `RETURNING id, conversation_id, send_attempts` names.
+fn claimed_sends(rows: &[SqliteRow]) -> Result<Vec<ClaimedSend>> {
+    rows.iter()
+        .map(|row| {
+            Ok(ClaimedSend {
+                message_id: row.try_get::<Uuid, _>("id")?.into(),
+                conversation_id: row.try_get::<Uuid, _>("conversation_id")?.into(),
+                attempts: row.try_get("send_attempts")?,
+            })
+        })
+        .collect()
 }
 
 /// The sends of [`OutboxStore::record_send_results`] that went out, inside its transaction, in
@@ -279,11 +335,11 @@ async fn record_unsent(
 /// The claimed messages (id, attempts so far) with their conversation, customer and sender,
 /// in four statements whatever their number; a message the connection does not see is left
 /// out.
-async fn load_jobs(pool: &sqlx::SqlitePool, claimed: &[(Uuid, i64)]) -> Result<Vec<OutboundJob>> {
+async fn load_jobs(pool: &sqlx::SqlitePool, claimed: &[ClaimedSend]) -> Result<Vec<OutboundJob>> {
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = claimed.iter().map(|(id, _)| *id);
+    let ids = claimed.iter().map(|c| c.message_id.as_uuid());
     let messages = select_in(pool, MESSAGE_COLUMNS, "messages", ids, rows::message).await?;
     let ids = messages.iter().map(|m| m.conversation_id.as_uuid());
     let conversations = select_in(pool, CONVERSATION_COLUMNS, "conversations", ids, rows::conversation).await?;

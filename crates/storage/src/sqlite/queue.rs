@@ -2,11 +2,12 @@
 //! runs on the single writer connection, so a claim is atomic without row locks.
 
 use super::turn_commits::{can_commit_together, commit_together};
-use super::{from_micros, micros, rollup, SqliteStore};
+use super::{from_micros, micros, outbox, rollup, SqliteStore};
+use crate::outbound_jobs;
 use crate::rollup::MetricDeltas;
 use crate::rows::{self, CONVERSATION_COLUMNS, LEASE_COLUMNS};
 use crate::values::{count, llm_latency_ms, produced_status, to_customer, token_count};
-use crate::{ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
+use crate::{CommittedTurns, ExtractionResult, FencedTurn, Lease, NewMessage, Result, StoreError, WorkQueue};
 use async_trait::async_trait;
 use confab_domain::{Conversation, ConversationId, ConversationType, MessageId, MicroUsd, WorkspaceId};
 use sqlx::Row;
@@ -75,7 +76,11 @@ impl WorkQueue for SqliteStore {
         Ok(())
     }
 
-    async fn commit_turns(&self, turns: &[FencedTurn]) -> Result<Vec<Option<Vec<MessageId>>>> {
+    async fn commit_turns_claiming_sends(
+        &self,
+        turns: &[FencedTurn],
+        claim_for: Option<Duration>,
+    ) -> Result<CommittedTurns> {
         let mut tx = self.writer.begin().await?;
         let outcomes = if can_commit_together(turns) {
             commit_together(&mut tx, turns).await?
@@ -88,8 +93,15 @@ impl WorkQueue for SqliteStore {
         };
         let stored = outcomes.iter().flatten().flatten().map(|id| id.as_uuid()).collect();
         rollup::record(&mut tx, &MetricDeltas { messages_stored: stored, ..MetricDeltas::default() }).await?;
+        let claimed = match (claim_for, outbound_jobs::latest_now(turns)) {
+            (Some(lease_for), Some(now)) => {
+                let sends = outbound_jobs::committed_sends(turns, &outcomes);
+                outbox::claim_next_in_line(&mut tx, &sends, now, now + lease_for).await?
+            }
+            _ => Vec::new(),
+        };
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(CommittedTurns { outcomes, claimed })
     }
 
     async fn next_due_at(&self) -> Result<Option<OffsetDateTime>> {
