@@ -7,18 +7,25 @@
 //! [`Outbox::run`] claims again while earlier batches are still being sent, so a slow send
 //! never holds back what was queued after it. Each outcome is recorded as soon as its send
 //! returns, grouped with the outcomes that return meanwhile (one transaction for them all).
+//!
+//! Most messages arrive already claimed, through an [`OutboxHandoff`]: the turn worker claims
+//! its replies in the transaction that commits them, and recording a send's result claims its
+//! conversation's next message in the same transaction. That spares each of them a claim of
+//! its own (a write, on SQLite a wait for the one writer) on its way out. The outbox's own
+//! claims find the rest: messages queued by people and the API, and retries once due.
 
 use crate::channel_client::{ChannelClient, Disposition, SendFailure};
 use crate::group_commit::GroupCommit;
 use crate::send_pacing::SendPacing;
 use confab_domain::{ConversationType, DeliveryError, MessageId, MessageKind, Provider, SenderStatus};
-use confab_storage::{OutboundJob, SendResult, Store, StoreError};
+use confab_storage::{ClaimedSend, OutboundJob, SendResult, Store, StoreError};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+use tokio::sync::mpsc;
 
 /// Claimed batches being sent at once by [`Outbox::run`].
 const BATCHES_IN_FLIGHT: usize = 8;
@@ -51,24 +58,53 @@ impl Default for OutboxPolicy {
     }
 }
 
+/// Hands messages claimed elsewhere (by a turn's commit) to the outbox to send.
+#[derive(Clone, Debug)]
+pub struct OutboxHandoff {
+    claimed: mpsc::UnboundedSender<Vec<ClaimedSend>>,
+    lease: Duration,
+}
+
+impl OutboxHandoff {
+    /// How long a claim made for this outbox lasts: the outbox's own lease.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Gives claimed messages to the outbox. Should it have stopped, they stay claimed until
+    /// their lease ends, and are then claimed and sent like any other.
+    pub fn send(&self, claimed: Vec<ClaimedSend>) {
+        if !claimed.is_empty() {
+            let _ = self.claimed.send(claimed);
+        }
+    }
+}
+
 pub struct Outbox {
     store: Arc<dyn Store>,
     channels: HashMap<Provider, Arc<dyn ChannelClient>>,
     pacing: SendPacing,
     policy: OutboxPolicy,
     wake: Arc<tokio::sync::Notify>,
+    /// Kept so [`Outbox::handoff`] can hand out more (and so the channel never closes).
+    handoff: OutboxHandoff,
+    handed: tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<ClaimedSend>>>,
     /// Started by the first result (it needs the runtime).
     results: OnceLock<GroupCommit<(MessageId, SendResult), ()>>,
 }
 
 impl Outbox {
     pub fn new(store: Arc<dyn Store>, pacing: SendPacing, policy: OutboxPolicy) -> Self {
+        let (claimed, handed) = mpsc::unbounded_channel();
+        let handoff = OutboxHandoff { claimed, lease: policy.lease };
         Self {
             store,
             channels: HashMap::new(),
             pacing,
             policy,
             wake: Arc::new(tokio::sync::Notify::new()),
+            handoff,
+            handed: tokio::sync::Mutex::new(handed),
             results: OnceLock::new(),
         }
     }
@@ -83,11 +119,20 @@ impl Outbox {
         self.wake.clone()
     }
 
-    /// One pass: claims a batch and handles its messages concurrently (a claim holds at most
-    /// one message per conversation, its oldest unsent, so the order within a conversation is
-    /// kept). Returns how many it handled.
+    /// A handle that gives the outbox messages claimed for it elsewhere.
+    pub fn handoff(&self) -> OutboxHandoff {
+        self.handoff.clone()
+    }
+
+    /// One pass: takes the messages handed over since the last pass, or else claims a batch,
+    /// and handles them concurrently (a claim holds at most one message per conversation, its
+    /// oldest unsent, so the order within a conversation is kept). Returns how many it handled.
     pub async fn step(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
-        let jobs = self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?;
+        let handed = take_handed(&mut *self.handed.lock().await);
+        let jobs = match handed {
+            Some(claimed) => self.store.load_claimed(&claimed).await?,
+            None => self.store.claim_outbound(now, self.policy.lease, self.policy.batch).await?,
+        };
         self.send_all(&jobs, now).await?;
         Ok(jobs.len())
     }
@@ -104,16 +149,20 @@ impl Outbox {
         Ok(())
     }
 
-    /// Records a send's outcome, in one transaction with the outcomes recorded meanwhile.
+    /// Records a send's outcome, in one transaction with the outcomes recorded meanwhile, which
+    /// claims the next message of each conversation whose message left and hands it over.
     async fn record(&self, message_id: MessageId, result: SendResult) -> Result<(), StoreError> {
         let results = self.results.get_or_init(|| {
             let store = self.store.clone();
+            let handoff = self.handoff.clone();
             GroupCommit::start(
                 self.policy.batch.max(1) as usize,
                 Arc::new(move |results: Vec<(MessageId, SendResult)>, now| {
                     let store = store.clone();
+                    let handoff = handoff.clone();
                     Box::pin(async move {
-                        store.record_send_results(&results, now).await?;
+                        let next = store.record_send_results_claiming_next(&results, now, Some(handoff.lease)).await?;
+                        handoff.send(next);
                         Ok(vec![(); results.len()])
                     })
                 }),
@@ -123,15 +172,17 @@ impl Outbox {
         Ok(())
     }
 
-    /// Runs passes until `shutdown` completes, then waits for the sends in flight. Each claimed
-    /// batch is sent in a task of its own while the next claim goes ahead, at most
+    /// Runs passes until `shutdown` completes, then waits for the sends in flight. Each batch,
+    /// claimed or handed over, is sent in a task of its own while the next goes ahead, at most
     /// [`BATCHES_IN_FLIGHT`] at once: the messages committed during a slow send go out without
     /// waiting for it. Order within a conversation holds regardless, because a claim never
     /// takes a conversation's next message while an earlier one is unsent.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let outbox = Arc::new(self);
+        let mut handed = outbox.handed.lock().await;
         let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
         let mut batches = tokio::task::JoinSet::new();
+        let mut received: Option<Vec<ClaimedSend>> = None;
         tokio::pin!(shutdown);
         loop {
             let slot = tokio::select! {
@@ -143,20 +194,24 @@ impl Outbox {
             };
             while batches.try_join_next().is_some() {}
             let now = OffsetDateTime::now_utc();
-            let jobs = outbox.store.claim_outbound(now, outbox.policy.lease, outbox.policy.batch).await;
+            let (jobs, claimed) = match received.take() {
+                Some(mut claimed) => {
+                    claimed.extend(take_handed(&mut handed).unwrap_or_default());
+                    (outbox.store.load_claimed(&claimed).await, false)
+                }
+                None => (outbox.store.claim_outbound(now, outbox.policy.lease, outbox.policy.batch).await, true),
+            };
             match jobs {
                 Ok(jobs) if !jobs.is_empty() => {
-                    // a full batch may have left more behind; else what is queued from now on
+                    // a full claim may have left more behind; else what is queued from now on
                     // wakes the loop (a wake during the claim is kept for the next wait)
-                    let full = jobs.len() >= outbox.policy.batch as usize;
+                    let full = claimed && jobs.len() >= outbox.policy.batch as usize;
                     let outbox = outbox.clone();
                     batches.spawn(async move {
                         if let Err(err) = outbox.send_all(&jobs, now).await {
                             tracing::error!(error = %err, "recording send results failed");
                         }
                         drop(slot);
-                        // a conversation's next message may be claimed now that this one is recorded
-                        outbox.wake.notify_one();
                     });
                     if full {
                         continue;
@@ -165,16 +220,28 @@ impl Outbox {
                 Ok(_) => drop(slot),
                 Err(err) => {
                     drop(slot);
-                    tracing::error!(error = %err, "claiming queued messages failed");
+                    tracing::error!(error = %err, "claiming or loading queued messages failed");
                 }
             }
             tokio::select! {
                 () = &mut shutdown => break,
+                // never `None`: the outbox holds a sender itself
+                claimed = handed.recv() => received = claimed,
                 () = outbox.wake.notified() => {}
                 () = tokio::time::sleep(outbox.policy.idle_poll) => {}
             }
         }
+        // what was handed over and not yet taken goes out too, rather than wait out its lease
         while batches.join_next().await.is_some() {}
+        let mut left = received.unwrap_or_default();
+        left.extend(take_handed(&mut handed).unwrap_or_default());
+        let sent = match outbox.store.load_claimed(&left).await {
+            Ok(jobs) => outbox.send_all(&jobs, OffsetDateTime::now_utc()).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = sent {
+            tracing::error!(error = %err, "sending what was handed over before shutdown failed");
+        }
     }
 
     async fn attempt(&self, job: &OutboundJob, now: OffsetDateTime) -> SendResult {
@@ -222,6 +289,15 @@ impl Outbox {
         let factor = 1_i32.checked_shl(u32::try_from(previous_attempts.clamp(0, 20)).unwrap_or(20)).unwrap_or(i32::MAX);
         (self.policy.base_backoff * factor).min(self.policy.max_backoff)
     }
+}
+
+/// Everything handed over and waiting, as one batch; `None` if nothing is.
+fn take_handed(handed: &mut mpsc::UnboundedReceiver<Vec<ClaimedSend>>) -> Option<Vec<ClaimedSend>> {
+    let mut claimed: Option<Vec<ClaimedSend>> = None;
+    while let Ok(more) = handed.try_recv() {
+        claimed.get_or_insert_with(Vec::new).extend(more);
+    }
+    claimed
 }
 
 /// WhatsApp allows free-form messages only inside the window; templates go any time. The

@@ -8,14 +8,17 @@
 //! [`TurnWorker::run`] runs several at once until shutdown: one claiming loop takes as many due
 //! conversations as there are free turn slots in one statement and runs each in its own task.
 //! Turns that finish together commit together (a group commit), so neither claims nor commits
-//! cost a write transaction per turn.
+//! cost a write transaction per turn. Given the outbox's [`OutboxHandoff`], that commit also
+//! claims the replies for sending and hands them straight to the outbox.
 
 use crate::channel_client::ReadReceipts;
 use crate::clock::Clock;
 use crate::group_commit::GroupCommit;
+use crate::outbox::OutboxHandoff;
 use crate::responder::{Responder, TurnInput, TurnOutcome};
-use confab_domain::{ConversationId, ConversationType, MessageId, MessageKind, Role};
+use confab_domain::{ConversationId, ConversationType, MessageKind, Role};
 use confab_storage::{FencedTurn, Lease, NewMessage, Store, StoreError, TurnCommit};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use time::Duration;
@@ -26,7 +29,9 @@ const HISTORY_LIMIT: u32 = 200;
 /// Most conversations one claim takes, and most turns one commit writes.
 const BATCH: usize = 256;
 
-type TurnCommits = GroupCommit<FencedTurn, Option<Vec<MessageId>>>;
+/// Each turn's outcome: `None` if its lease was lost, else whether a reply of it was handed to
+/// the outbox already claimed.
+type TurnCommits = GroupCommit<FencedTurn, Option<bool>>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct TurnPolicy {
@@ -60,6 +65,7 @@ pub struct TurnWorker {
     owner: String,
     policy: TurnPolicy,
     outbox_wake: Arc<tokio::sync::Notify>,
+    outbox_handoff: Option<OutboxHandoff>,
     read_receipts: Option<Arc<dyn ReadReceipts>>,
     committed: Option<tokio::sync::broadcast::Sender<ConversationId>>,
     wake: Arc<tokio::sync::Notify>,
@@ -83,6 +89,7 @@ impl TurnWorker {
             owner: owner.into(),
             policy,
             outbox_wake,
+            outbox_handoff: None,
             read_receipts: None,
             committed: None,
             wake: Arc::new(tokio::sync::Notify::new()),
@@ -98,6 +105,13 @@ impl TurnWorker {
     /// Announces each committed turn's conversation (API callers wait for their reply on it).
     pub fn with_commit_events(mut self, committed: tokio::sync::broadcast::Sender<ConversationId>) -> Self {
         self.committed = Some(committed);
+        self
+    }
+
+    /// Claims each turn's replies for the outbox as the turn commits, and hands them over,
+    /// instead of waking the outbox to claim them.
+    pub fn with_outbox_handoff(mut self, handoff: OutboxHandoff) -> Self {
+        self.outbox_handoff = Some(handoff);
         self
     }
 
@@ -126,24 +140,34 @@ impl TurnWorker {
         self.store.claim_due_batch(&self.owner, self.clock.now(), self.policy.lease, limit).await
     }
 
-    /// Commits a turn with its lease, grouped with the turns that finish meanwhile;
-    /// `LeaseLost` (and nothing written) if the lease was lost.
-    async fn commit(&self, lease: &Lease, turn: TurnCommit, now: time::OffsetDateTime) -> Result<(), StoreError> {
+    /// Commits a turn with its lease, grouped with the turns that finish meanwhile; answers
+    /// whether a reply of it went to the outbox already claimed. `LeaseLost` (and nothing
+    /// written) if the lease was lost.
+    async fn commit(&self, lease: &Lease, turn: TurnCommit, now: time::OffsetDateTime) -> Result<bool, StoreError> {
         let commits = self.commits.get_or_init(|| {
             let store = self.store.clone();
+            let handoff = self.outbox_handoff.clone();
             GroupCommit::start(
                 BATCH,
                 Arc::new(move |turns: Vec<FencedTurn>, _now| {
                     let store = store.clone();
-                    Box::pin(async move { store.commit_turns(&turns).await })
+                    let handoff = handoff.clone();
+                    Box::pin(async move {
+                        let claim_for = handoff.as_ref().map(OutboxHandoff::lease);
+                        let committed = store.commit_turns_claiming_sends(&turns, claim_for).await?;
+                        let handed: HashSet<ConversationId> =
+                            committed.claimed.iter().map(|claim| claim.conversation_id).collect();
+                        if let Some(handoff) = &handoff {
+                            handoff.send(committed.claimed);
+                        }
+                        let outcomes = turns.iter().zip(committed.outcomes);
+                        Ok(outcomes.map(|(t, o)| o.map(|_| handed.contains(&t.lease.conversation_id))).collect())
+                    })
                 }),
             )
         });
         let fenced = FencedTurn { lease: lease.clone(), turn, now };
-        match commits.write(vec![fenced], now).await?.pop().flatten() {
-            Some(_) => Ok(()),
-            None => Err(StoreError::LeaseLost),
-        }
+        commits.write(vec![fenced], now).await?.pop().flatten().ok_or(StoreError::LeaseLost)
     }
 
     /// Runs the turn of a claimed conversation and announces its commit.
@@ -216,9 +240,9 @@ impl TurnWorker {
             end: outcome.end,
             variables: outcome.variables,
         };
-        self.commit(&lease, commit, now).await?;
+        let handed_over = self.commit(&lease, commit, now).await?;
         tracing::info!(conversation_id = %conversation.id, answered = pending.messages.len(), hand_over = outcome.hand_over, "turn committed");
-        if sends {
+        if sends && !handed_over {
             self.outbox_wake.notify_one();
         }
         Ok(())

@@ -275,3 +275,50 @@ async fn a_slow_send_does_not_hold_back_what_is_queued_after_it() {
         assert_eq!(message.status, DeliveryStatus::Sent, "{}", message.content);
     }
 }
+
+#[tokio::test]
+async fn messages_handed_over_already_claimed_go_out_and_their_next_without_a_claim_or_a_wake() {
+    let fx = Fixture::new(|_| {}).await;
+    let (sent, mut went_out) = tokio::sync::mpsc::unbounded_channel();
+    let channel = Arc::new(HoldingChannel {
+        held: "nothing is held",
+        started: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        sent,
+    });
+    // it never polls by itself within the test, and nobody wakes it
+    let policy = OutboxPolicy { idle_poll: std::time::Duration::from_secs(3_600), ..OutboxPolicy::default() };
+    let outbox =
+        Outbox::new(fx.store.clone(), SendPacing::per_second(1000), policy).with_channel(Provider::Meta, channel);
+    let handoff = outbox.handoff();
+    assert_eq!(handoff.lease(), policy.lease);
+    // claimed elsewhere before the outbox runs: its own claims find nothing
+    let now = OffsetDateTime::now_utc();
+    let conversations = two_open_conversations(&fx, now).await;
+    let two = [NewMessage::text(Role::Agent, "handed"), NewMessage::text(Role::Agent, "next")];
+    let queued = fx.store.enqueue_outbound(fx.ws, conversations[0], &two, now).await.unwrap();
+    let claimed = fx.store.claim_outbound(now, handoff.lease(), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.message.id).collect::<Vec<_>>(), queued[..1]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(outbox.run(async move {
+        let _ = stopped.await;
+    }));
+    let claimed = claimed.iter().map(|job| ClaimedSend {
+        message_id: job.message.id,
+        conversation_id: job.conversation.id,
+        attempts: job.attempts,
+    });
+    handoff.send(claimed.collect());
+
+    // the timeout only turns a hang (a message waiting for a claim that never comes) into a
+    // failure; the next one was claimed as the first one's result was recorded
+    for expected in ["handed", "next"] {
+        let out = tokio::time::timeout(std::time::Duration::from_secs(60), went_out.recv()).await;
+        assert_eq!(out.expect("went out without a claim").as_deref(), Some(expected));
+    }
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    for message in fx.messages(conversations[0]).await.iter().filter(|m| m.role == Role::Agent) {
+        assert_eq!(message.status, DeliveryStatus::Sent, "{} recorded before shutdown", message.content);
+    }
+}

@@ -322,3 +322,56 @@ async fn running_it_claims_no_more_than_its_free_turn_slots_and_a_freed_slot_tak
         assert_eq!(assistant_texts(&fx.messages(conversation).await), ["done"]);
     }
 }
+
+/// Records what it was asked to send.
+#[derive(Default)]
+struct RecordingChannel {
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl confab_engine::channel_client::ChannelClient for RecordingChannel {
+    async fn send(&self, job: &OutboundJob) -> Result<String, confab_engine::channel_client::SendFailure> {
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(job.message.content.clone());
+        Ok(format!("wamid.fake.{}", sent.len()))
+    }
+}
+
+#[tokio::test]
+async fn with_the_outbox_handoff_a_reply_is_claimed_as_its_turn_commits() {
+    use confab_engine::outbox::{Outbox, OutboxPolicy};
+    use futures_util::FutureExt;
+    let fx = Fixture::new(|_| {}).await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let channel = Arc::new(RecordingChannel::default());
+    let outbox = Outbox::new(
+        fx.store.clone(),
+        confab_engine::send_pacing::SendPacing::per_second(1000),
+        OutboxPolicy::default(),
+    )
+    .with_channel(Provider::Meta, channel.clone());
+    let outbox_wake = Arc::new(Notify::new());
+    let w = TurnWorker::new(
+        fx.store.clone(),
+        Arc::new(Echo::default()),
+        clock.clone(),
+        "w1",
+        TurnPolicy::default(),
+        outbox_wake.clone(),
+    )
+    .with_outbox_handoff(outbox.handoff());
+    let conv = fx.customer_writes("+16505551234", "hi", start).await;
+    assert_eq!(w.step().await.unwrap(), StepOutcome::Committed(conv));
+
+    // claimed by the commit: no claim of the outbox finds it, and nobody woke the outbox to look
+    assert!(fx.store.claim_outbound(start, Duration::seconds(1), 10).await.unwrap().is_empty());
+    assert!(outbox_wake.notified().now_or_never().is_none(), "the outbox was woken for nothing");
+    // the outbox's next pass sends what it was handed
+    assert_eq!(outbox.step(start).await.unwrap(), 1);
+    assert_eq!(*channel.sent.lock().unwrap(), ["re: hi"]);
+    let reply = fx.messages(conv).await.into_iter().find(|m| m.role == Role::Assistant).unwrap();
+    assert_eq!(reply.status, DeliveryStatus::Sent);
+    assert_eq!(outbox.step(start).await.unwrap(), 0, "sent once");
+}

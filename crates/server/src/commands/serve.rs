@@ -81,6 +81,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             TurnPolicy::default(),
             outbox_wake.clone(),
         )
+        .with_outbox_handoff(outbox.handoff())
         .with_read_receipts(meta)
         .with_commit_events(turn_committed.clone()),
     );
