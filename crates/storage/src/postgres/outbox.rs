@@ -317,10 +317,11 @@ async fn record_unsent(
     Ok(())
 }
 
-/// Claims, inside the caller's transaction, the next message in line of the conversations of
-/// `messages` (if it is due and unleased at `now`, and no earlier one waits), until
-/// `lease_until`, skipping a message another claimer holds. One statement whatever their
-/// number; the conversations' lines are read through `messages_outbox_line_idx`.
+/// Claims, inside the caller's transaction, the first message in line of each conversation of
+/// `messages`, if it is due and unleased at `now`, until `lease_until`. One statement whatever
+/// their number. Each line's first is read through `messages_outbox_line_idx` (in its order,
+/// one entry), which no missing statistics can turn into a scan. A row another claimer holds
+/// is waited for, then checked again: claimed meanwhile, it is left out.
 pub(super) async fn claim_next_in_line(
     tx: &mut PgConnection,
     messages: &[Uuid],
@@ -332,13 +333,10 @@ pub(super) async fn claim_next_in_line(
     }
     let claimed = sqlx::query(
         "UPDATE messages SET outbox_lease_until = $1 WHERE id IN ( \
-           SELECT m.id FROM messages m WHERE m.conversation_id IN ( \
-               SELECT s.conversation_id FROM messages s WHERE s.id = ANY($3)) \
-           AND m.next_attempt_at IS NOT NULL AND m.next_attempt_at <= $2 \
-           AND (m.outbox_lease_until IS NULL OR m.outbox_lease_until <= $2) \
-           AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id \
-               AND e.next_attempt_at IS NOT NULL AND (e.created_at, e.id) < (m.created_at, m.id)) \
-           FOR NO KEY UPDATE OF m SKIP LOCKED) \
+           SELECT (SELECT m.id FROM messages m WHERE m.conversation_id = c.conversation_id \
+                   AND m.next_attempt_at IS NOT NULL ORDER BY m.created_at, m.id LIMIT 1) \
+           FROM (SELECT DISTINCT s.conversation_id FROM messages s WHERE s.id = ANY($3)) AS c) \
+         AND next_attempt_at <= $2 AND (outbox_lease_until IS NULL OR outbox_lease_until <= $2) \
          RETURNING id, conversation_id, send_attempts",
     )
     .bind(lease_until)
