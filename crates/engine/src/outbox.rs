@@ -58,7 +58,8 @@ impl Default for OutboxPolicy {
     }
 }
 
-/// Hands messages claimed elsewhere (by a turn's commit) to the outbox to send.
+/// Hands the outbox messages claimed for it in another transaction (a turn's commit, or the
+/// record of the send before them), to send without a claim of its own.
 #[derive(Clone, Debug)]
 pub struct OutboxHandoff {
     claimed: mpsc::UnboundedSender<Vec<ClaimedSend>>,
@@ -231,8 +232,8 @@ impl Outbox {
                 () = tokio::time::sleep(outbox.policy.idle_poll) => {}
             }
         }
-        // what was handed over and not yet taken goes out too, rather than wait out its lease
         while batches.join_next().await.is_some() {}
+        // what was handed over and not yet taken goes out too, rather than wait out its lease
         let mut left = received.unwrap_or_default();
         left.extend(take_handed(&mut handed).unwrap_or_default());
         let sent = match outbox.store.load_claimed(&left).await {
