@@ -63,12 +63,7 @@ impl PgStore {
     /// first, which checks the URL and the server now rather than at the first query.
     pub async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(format!("database_url is not a PostgreSQL URL: {e}")))?
-            // a prepared statement's generic plan is made once per connection and kept: made
-            // while a table is small (a new database), it is a sequential scan that stays while
-            // the table grows, until statistics change. Planned for each call, the statement
-            // takes the index its arguments call for, for ~0.05 ms of planning.
-            .options([("plan_cache_mode", "force_custom_plan")]);
+            .map_err(|e| StoreError::Config(format!("database_url is not a PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
         Ok(Self { pool, settings: Arc::new(SettingsCache::new(SETTINGS_TIME_TO_LIVE)) })
     }
