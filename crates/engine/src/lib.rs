@@ -24,6 +24,7 @@ pub mod prompt;
 pub mod responder;
 pub mod retriever;
 pub mod send_pacing;
+pub mod statistics_refresh;
 pub mod tools;
 pub mod turn_worker;
 pub mod twilio_channel;

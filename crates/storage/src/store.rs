@@ -347,6 +347,11 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Refreshes the query planner's statistics of the tables that grew fast since they were
+    /// last gathered, and names them; a backend that needs none refreshes nothing.
+    async fn refresh_statistics(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 #[derive(Clone, Debug)]

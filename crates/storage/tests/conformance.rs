@@ -55,6 +55,7 @@ conformance!(
     many_due_conversations_are_claimed_at_once_each_with_its_own_lease,
     turns_committed_together_are_each_fenced_by_their_own_lease,
     replies_are_claimed_for_the_outbox_as_their_turns_commit,
+    planner_statistics_follow_a_table_that_doubles,
     a_group_with_a_conversation_twice_commits_only_its_live_lease,
     send_results_recorded_together_are_each_applied,
     conversation_list_filters_and_pages,
@@ -682,6 +683,28 @@ async fn a_group_with_a_conversation_twice_commits_only_its_live_lease(store: Ar
     let conv = store.get_conversation(fx.ws, conversation).await.unwrap();
     assert_eq!(conv.message_count, 4, "each reply counted once");
     assert_eq!(store.claim_due("w", now + Duration::hours(1), lease_for).await.unwrap(), None, "nothing left due");
+}
+
+async fn planner_statistics_follow_a_table_that_doubles(store: Arc<dyn Store>) {
+    let fx = Fixture::new(&store).await;
+    assert!(store.refresh_statistics().await.unwrap().is_empty(), "small tables need none");
+    let now = OffsetDateTime::now_utc();
+    for round in 0..4 {
+        let batch: Vec<_> = (0..500)
+            .map(|i| fx.inbound(&format!("wamid.st{round}.{i}"), &format!("+1555{round}{i:06}"), "a question"))
+            .collect();
+        store.ingest(&batch, now).await.unwrap();
+    }
+    let refreshed = store.refresh_statistics().await.unwrap();
+    match store.backend() {
+        "postgres" => {
+            for table in ["conversations", "customers", "messages"] {
+                assert!(refreshed.iter().any(|t| t == table), "{table} grew from nothing: {refreshed:?}");
+            }
+            assert!(store.refresh_statistics().await.unwrap().is_empty(), "gathered: none doubled since");
+        }
+        _ => assert!(refreshed.is_empty(), "{refreshed:?}"),
+    }
 }
 
 async fn send_results_recorded_together_are_each_applied(store: Arc<dyn Store>) {

@@ -21,6 +21,7 @@ use confab_engine::outbox::{Outbox, OutboxPolicy};
 use confab_engine::responder::Responder;
 use confab_engine::retriever::FullTextRetriever;
 use confab_engine::send_pacing::SendPacing;
+use confab_engine::statistics_refresh;
 use confab_engine::tools::{HttpToolClient, ToolCatalog};
 use confab_engine::turn_worker::{TurnPolicy, TurnWorker};
 use confab_engine::twilio_channel::TwilioChannel;
@@ -34,6 +35,8 @@ const INACTIVITY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_se
 const EXTRACTION_POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// How often the metric deltas are folded into the daily rollup.
 const METRICS_COMPACTION_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the planner's statistics of fast-growing tables are looked at (PostgreSQL).
+const STATISTICS_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = super::open_store(&settings).await?;
@@ -96,6 +99,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(turns.run(settings.turn_concurrency, until_stopped(stopped.clone()))),
         tokio::spawn(inactivity::run(store.clone(), INACTIVITY_SWEEP_EVERY, until_stopped(stopped.clone()))),
         tokio::spawn(metrics_compaction::run(store.clone(), METRICS_COMPACTION_EVERY, until_stopped(stopped.clone()))),
+        tokio::spawn(statistics_refresh::run(store.clone(), STATISTICS_REFRESH_EVERY, until_stopped(stopped.clone()))),
         tokio::spawn(
             ExtractionWorker::new(store.clone(), extractor).run(EXTRACTION_POLL_EVERY, until_stopped(stopped)),
         ),

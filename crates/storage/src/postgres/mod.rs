@@ -20,6 +20,7 @@ mod rollup;
 mod seed;
 mod sessions;
 mod settings;
+mod statistics;
 mod templates;
 mod tenants;
 pub mod testing;
@@ -94,6 +95,10 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn refresh_statistics(&self) -> Result<Vec<String>> {
+        statistics::refresh(&self.pool).await
     }
 }
 
