@@ -216,6 +216,15 @@ struct HoldingChannel {
     sent: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
+impl HoldingChannel {
+    /// The channel, and what went out through it, in order.
+    fn new(held: &'static str) -> (Arc<Self>, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (sent, went_out) = tokio::sync::mpsc::unbounded_channel();
+        let channel = Self { held, started: tokio::sync::Notify::new(), release: tokio::sync::Notify::new(), sent };
+        (Arc::new(channel), went_out)
+    }
+}
+
 #[async_trait]
 impl ChannelClient for HoldingChannel {
     async fn send(&self, job: &OutboundJob) -> Result<String, SendFailure> {
@@ -231,13 +240,7 @@ impl ChannelClient for HoldingChannel {
 #[tokio::test]
 async fn a_slow_send_does_not_hold_back_what_is_queued_after_it() {
     let fx = Fixture::new(|_| {}).await;
-    let (sent, mut went_out) = tokio::sync::mpsc::unbounded_channel();
-    let channel = Arc::new(HoldingChannel {
-        held: "slow",
-        started: tokio::sync::Notify::new(),
-        release: tokio::sync::Notify::new(),
-        sent,
-    });
+    let (channel, mut went_out) = HoldingChannel::new("slow");
     let outbox = Outbox::new(fx.store.clone(), SendPacing::per_second(1000), OutboxPolicy::default())
         .with_channel(Provider::Meta, channel.clone());
     let wake = outbox.waker();
@@ -279,13 +282,7 @@ async fn a_slow_send_does_not_hold_back_what_is_queued_after_it() {
 #[tokio::test]
 async fn messages_handed_over_already_claimed_go_out_and_their_next_without_a_claim_or_a_wake() {
     let fx = Fixture::new(|_| {}).await;
-    let (sent, mut went_out) = tokio::sync::mpsc::unbounded_channel();
-    let channel = Arc::new(HoldingChannel {
-        held: "nothing is held",
-        started: tokio::sync::Notify::new(),
-        release: tokio::sync::Notify::new(),
-        sent,
-    });
+    let (channel, mut went_out) = HoldingChannel::new("nothing is held");
     // it never polls by itself within the test, and nobody wakes it
     let policy = OutboxPolicy { idle_poll: std::time::Duration::from_secs(3_600), ..OutboxPolicy::default() };
     let outbox =

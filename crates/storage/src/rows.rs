@@ -334,6 +334,15 @@ pub(crate) fn reported_delivery(
 }
 
 /// A message's id, conversation and delivery status (`id, conversation_id, status`).
+/// What a claim's `RETURNING id, conversation_id, send_attempts` names.
+pub(crate) fn claimed_send(row: &impl RowExt) -> Result<crate::ClaimedSend> {
+    Ok(crate::ClaimedSend {
+        message_id: row.uuid("id")?.into(),
+        conversation_id: row.uuid("conversation_id")?.into(),
+        attempts: row.int("send_attempts")?,
+    })
+}
+
 pub(crate) fn message_status(row: &impl RowExt) -> Result<(MessageId, confab_domain::ConversationId, DeliveryStatus)> {
     let status = row.text("status")?;
     Ok((

@@ -640,7 +640,7 @@ pub struct FencedTurn {
 }
 
 /// What [`WorkQueue::commit_turns_claiming_sends`] did.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CommittedTurns {
     /// One per turn, in order: the ids of its stored messages, or `None` where its lease was
     /// lost.

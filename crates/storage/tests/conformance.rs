@@ -530,15 +530,30 @@ async fn many_due_conversations_are_claimed_at_once_each_with_its_own_lease(stor
     assert!(matches!(commit, Err(StoreError::LeaseLost)), "{commit:?}");
 }
 
+/// `count` customers each ask a question (wamids tagged `tag`), and `owner` leases their
+/// conversations.
+async fn leased_conversations(
+    store: &Arc<dyn Store>,
+    fx: &Fixture,
+    tag: &str,
+    count: usize,
+    owner: &str,
+    now: OffsetDateTime,
+    lease_for: Duration,
+) -> Vec<Lease> {
+    let batch: Vec<_> =
+        (0..count).map(|i| fx.inbound(&format!("wamid.{tag}{i}"), &format!("+1555400{i:04}"), "question")).collect();
+    store.ingest(&batch, now).await.unwrap();
+    let leases = store.claim_due_batch(owner, now, lease_for, u32::try_from(count).unwrap()).await.unwrap();
+    assert_eq!(leases.len(), count);
+    leases
+}
+
 async fn turns_committed_together_are_each_fenced_by_their_own_lease(store: Arc<dyn Store>) {
     let fx = Fixture::new(&store).await;
     let now = OffsetDateTime::now_utc();
-    let batch: Vec<_> =
-        (0..3).map(|i| fx.inbound(&format!("wamid.g{i}"), &format!("+1555400{i:04}"), "question")).collect();
-    store.ingest(&batch, now).await.unwrap();
     let lease_for = Duration::seconds(30);
-    let leases = store.claim_due_batch("slow", now, lease_for, 10).await.unwrap();
-    assert_eq!(leases.len(), 3);
+    let leases = leased_conversations(&store, &fx, "g", 3, "slow", now, lease_for).await;
     // the first stalls past its lease and another worker takes its conversation over
     let later = now + lease_for + Duration::seconds(1);
     let taken_over = store.claim_due("fast", later, lease_for).await.unwrap().expect("expired lease");
@@ -577,12 +592,8 @@ async fn turns_committed_together_are_each_fenced_by_their_own_lease(store: Arc<
 async fn replies_are_claimed_for_the_outbox_as_their_turns_commit(store: Arc<dyn Store>) {
     let fx = Fixture::new(&store).await;
     let now = OffsetDateTime::now_utc();
-    let batch: Vec<_> =
-        (0..4).map(|i| fx.inbound(&format!("wamid.h{i}"), &format!("+1555410{i:04}"), "question")).collect();
-    store.ingest(&batch, now).await.unwrap();
     let lease_for = Duration::seconds(30);
-    let leases = store.claim_due_batch("w", now, lease_for, 10).await.unwrap();
-    assert_eq!(leases.len(), 4);
+    let leases = leased_conversations(&store, &fx, "h", 4, "w", now, lease_for).await;
     // a person's message still unsent in the first conversation is first in its line
     let queued = store.enqueue_outbound(fx.ws, leases[0].conversation_id, &texts(&["from a person"]), now).await;
     let queued = queued.unwrap()[0];

@@ -347,17 +347,9 @@ pub(super) async fn claim_next_in_line(
     claimed_sends(&claimed)
 }
 
-/// What a claim's `RETURNING id, conversation_id, send_attempts` names.
+/// The claims a claim statement returned.
 fn claimed_sends(rows: &[PgRow]) -> Result<Vec<ClaimedSend>> {
-    rows.iter()
-        .map(|row| {
-            Ok(ClaimedSend {
-                message_id: row.try_get::<Uuid, _>("id")?.into(),
-                conversation_id: row.try_get::<Uuid, _>("conversation_id")?.into(),
-                attempts: row.try_get("send_attempts")?,
-            })
-        })
-        .collect()
+    rows.iter().map(rows::claimed_send).collect()
 }
 
 /// The claimed messages' jobs, one read per table for the whole claim.

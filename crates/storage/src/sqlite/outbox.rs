@@ -179,17 +179,9 @@ pub(super) async fn claim_next_in_line(
     claimed_sends(&claimed)
 }
 
-/// What a claim's `RETURNING id, conversation_id, send_attempts` names.
+/// The claims a claim statement returned.
 fn claimed_sends(rows: &[SqliteRow]) -> Result<Vec<ClaimedSend>> {
-    rows.iter()
-        .map(|row| {
-            Ok(ClaimedSend {
-                message_id: row.try_get::<Uuid, _>("id")?.into(),
-                conversation_id: row.try_get::<Uuid, _>("conversation_id")?.into(),
-                attempts: row.try_get("send_attempts")?,
-            })
-        })
-        .collect()
+    rows.iter().map(rows::claimed_send).collect()
 }
 
 /// The sends of [`OutboxStore::record_send_results`] that went out, inside its transaction, in
